@@ -1,0 +1,90 @@
+"""Assignments of teams to incidents, and the replay guard of responder steps."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+
+ASSIGNMENT_COLUMNS = """a.id, a.incident_id, a.team_id, a.eta_s, a.distance_m,
+    a.position_source, a.created_at, a.acknowledged_at, a.ended_at, a.end_reason"""
+
+
+async def insert_assignment(conn: asyncpg.Connection, *, incident_id: int, team_id: int,
+                            eta_s: int, distance_m: int, position_source: str) -> asyncpg.Record:
+    """Raises asyncpg.UniqueViolationError when the team (or incident) is already on an
+    active assignment: the database's last word on the one-assignment invariant."""
+    return await conn.fetchrow(
+        f"""INSERT INTO assignments AS a
+                (incident_id, team_id, eta_s, distance_m, position_source)
+            VALUES ($1, $2, $3, $4, $5) RETURNING {ASSIGNMENT_COLUMNS}""",
+        incident_id, team_id, eta_s, distance_m, position_source)
+
+
+async def get_active_assignment(conn: asyncpg.Connection, *, incident_id: int | None = None,
+                                team_id: int | None = None) -> asyncpg.Record | None:
+    """The active assignment of an incident or of a team."""
+    return await conn.fetchrow(
+        f"""SELECT {ASSIGNMENT_COLUMNS} FROM assignments a
+            WHERE a.ended_at IS NULL
+              AND ($1::bigint IS NULL OR a.incident_id = $1)
+              AND ($2::bigint IS NULL OR a.team_id = $2)""", incident_id, team_id)
+
+
+async def get_withdrawn_team_ids(conn: asyncpg.Connection, incident_id: int) -> list[int]:
+    """Teams that already let this incident's assignment time out: not sent again."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT team_id FROM assignments
+           WHERE incident_id = $1 AND end_reason = 'ack_timeout'""", incident_id)
+    return [row["team_id"] for row in rows]
+
+
+async def end_assignment(conn: asyncpg.Connection, assignment_id: int,
+                         reason: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"""UPDATE assignments AS a SET ended_at = now(), end_reason = $2
+            WHERE a.id = $1 AND a.ended_at IS NULL RETURNING {ASSIGNMENT_COLUMNS}""",
+        assignment_id, reason)
+
+
+async def acknowledge_assignment(conn: asyncpg.Connection, assignment_id: int,
+                                 at: datetime | None) -> None:
+    await conn.execute(
+        """UPDATE assignments SET acknowledged_at = coalesce($2, now())
+           WHERE id = $1 AND acknowledged_at IS NULL""", assignment_id, at)
+
+
+async def get_overdue_assignments(conn: asyncpg.Connection, timeout_s: int,
+                                  limit: int = 50) -> list[asyncpg.Record]:
+    """Active, unacknowledged assignments older than `timeout_s`, oldest first. Not
+    locked: the caller locks the incident first (the house lock order)."""
+    return await conn.fetch(
+        f"""SELECT {ASSIGNMENT_COLUMNS} FROM assignments a
+            WHERE a.ended_at IS NULL AND a.acknowledged_at IS NULL
+              AND a.created_at < now() - make_interval(secs => $1)
+            ORDER BY a.created_at LIMIT $2""",
+        float(timeout_s), limit)
+
+
+async def claim_client_id(conn: asyncpg.Connection, team_id: int, client_id: str,
+                          incident_id: int, action: str) -> bool:
+    """Claim a responder step's client_id; False when the step was seen before."""
+    status = await conn.execute(
+        """INSERT INTO status_requests (team_id, client_id, incident_id, action)
+           VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING""",
+        team_id, client_id, incident_id, action)
+    return status.endswith(" 1")
+
+
+async def get_client_id_result(conn: asyncpg.Connection, team_id: int,
+                               client_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """SELECT incident_id, action, result FROM status_requests
+           WHERE team_id = $1 AND client_id = $2""", team_id, client_id)
+
+
+async def set_client_id_result(conn: asyncpg.Connection, team_id: int, client_id: str,
+                               result: dict) -> None:
+    await conn.execute(
+        "UPDATE status_requests SET result = $3 WHERE team_id = $1 AND client_id = $2",
+        team_id, client_id, result)

@@ -1,0 +1,128 @@
+"""Incidents and their guarded status changes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+
+# Columns a transition may stamp; the name is interpolated, so only these pass.
+STAMP_COLUMNS = frozenset({"assigned_at", "acknowledged_at", "en_route_at", "on_scene_at",
+                           "transporting_at", "at_hospital_at", "closed_at", "cancelled_at"})
+
+# What allocation and status steps need of a locked incident.
+LOCKED_COLUMNS = "id, lat, lon, priority, required_kind, status, address, complaint"
+
+INCIDENT_COLUMNS = """
+    i.id, i.call_id, i.caller_number, i.lat, i.lon, i.district_id, d.name AS district,
+    i.address, i.complaint, i.priority, i.required_kind, i.patients, i.notes, i.status,
+    i.received_at, i.created_at, i.assigned_at, i.acknowledged_at, i.en_route_at,
+    i.on_scene_at, i.transporting_at, i.at_hospital_at, i.closed_at, i.cancelled_at,
+    i.cancel_reason, i.created_by
+"""
+
+
+async def insert_incident(conn: asyncpg.Connection, *, call_id: int | None, caller_number: str,
+                          lat: float, lon: float, district_id: int | None, address: str,
+                          complaint: str, priority: int, required_kind: str | None,
+                          patients: int, notes: str, received_at: datetime | None,
+                          created_by: str) -> int:
+    """Insert a queued incident; `received_at` None means now."""
+    return await conn.fetchval(
+        """INSERT INTO incidents (call_id, caller_number, lat, lon, district_id, address,
+               complaint, priority, required_kind, patients, notes, status, received_at,
+               created_by)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued',
+                   coalesce($12, now()), $13)
+           RETURNING id""",
+        call_id, caller_number, lat, lon, district_id, address, complaint, priority,
+        required_kind, patients, notes, received_at, created_by)
+
+
+async def get_incident(conn: asyncpg.Connection, incident_id: int) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"""SELECT {INCIDENT_COLUMNS} FROM incidents i
+            LEFT JOIN districts d ON d.id = i.district_id WHERE i.id = $1""", incident_id)
+
+
+async def get_incidents(conn: asyncpg.Connection, *, active: bool | None,
+                        limit: int = 500) -> list[asyncpg.Record]:
+    """Incidents, most urgent first: priority, then age. `active` None: all."""
+    return await conn.fetch(
+        f"""SELECT {INCIDENT_COLUMNS} FROM incidents i
+            LEFT JOIN districts d ON d.id = i.district_id
+            WHERE $1::boolean IS NULL
+               OR (i.status NOT IN ('closed', 'cancelled')) = $1::boolean
+            ORDER BY (i.status IN ('closed', 'cancelled')), i.priority, i.received_at
+            LIMIT $2""", active, limit)
+
+
+async def update_incident_status(conn: asyncpg.Connection, incident_id: int, target: str,
+                                 sources: tuple[str, ...], *, stamp: str | None = None,
+                                 at: datetime | None = None) -> asyncpg.Record | None:
+    """Move the incident to `target` only if it is in one of `sources`; None otherwise.
+
+    `stamp` names the time column of this step; its first value is kept, so a
+    re-dispatch does not rewrite when the incident was first assigned.
+    """
+    stamp_sql = ""
+    if stamp is not None:
+        if stamp not in STAMP_COLUMNS:
+            raise ValueError(f"not a stamp column: {stamp}")
+        stamp_sql = f", {stamp} = coalesce({stamp}, coalesce($4, now()))"
+    return await conn.fetchrow(
+        f"""UPDATE incidents SET status = $2 {stamp_sql}
+            WHERE id = $1 AND status = ANY($3) RETURNING id, status, priority""",
+        incident_id, target, list(sources), *([at] if stamp is not None else []))
+
+
+async def set_cancel_reason(conn: asyncpg.Connection, incident_id: int, reason: str) -> None:
+    await conn.execute("UPDATE incidents SET cancel_reason = $2 WHERE id = $1",
+                       incident_id, reason)
+
+
+async def lock_next_queued(conn: asyncpg.Connection,
+                           skip: list[int]) -> asyncpg.Record | None:
+    """The most urgent queued incident not in `skip` and not being served by another
+    transaction right now, locked."""
+    return await conn.fetchrow(
+        f"""SELECT {LOCKED_COLUMNS} FROM incidents
+            WHERE status = 'queued' AND id <> ALL($1) ORDER BY priority, received_at
+            LIMIT 1 FOR UPDATE SKIP LOCKED""", skip)
+
+
+async def lock_incident(conn: asyncpg.Connection, incident_id: int) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {LOCKED_COLUMNS} FROM incidents WHERE id = $1 FOR UPDATE", incident_id)
+
+
+async def lock_incident_nowait(conn: asyncpg.Connection,
+                               incident_id: int) -> asyncpg.Record | None:
+    """The incident locked, or None when another transaction is working on it."""
+    return await conn.fetchrow(
+        f"SELECT {LOCKED_COLUMNS} FROM incidents WHERE id = $1 FOR UPDATE SKIP LOCKED",
+        incident_id)
+
+
+async def claim_idempotency_key(conn: asyncpg.Connection, actor: str, key: str,
+                                request_hash: bytes) -> bool:
+    """Claim `key` for this request. False when it was used before (the caller then
+    looks the first incident up). A concurrent claim waits for the first to commit."""
+    status = await conn.execute(
+        """INSERT INTO idempotency_keys (actor, key, request_hash) VALUES ($1, $2, $3)
+           ON CONFLICT DO NOTHING""", actor, key, request_hash)
+    return status.endswith(" 1")
+
+
+async def set_idempotency_incident(conn: asyncpg.Connection, actor: str, key: str,
+                                   incident_id: int) -> None:
+    await conn.execute(
+        "UPDATE idempotency_keys SET incident_id = $3 WHERE actor = $1 AND key = $2",
+        actor, key, incident_id)
+
+
+async def get_idempotency_key(conn: asyncpg.Connection, actor: str,
+                              key: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """SELECT request_hash, incident_id FROM idempotency_keys
+           WHERE actor = $1 AND key = $2""", actor, key)

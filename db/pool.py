@@ -1,0 +1,37 @@
+"""Connection pool: every connection speaks JSON for json/jsonb columns."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+
+import asyncpg
+
+
+def _default(value: object) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _encode(value: object) -> str:
+    return json.dumps(value, default=_default, ensure_ascii=False)
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for typename in ("json", "jsonb"):
+        await conn.set_type_codec(typename, encoder=_encode, decoder=json.loads,
+                                  schema="pg_catalog")
+
+
+async def connect(dsn: str) -> asyncpg.Connection:
+    """Open one connection outside the pool (migrations, LISTEN)."""
+    conn = await asyncpg.connect(dsn)
+    await _init_connection(conn)
+    return conn
+
+
+async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
+    """Create the pool the service and its queries run on."""
+    return await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size,
+                                     init=_init_connection, command_timeout=30)

@@ -1,0 +1,104 @@
+"""Teams, their shifts and positions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+
+_TEAM_COLUMNS = """
+    t.id, t.code, t.name, t.kind, t.status, t.base_name, t.base_lat, t.base_lon, t.phone,
+    t.fix_lat, t.fix_lon, t.fix_accuracy_m, t.fix_at, t.status_changed_at,
+    EXISTS (SELECT 1 FROM shifts s WHERE s.team_id = t.id
+            AND s.starts_at <= now() AND s.ends_at > now()) AS on_duty,
+    (t.fix_at IS NOT NULL AND t.fix_at > now() - make_interval(secs => $1)) AS fix_fresh
+"""
+
+
+async def insert_team(conn: asyncpg.Connection, *, code: str, name: str, kind: str,
+                      base_lat: float, base_lon: float, base_name: str, pin_hash: str,
+                      phone: str | None) -> int | None:
+    """Insert a team; None when the code is taken."""
+    return await conn.fetchval(
+        """INSERT INTO teams (code, name, kind, base_lat, base_lon, base_name, pin_hash, phone)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           ON CONFLICT (code) DO NOTHING RETURNING id""",
+        code, name, kind, base_lat, base_lon, base_name, pin_hash, phone)
+
+
+async def update_team_pin(conn: asyncpg.Connection, team_id: int, pin_hash: str) -> None:
+    await conn.execute("UPDATE teams SET pin_hash = $2 WHERE id = $1", team_id, pin_hash)
+
+
+async def get_team(conn: asyncpg.Connection, team_id: int, gps_fresh_s: int) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"SELECT {_TEAM_COLUMNS} FROM teams t WHERE t.id = $2", float(gps_fresh_s), team_id)
+
+
+async def get_teams(conn: asyncpg.Connection, gps_fresh_s: int) -> list[asyncpg.Record]:
+    return await conn.fetch(f"SELECT {_TEAM_COLUMNS} FROM teams t ORDER BY t.code",
+                            float(gps_fresh_s))
+
+
+async def get_team_login(conn: asyncpg.Connection, code: str) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT id, code, pin_hash FROM teams WHERE code = $1", code)
+
+
+async def get_candidate_teams(conn: asyncpg.Connection, *, kinds: list[str], gps_fresh_s: int,
+                              exclude: list[int], day_start: datetime) -> list[asyncpg.Record]:
+    """Teams that may be sent now: on shift, available, of one of `kinds`, not excluded.
+
+    Returns the position to route from (fresh GPS fix, else base) and the number
+    of assignments since `day_start`, the tie-breaker between equally near teams.
+    """
+    return await conn.fetch(
+        """SELECT t.id, t.code,
+                  fresh AS gps,
+                  CASE WHEN fresh THEN t.fix_lat ELSE t.base_lat END AS lat,
+                  CASE WHEN fresh THEN t.fix_lon ELSE t.base_lon END AS lon,
+                  (SELECT count(*) FROM assignments a
+                   WHERE a.team_id = t.id AND a.created_at >= $4) AS today
+           FROM teams t,
+                LATERAL (SELECT t.fix_at IS NOT NULL
+                                AND t.fix_at > now() - make_interval(secs => $2)) f(fresh)
+           WHERE t.status = 'available' AND t.kind = ANY($1) AND t.id <> ALL($3)
+             AND EXISTS (SELECT 1 FROM shifts s WHERE s.team_id = t.id
+                         AND s.starts_at <= now() AND s.ends_at > now())""",
+        kinds, float(gps_fresh_s), exclude, day_start)
+
+
+async def update_team_status(conn: asyncpg.Connection, team_id: int, target: str,
+                             sources: tuple[str, ...]) -> asyncpg.Record | None:
+    """Move the team to `target` only if it is in one of `sources`; None otherwise.
+
+    Under READ COMMITTED a concurrent writer makes this wait, then re-check the
+    guard on the committed row: of two racing reservations exactly one wins.
+    """
+    return await conn.fetchrow(
+        """UPDATE teams SET status = $2, status_changed_at = now()
+           WHERE id = $1 AND status = ANY($3) RETURNING id, code, status""",
+        team_id, target, list(sources))
+
+
+async def update_team_fix(conn: asyncpg.Connection, team_id: int, lat: float, lon: float,
+                          accuracy_m: float | None, at: datetime) -> bool:
+    """Store a GPS fix unless a newer one is already stored (phones replay late)."""
+    status = await conn.execute(
+        """UPDATE teams SET fix_lat = $2, fix_lon = $3, fix_accuracy_m = $4, fix_at = $5
+           WHERE id = $1 AND (fix_at IS NULL OR fix_at <= $5)""",
+        team_id, lat, lon, accuracy_m, at)
+    return status.endswith(" 1")
+
+
+async def insert_shift(conn: asyncpg.Connection, team_id: int, starts_at: datetime,
+                       ends_at: datetime) -> asyncpg.Record:
+    return await conn.fetchrow(
+        """INSERT INTO shifts (team_id, starts_at, ends_at) VALUES ($1, $2, $3)
+           RETURNING id, team_id, starts_at, ends_at""", team_id, starts_at, ends_at)
+
+
+async def get_shifts(conn: asyncpg.Connection, team_id: int) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT id, team_id, starts_at, ends_at FROM shifts
+           WHERE team_id = $1 AND ends_at > now() - interval '1 day' ORDER BY starts_at""",
+        team_id)

@@ -1,0 +1,112 @@
+"""The Starlette application: routes, middleware, the one error renderer, lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+
+import structlog
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from db.pool import create_pool
+from dispatch.api import auth as auth_api
+from dispatch.api import incidents as incidents_api
+from dispatch.api import responders as responders_api
+from dispatch.api import teams as teams_api
+from dispatch.config import Settings
+from dispatch.context import Context
+from dispatch.errors import DispatchError, MethodNotAllowed, NotFound
+from dispatch.http import JSON, problem
+from dispatch.queue import run_sweeper
+
+log = structlog.get_logger(__name__)
+
+
+class RequestContext:
+    """Binds a request id (echoed as X-Request-ID) to every log line of the request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        request_id = uuid.uuid4().hex[:16]
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id, path=scope["path"])
+
+        async def send_with_id(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+async def on_dispatch_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DispatchError)
+    if exc.status >= 500:
+        log.error("request.failed", detail=exc.detail)
+    return problem(exc)
+
+
+async def on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    errors = {404: NotFound("no such resource"),
+              405: MethodNotAllowed(f"{request.method} is not allowed here")}
+    error = errors.get(exc.status_code) or DispatchError(str(exc.detail))
+    if exc.status_code not in errors:
+        error.status = exc.status_code
+    return problem(error)
+
+
+async def on_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("request.crashed")
+    return JSON({"type": "/problems/internal", "title": "Internal error", "status": 500,
+                 "detail": "the service failed; the request may be retried"},
+                status_code=500, media_type="application/problem+json")
+
+
+async def health(request: Request) -> Response:
+    async with request.app.state.ctx.pool.acquire() as conn:
+        await conn.fetchval("SELECT 1")
+    return JSON({"status": "ok"})
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    pool = await create_pool(settings.database_url, min_size=settings.pool_min,
+                             max_size=settings.pool_max)
+    ctx = Context.create(settings, pool)
+    app.state.ctx, app.state.pool = ctx, pool
+    stop = asyncio.Event()
+    sweeper = asyncio.create_task(run_sweeper(ctx, stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await sweeper
+        await pool.close()
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The service for `settings` (whose database_url must be set)."""
+    if not settings.database_url:
+        raise ValueError("create_app needs settings.database_url")
+    routes = [Route("/api/v1/health", health, methods=["GET"]),
+              *auth_api.routes, *teams_api.routes, *incidents_api.routes,
+              *responders_api.routes]
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
+        DispatchError: on_dispatch_error, HTTPException: on_http_error,
+        Exception: on_unexpected})
+    app.state.settings = settings
+    app.add_middleware(RequestContext)
+    return app

@@ -1,0 +1,162 @@
+"""The `dispatch112` command: serve, migrate, user create, demo, districts import."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from db.migrate import migrate
+from db.pool import connect
+from dispatch.config import Settings, SettingsError
+
+ROLES = ("admin", "operator", "health_office")
+
+
+@contextlib.contextmanager
+def database(settings: Settings) -> Iterator[Settings]:
+    """Settings with a database_url: DATABASE_URL, else the embedded server under
+    data_dir, which is stopped again on the way out if this command started it."""
+    if settings.database_url:
+        yield settings
+        return
+    from db.embedded import EmbeddedPostgres
+    server = EmbeddedPostgres(settings.data_dir)
+    started_here = not server.is_running()
+    try:
+        yield replace(settings, database_url=server.start())
+    finally:
+        if started_here:
+            server.stop()
+
+
+async def _run_migrations(dsn: str) -> list[str]:
+    conn = await connect(dsn)
+    try:
+        return await migrate(conn)
+    finally:
+        await conn.close()
+
+
+async def _in_transaction(dsn: str, work) -> object:
+    conn = await connect(dsn)
+    try:
+        async with conn.transaction():
+            return await work(conn)
+    finally:
+        await conn.close()
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    applied = asyncio.run(_run_migrations(settings.database_url))
+    print("applied: " + ", ".join(applied) if applied else "database is up to date")
+    return 0
+
+
+def cmd_user_create(settings: Settings, args: argparse.Namespace) -> int:
+    from db import users as users_db
+    from dispatch.auth import hash_secret
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else args.password
+    if not password or len(password) < 8:
+        print("error: the password needs at least 8 characters", file=sys.stderr)
+        return 2
+    asyncio.run(_run_migrations(settings.database_url))
+
+    async def work(conn):
+        return await users_db.upsert_user(conn, args.username, await hash_secret(password),
+                                          args.role)
+    user = asyncio.run(_in_transaction(settings.database_url, work))
+    print(f"user {user['username']} ({user['role']}) saved")
+    return 0
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from dispatch.demo import describe_logins, do_load_demo
+    asyncio.run(_run_migrations(settings.database_url))
+    asyncio.run(_in_transaction(settings.database_url,
+                                lambda conn: do_load_demo(conn, settings.timezone)))
+    print("Parepare demo loaded.")
+    print(describe_logins())
+    return 0
+
+
+def cmd_districts_import(settings: Settings, args: argparse.Namespace) -> int:
+    from dispatch.districts import DistrictImportError, do_import_districts, read_geojson_districts
+    try:
+        items = read_geojson_districts(Path(args.file), args.name_property)
+    except DistrictImportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    asyncio.run(_run_migrations(settings.database_url))
+    count = asyncio.run(_in_transaction(settings.database_url,
+                                        lambda conn: do_import_districts(conn, items)))
+    print(f"imported {count} districts from {args.file}")
+    return 0
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from dispatch.app import create_app
+    from dispatch.logs import configure_logging
+    configure_logging(settings.log_level)
+    asyncio.run(_run_migrations(settings.database_url))
+    # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into SystemExit
+    # so that the embedded server is stopped on the way out.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    print(f"dispatch112 serving on http://{args.host}:{args.port}/  "
+          f"(dashboard: /dashboard, team view: /team/login)", flush=True)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning",
+                proxy_headers=False)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dispatch112", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the service")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=cmd_serve)
+    sub.add_parser("migrate", help="apply pending migrations").set_defaults(func=cmd_migrate)
+    user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_command",
+                                                                      required=True)
+    create = user.add_parser("create", help="create or reset a user")
+    create.add_argument("username")
+    create.add_argument("--role", required=True, choices=ROLES)
+    secret = create.add_mutually_exclusive_group(required=True)
+    secret.add_argument("--password")
+    secret.add_argument("--password-stdin", action="store_true")
+    create.set_defaults(func=cmd_user_create)
+    sub.add_parser("demo", help="load the Parepare demo").set_defaults(func=cmd_demo)
+    districts = sub.add_parser("districts", help="district boundaries").add_subparsers(
+        dest="districts_command", required=True)
+    load = districts.add_parser("import", help="import boundaries from GeoJSON")
+    load.add_argument("file")
+    load.add_argument("--name-property", default=None)
+    load.set_defaults(func=cmd_districts_import)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    with database(settings) as ready:
+        return args.func(ready, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

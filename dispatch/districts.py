@@ -1,0 +1,108 @@
+"""Which kecamatan an incident lies in: the imported polygon that contains it,
+else the district with the nearest centroid."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+from geopy.distance import great_circle
+from shapely import Point, prepare
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+
+from db import districts as districts_db
+
+
+class DistrictImportError(ValueError):
+    """The GeoJSON file cannot be imported; the message says why."""
+
+
+@dataclass(frozen=True)
+class District:
+    id: int
+    name: str
+    lat: float
+    lon: float
+    shape: BaseGeometry | None
+
+
+class DistrictIndex:
+    """In-memory index of the districts table, reloaded when the table changes."""
+
+    def __init__(self) -> None:
+        self._version: tuple | None = None
+        self._districts: list[District] = []
+
+    async def refresh(self, conn: asyncpg.Connection) -> None:
+        version = await districts_db.get_districts_version(conn)
+        if version == self._version:
+            return
+        self._districts = [_load(row) for row in await districts_db.get_districts(conn)]
+        self._version = version
+
+    async def locate(self, conn: asyncpg.Connection, lat: float, lon: float) -> int | None:
+        """Id of the district at (lat, lon); None when no district is known."""
+        await self.refresh(conn)
+        point = Point(lon, lat)
+        for district in self._districts:
+            if district.shape is not None and district.shape.covers(point):
+                return district.id
+        if not self._districts:
+            return None
+        nearest = min(self._districts,
+                      key=lambda d: great_circle((lat, lon), (d.lat, d.lon)).meters)
+        return nearest.id
+
+
+def _load(row: asyncpg.Record) -> District:
+    geometry = shape(row["geometry"]) if row["geometry"] else None
+    if geometry is not None:
+        prepare(geometry)
+    return District(row["id"], row["name"], row["centroid_lat"], row["centroid_lon"], geometry)
+
+
+def read_geojson_districts(path: Path, name_property: str | None) -> list[tuple[str, dict]]:
+    """(name, geometry) of every polygon feature in a GeoJSON file.
+
+    The name is `name_property`, or the first of name/NAME/nmkec/kecamatan found.
+    """
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DistrictImportError(f"cannot read {path}: {exc}") from None
+    features = document.get("features") if isinstance(document, dict) else None
+    if not isinstance(features, list):
+        raise DistrictImportError(f"{path} is not a GeoJSON FeatureCollection")
+    found = [_feature(f, name_property) for f in features]
+    found = [item for item in found if item is not None]
+    if not found:
+        raise DistrictImportError(f"{path} has no Polygon/MultiPolygon feature with a name")
+    return found
+
+
+def _feature(feature: dict, name_property: str | None) -> tuple[str, dict] | None:
+    geometry = feature.get("geometry") or {}
+    if geometry.get("type") not in ("Polygon", "MultiPolygon"):
+        return None
+    props = feature.get("properties") or {}
+    keys = [name_property] if name_property else ["name", "NAME", "nmkec", "kecamatan"]
+    name = next((props[k] for k in keys if props.get(k)), None)
+    return (str(name).strip().title(), geometry) if name else None
+
+
+async def do_import_districts(conn: asyncpg.Connection, items: list[tuple[str, dict]]) -> int:
+    """Store the polygons (features sharing a name are merged); return how many districts."""
+    merged: dict[str, BaseGeometry] = {}
+    for name, geometry in items:
+        polygon = shape(geometry)
+        if not polygon.is_valid:
+            polygon = polygon.buffer(0)
+        merged[name] = merged[name].union(polygon) if name in merged else polygon
+    for name, polygon in merged.items():
+        centre = polygon.centroid
+        await districts_db.upsert_district(conn, name, centre.y, centre.x,
+                                           polygon.__geo_interface__)
+    return len(merged)

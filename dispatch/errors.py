@@ -1,0 +1,95 @@
+"""The one error hierarchy of the service, rendered as problem+json in one place (app.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class DispatchError(Exception):
+    """Base of every error a client may see. Subclasses fix status and title."""
+
+    status: int = 400
+    title: str = "Bad request"
+    slug: str = "bad-request"
+
+    def __init__(self, detail: str, *, errors: list[FieldError] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+        self.headers = headers or {}
+
+    def to_problem(self) -> dict:
+        body = {"type": f"/problems/{self.slug}", "title": self.title,
+                "status": self.status, "detail": self.detail}
+        if self.errors:
+            body["errors"] = [{"field": e.field, "message": e.message} for e in self.errors]
+        return body
+
+
+class BadRequest(DispatchError):
+    pass
+
+
+class MalformedJSON(DispatchError):
+    title, slug = "Malformed JSON", "malformed-json"
+
+
+class ValidationFailed(DispatchError):
+    status, title, slug = 422, "Invalid input", "validation"
+
+    @classmethod
+    def field(cls, field: str, message: str) -> ValidationFailed:
+        return cls(f"{field}: {message}", errors=[FieldError(field, message)])
+
+
+class Unauthorized(DispatchError):
+    status, title, slug = 401, "Not authenticated", "unauthorized"
+
+    def __init__(self, detail: str = "a valid bearer token is required") -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(DispatchError):
+    status, title, slug = 403, "Forbidden", "forbidden"
+
+
+class NotFound(DispatchError):
+    status, title, slug = 404, "Not found", "not-found"
+
+
+class MethodNotAllowed(DispatchError):
+    status, title, slug = 405, "Method not allowed", "method-not-allowed"
+
+
+class Conflict(DispatchError):
+    status, title, slug = 409, "Conflict", "conflict"
+
+
+class InvalidTransition(Conflict):
+    title, slug = "Step does not follow from the current state", "invalid-transition"
+
+
+class TeamNotFree(Conflict):
+    title, slug = "Team is not free", "team-not-free"
+
+
+class PayloadTooLarge(DispatchError):
+    status, title, slug = 413, "Body too large", "payload-too-large"
+
+
+class UnsupportedMediaType(DispatchError):
+    status, title, slug = 415, "Unsupported media type", "unsupported-media-type"
+
+
+class TooManyRequests(DispatchError):
+    status, title, slug = 429, "Too many attempts", "too-many-requests"
+
+    def __init__(self, detail: str, retry_after_s: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after_s)})

@@ -1,0 +1,129 @@
+"""Request bodies of the HTTP API (and of websocket frames), with their limits."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+import phonenumbers
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+DEFAULT_REGION = "ID"
+
+
+def _phone(value: str) -> str:
+    """Normalise to E.164 (Indonesian numbers may be written 0812..., +62812..., 62812...)."""
+    try:
+        number = phonenumbers.parse(value, DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        raise ValueError("not a phone number") from None
+    if not phonenumbers.is_possible_number(number):
+        raise ValueError("not a possible phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+def Text(max_length: int, min_length: int = 0) -> type[str]:  # noqa: N802 - a type factory
+    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=min_length,
+                                            max_length=max_length)]
+
+
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=32),
+                  AfterValidator(_phone)]
+Time = Annotated[AwareDatetime, AfterValidator(_utc)]
+Latitude = Annotated[float, Field(strict=True, ge=-90, le=90)]
+Longitude = Annotated[float, Field(strict=True, ge=-180, le=180)]
+Priority = Annotated[int, Field(strict=True, ge=1, le=3)]
+Id = Annotated[int, Field(strict=True, ge=1, le=2**63 - 1)]
+Kind = Literal["als", "bls", "motorbike"]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32,
+                                        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+Pin = Annotated[str, StringConstraints(min_length=4, max_length=12, pattern=r"^[0-9]+$")]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(allow_inf_nan=False, str_max_length=4000, frozen=True)
+
+
+class PositionIn(Body):
+    lat: Latitude
+    lon: Longitude
+
+
+class TokenRequest(Body):
+    username: Text(64, 1)
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class DeviceRequest(Body):
+    team_code: Code
+    pin: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class TeamIn(Body):
+    code: Code
+    name: Text(100, 1)
+    kind: Kind
+    base: PositionIn
+    base_name: Text(200) = ""
+    pin: Pin
+    phone: Phone | None = None
+
+
+class TeamServiceIn(Body):
+    status: Literal["available", "out_of_service"]
+
+
+class ShiftIn(Body):
+    starts_at: Time
+    ends_at: Time
+
+
+class CallIn(Body):
+    caller_number: Phone
+    line_id: Id | None = None
+    received_at: Time | None = None
+
+
+class CallEndIn(Body):
+    disposition: Literal["incident", "info", "prank", "dropped", "duplicate"]
+    incident_id: Id | None = None
+
+
+class IncidentIn(Body):
+    call_id: Id | None = None
+    caller_number: Phone
+    location: PositionIn
+    address: Text(500, 1)
+    complaint: Text(500, 1)
+    priority: Priority
+    required_kind: Kind | None = None
+    patients: Annotated[int, Field(strict=True, ge=1, le=500)] = 1
+    notes: Text(2000) = ""
+
+
+class AssignIn(Body):
+    team_id: Id
+
+
+class CancelIn(Body):
+    reason: Text(500, 1)
+
+
+class StatusIn(Body):
+    action: Literal["acknowledge", "en_route", "on_scene", "transporting", "at_hospital",
+                    "clear"]
+    incident_id: Id
+    client_id: Annotated[str, StringConstraints(min_length=1, max_length=100,
+                                                pattern=r"^[A-Za-z0-9_.:-]+$")]
+    at: Time | None = None
+
+
+class LocationIn(Body):
+    lat: Latitude
+    lon: Longitude
+    accuracy_m: Annotated[float, Field(strict=True, ge=0, le=100_000)] | None = None
+    at: Time | None = None

@@ -1,0 +1,82 @@
+"""The one transition table for incident and team states.
+
+Each action names, for the incident and for the team it concerns, the states
+it may start from and the state it leads to. The database applies a step only
+while the row is still in one of the `from` states (a guarded UPDATE), so two
+racing requests cannot both take it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+INCIDENT_STATES = ("queued", "assigned", "acknowledged", "en_route", "on_scene",
+                   "transporting", "at_hospital", "closed", "cancelled")
+TEAM_STATES = ("available", "dispatched", "en_route", "on_scene", "transporting",
+               "at_hospital", "out_of_service")
+ACTIVE_INCIDENT_STATES = INCIDENT_STATES[:7]
+BUSY_TEAM_STATES = ("dispatched", "en_route", "on_scene", "transporting", "at_hospital")
+# Steps a responder sends from the phone, in the order they follow each other.
+RESPONDER_ACTIONS = ("acknowledge", "en_route", "on_scene", "transporting", "at_hospital",
+                     "clear")
+
+
+@dataclass(frozen=True)
+class Step:
+    """A guarded change of one row: allowed from `sources`, leads to `target`."""
+
+    sources: tuple[str, ...]
+    target: str
+
+
+@dataclass(frozen=True)
+class Transition:
+    """What one action does to the incident and to the team (None: leaves it alone)."""
+
+    incident: Step | None
+    team: Step | None
+    # Column of incidents stamped with the time of the step (reports read it).
+    stamp: str | None = None
+
+
+TRANSITIONS: dict[str, Transition] = {
+    # The allocator sends a free team to a waiting incident.
+    "allocate": Transition(Step(("queued",), "assigned"), Step(("available",), "dispatched"),
+                           "assigned_at"),
+    # Ack timeout or manual reassignment takes the team off; the incident waits again.
+    "withdraw": Transition(Step(("assigned", "acknowledged", "en_route"), "queued"),
+                           Step(BUSY_TEAM_STATES, "available")),
+    "acknowledge": Transition(Step(("assigned",), "acknowledged"),
+                              Step(("dispatched",), "dispatched"), "acknowledged_at"),
+    "en_route": Transition(Step(("acknowledged",), "en_route"),
+                           Step(("dispatched",), "en_route"), "en_route_at"),
+    "on_scene": Transition(Step(("en_route",), "on_scene"),
+                           Step(("en_route",), "on_scene"), "on_scene_at"),
+    "transporting": Transition(Step(("on_scene",), "transporting"),
+                               Step(("on_scene",), "transporting"), "transporting_at"),
+    "at_hospital": Transition(Step(("transporting",), "at_hospital"),
+                              Step(("transporting",), "at_hospital"), "at_hospital_at"),
+    # Treated on scene without transport, or handed over at the hospital.
+    "clear": Transition(Step(("on_scene", "at_hospital"), "closed"),
+                        Step(("on_scene", "at_hospital"), "available"), "closed_at"),
+    "cancel": Transition(Step(ACTIVE_INCIDENT_STATES, "cancelled"),
+                         Step(BUSY_TEAM_STATES, "available"), "cancelled_at"),
+    # A team that did not answer is taken out until an operator puts it back.
+    "no_answer": Transition(None, Step(("dispatched",), "out_of_service")),
+    "out_of_service": Transition(None, Step(("available",), "out_of_service")),
+    "in_service": Transition(None, Step(("out_of_service",), "available")),
+}
+
+
+def get_transition(action: str) -> Transition:
+    """The transition of `action`; KeyError for an unknown action."""
+    return TRANSITIONS[action]
+
+
+def can_apply(action: str, incident_status: str | None, team_status: str | None) -> bool:
+    """Whether `action` follows from the given states (None: that row is not involved)."""
+    transition = TRANSITIONS[action]
+    for step, status in ((transition.incident, incident_status), (transition.team, team_status)):
+        if step is not None and status is not None and status not in step.sources:
+            return False
+    return True

@@ -1,0 +1,75 @@
+"""Teams and shifts as operators and admins manage them."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from db import events as events_db
+from db import teams as teams_db
+from db import tokens as tokens_db
+from dispatch import views
+from dispatch.auth import hash_secret
+from dispatch.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from dispatch.schemas import ShiftIn, TeamIn
+from dispatch.states import get_transition
+
+MAX_SHIFT_HOURS = 48
+
+
+async def get_team_or_404(conn: asyncpg.Connection, team_id: int, gps_fresh_s: int) -> dict:
+    row = await teams_db.get_team(conn, team_id, gps_fresh_s)
+    if row is None:
+        raise NotFound(f"no team {team_id}")
+    return views.team_view(row)
+
+
+async def do_create_team(conn: asyncpg.Connection, body: TeamIn, *, actor: str,
+                         gps_fresh_s: int) -> dict:
+    """Create a team; 409 when its code is taken."""
+    team_id = await teams_db.insert_team(
+        conn, code=body.code, name=body.name, kind=body.kind, base_lat=body.base.lat,
+        base_lon=body.base.lon, base_name=body.base_name, pin_hash=await hash_secret(body.pin),
+        phone=body.phone)
+    if team_id is None:
+        raise Conflict(f"team code {body.code} is already taken")
+    team = await get_team_or_404(conn, team_id, gps_fresh_s)
+    await events_db.append_event(conn, "team.updated", actor=actor, team_id=team_id, data=team)
+    return team
+
+
+async def do_set_team_pin(conn: asyncpg.Connection, team_id: int, pin: str) -> None:
+    """New PIN for a team; every phone logged in with the old one is logged out."""
+    await teams_db.update_team_pin(conn, team_id, await hash_secret(pin))
+    await tokens_db.revoke_team_tokens(conn, team_id)
+
+
+def check_shift(body: ShiftIn) -> None:
+    if body.ends_at <= body.starts_at:
+        raise ValidationFailed.field("ends_at", "must be after starts_at")
+    if (body.ends_at - body.starts_at).total_seconds() > MAX_SHIFT_HOURS * 3600:
+        raise ValidationFailed.field("ends_at", f"a shift lasts at most {MAX_SHIFT_HOURS} h")
+
+
+async def do_add_shift(conn: asyncpg.Connection, team_id: int, body: ShiftIn, *,
+                       actor: str, gps_fresh_s: int) -> dict:
+    check_shift(body)
+    await get_team_or_404(conn, team_id, gps_fresh_s)
+    shift = await teams_db.insert_shift(conn, team_id, body.starts_at, body.ends_at)
+    await events_db.append_event(
+        conn, "team.updated", actor=actor, team_id=team_id,
+        data={"id": team_id, "shift": {"id": shift["id"], "starts_at": shift["starts_at"]
+                                       .isoformat(), "ends_at": shift["ends_at"].isoformat()}})
+    return dict(shift)
+
+
+async def do_set_service(conn: asyncpg.Connection, team_id: int, status: str, *,
+                         actor: str, gps_fresh_s: int) -> dict:
+    """Put a free team out of service, or back in (409 while it is on an assignment)."""
+    await get_team_or_404(conn, team_id, gps_fresh_s)
+    step = get_transition("out_of_service" if status == "out_of_service" else "in_service").team
+    row = await teams_db.update_team_status(conn, team_id, step.target, step.sources)
+    if row is None:
+        raise InvalidTransition(f"team {team_id} cannot become {status} now")
+    await events_db.append_event(conn, "team.updated", actor=actor, team_id=team_id,
+                                 data={"id": team_id, "code": row["code"], "status": status})
+    return await get_team_or_404(conn, team_id, gps_fresh_s)

@@ -1,0 +1,26 @@
+"""The interface every router implements: ETAs from many origins to one destination."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from routing.geo import Position
+
+
+@dataclass(frozen=True)
+class Route:
+    """Travel from one origin to the destination."""
+
+    eta_s: int
+    distance_m: int
+
+
+class Router(Protocol):
+    """Ranks candidate teams. `routes` returns one Route per origin, in the same order;
+    None for an origin it cannot reach (the caller then skips that team)."""
+
+    name: str
+
+    async def routes(self, origins: list[Position], destination: Position) -> list[Route | None]:
+        ...
