@@ -1,0 +1,83 @@
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+# The embedded PostgreSQL data dir that `clean` stops and removes (the CLI default).
+DATA_DIR := .dispatch112
+# Parepare districts (BPS 2024); imported in place when present, never copied into the project.
+DISTRICTS_GEOJSON := ../shared/data/parepare/parepare_bps2024_kecamatan.geojson
+
+# ---------------------------------------------------------------------------
+# APT_PACKAGES: system packages the tests need, as DEBIAN_PACKAGE:COMMAND pairs.
+# A package is installed only when COMMAND is neither on PATH nor in a
+# /usr/lib/postgresql/*/bin directory. Add new test dependencies here.
+# ---------------------------------------------------------------------------
+APT_PACKAGES := postgresql:initdb sip-tester:sipp chromium:chromium chromium-driver:chromedriver
+
+.PHONY: help venv run test test-deps lint clean
+
+help:
+	@echo "make venv       create $(VENV) and install the project with its test extras"
+	@echo "make run        import districts (if available), load demo data, serve"
+	@echo "make test       run the test suite (extra pytest args: PYTEST_ARGS=...)"
+	@echo "make test-deps  install missing system packages the tests need (root only)"
+	@echo "make lint       ruff check"
+	@echo "make clean      stop the embedded PostgreSQL, remove $(VENV) and $(DATA_DIR)"
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/pip install -e '.[test]'
+	touch $@
+
+run: venv
+	@if [ -f "$(DISTRICTS_GEOJSON)" ]; then \
+	  echo "importing districts from $(DISTRICTS_GEOJSON)"; \
+	  $(BIN)/dispatch112 districts import "$(DISTRICTS_GEOJSON)" --name-property nmkec; \
+	fi
+	$(BIN)/dispatch112 demo
+	$(BIN)/dispatch112 serve
+
+test: venv test-deps
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# Idempotent and quick when everything is present: one `command -v` per package.
+test-deps:
+	@have() { command -v "$$1" >/dev/null 2>&1 || compgen -G "/usr/lib/postgresql/*/bin/$$1" >/dev/null; }; \
+	missing=(); \
+	for spec in $(APT_PACKAGES); do \
+	  have "$${spec#*:}" || missing+=("$${spec%%:*}"); \
+	done; \
+	if [ $${#missing[@]} -eq 0 ]; then exit 0; fi; \
+	if [ "$$(id -u)" -ne 0 ]; then \
+	  echo "test-deps: missing system packages: $${missing[*]}" >&2; \
+	  echo "test-deps: install them as root: apt-get install $${missing[*]}" >&2; \
+	  echo "test-deps: (without them the tests that need them fail or are skipped)" >&2; \
+	  exit 0; \
+	fi; \
+	echo "test-deps: installing $${missing[*]}"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	log=$$(mktemp); \
+	if ! { apt-get update -qq && \
+	       apt-get install -y -qq --no-install-recommends "$${missing[@]}"; } </dev/null >"$$log" 2>&1; then \
+	  tail -n 40 "$$log" >&2; rm -f "$$log"; echo "test-deps: apt-get failed" >&2; exit 1; \
+	fi; \
+	rm -f "$$log"; echo "test-deps: installed $${missing[*]}"
+
+lint: venv
+	$(BIN)/ruff check .
+
+# The venv's python can see a pip-installed server package; db.embedded is stdlib-only, so
+# the system python will do when the venv is gone.
+clean:
+	@if [ -d "$(DATA_DIR)/pgdata" ]; then \
+	  py=$(PYTHON); [ -x $(BIN)/python ] && py=$(BIN)/python; \
+	  $$py -m db.embedded stop --data-dir "$(DATA_DIR)" || true; \
+	fi
+	rm -rf $(VENV) $(DATA_DIR)

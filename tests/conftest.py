@@ -1,0 +1,104 @@
+"""Test fixtures: a real PostgreSQL (DATABASE_URL, else an embedded server), a fresh
+database per test cloned from a migrated template, and the service on real sockets."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from db.migrate import migrate
+from db.pool import connect
+from dispatch.config import Settings
+from tests.support import Api, running_service
+
+TEMPLATE = "d112_test_template"
+
+
+def _with_database(dsn: str, name: str) -> str:
+    """The same server DSN pointing at database `name`."""
+    from urllib.parse import urlsplit, urlunsplit
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="session")
+def server_dsn(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A PostgreSQL server: DATABASE_URL when set, else an embedded one for the session."""
+    if os.environ.get("DATABASE_URL"):
+        yield os.environ["DATABASE_URL"]
+        return
+    from db.embedded import EmbeddedPostgres
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg"), fast=True)
+    dsn = server.start()
+    yield dsn
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+async def template_dsn(server_dsn: str) -> str:
+    admin = await asyncpg.connect(server_dsn)
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)")
+        await admin.execute(f"CREATE DATABASE {TEMPLATE}")
+    finally:
+        await admin.close()
+    dsn = _with_database(server_dsn, TEMPLATE)
+    conn = await connect(dsn)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+    return dsn
+
+
+@pytest.fixture
+async def dsn(server_dsn: str, template_dsn: str) -> AsyncIterator[str]:
+    """A fresh, migrated database for one test."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(server_dsn)
+    try:
+        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE} STRATEGY FILE_COPY")
+        yield _with_database(server_dsn, name)
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def db(dsn: str) -> AsyncIterator[asyncpg.Connection]:
+    """A direct connection to the test database, to look at what was written."""
+    conn = await connect(dsn)
+    yield conn
+    await conn.close()
+
+
+@pytest.fixture
+def settings(dsn: str) -> Settings:
+    return Settings(database_url=dsn, secret_key="test", sweep_interval_s=0.2,
+                    pool_max=20)
+
+
+@pytest.fixture
+async def service(settings: Settings) -> AsyncIterator[str]:
+    """The service on a real loopback socket; yields its base URL."""
+    async with running_service(settings) as base_url:
+        yield base_url
+
+
+@pytest.fixture
+async def api(service: str, dsn: str) -> AsyncIterator[Api]:
+    """A client of the running service with one user of each role."""
+    async with Api(service, dsn) as client:
+        await client.create_users()
+        yield client
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The city's data files beside the project (read, never copied)."""
+    return Path(__file__).resolve().parents[2] / "shared" / "data" / "parepare"

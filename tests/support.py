@@ -1,0 +1,129 @@
+"""Helpers for tests and benchmarks: run the service on a socket, talk to it."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import uvicorn
+
+from db import users as users_db
+from db.pool import connect
+from dispatch.app import create_app
+from dispatch.auth import hash_secret
+from dispatch.config import Settings
+
+PASSWORDS = {"admin": "admin-secret-1", "operator": "operator-secret-1",
+             "health_office": "office-secret-1"}
+# A place in Soreang, Parepare, and bases around it.
+CITY = (-4.0, 119.64)
+
+
+@asynccontextmanager
+async def running_service(settings: Settings) -> AsyncIterator[str]:
+    """Serve `settings` with uvicorn on 127.0.0.1:<free port>; yield the base URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(create_app(settings), log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # leave signals to the test runner
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+class Api:
+    """An httpx client with tokens for each role and shortcuts for common set-ups."""
+
+    def __init__(self, base_url: str, dsn: str) -> None:
+        self.base_url, self.dsn = base_url, dsn
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=30)
+        self.tokens: dict[str, str] = {}
+
+    async def __aenter__(self) -> Api:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.http.aclose()
+
+    async def create_users(self) -> None:
+        conn = await connect(self.dsn)
+        try:
+            for role, password in PASSWORDS.items():
+                await users_db.upsert_user(conn, role, await hash_secret(password), role)
+        finally:
+            await conn.close()
+        for role, password in PASSWORDS.items():
+            response = await self.http.post("/api/v1/auth/token",
+                                            json={"username": role, "password": password})
+            response.raise_for_status()
+            self.tokens[role] = response.json()["access_token"]
+
+    def auth(self, role: str | None) -> dict[str, str]:
+        if role is None:
+            return {}
+        token = self.tokens.get(role, role)
+        return {"Authorization": f"Bearer {token}"}
+
+    async def call(self, method: str, path: str, role: str | None = "operator",
+                   **kwargs) -> httpx.Response:
+        headers = {**self.auth(role), **kwargs.pop("headers", {})}
+        return await self.http.request(method, path, headers=headers, **kwargs)
+
+    async def post(self, path: str, body: dict | None = None, role: str | None = "operator",
+                   **kwargs) -> httpx.Response:
+        return await self.call("POST", path, role, json=body, **kwargs)
+
+    async def get(self, path: str, role: str | None = "operator", **kwargs) -> httpx.Response:
+        return await self.call("GET", path, role, **kwargs)
+
+    async def team(self, code: str, lat: float, lon: float, *, kind: str = "bls",
+                   on_duty: bool = True, pin: str = "4321") -> dict:
+        """Create a team (on a shift covering now unless `on_duty` is False)."""
+        response = await self.post("/api/v1/teams", {
+            "code": code, "name": f"Tim {code}", "kind": kind,
+            "base": {"lat": lat, "lon": lon}, "base_name": f"Base {code}", "pin": pin})
+        assert response.status_code == 201, response.text
+        team = response.json()
+        now = datetime.now(UTC)
+        start = now - timedelta(hours=1) if on_duty else now + timedelta(hours=2)
+        shift = await self.post(f"/api/v1/teams/{team['id']}/shifts", {
+            "starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=8)).isoformat()})
+        assert shift.status_code == 201, shift.text
+        return team
+
+    async def device_token(self, code: str, pin: str = "4321") -> str:
+        response = await self.http.post("/api/v1/auth/device",
+                                        json={"team_code": code, "pin": pin})
+        assert response.status_code == 200, response.text
+        token = response.json()["access_token"]
+        self.tokens[f"team:{code}"] = token
+        return token
+
+    async def incident(self, lat: float = CITY[0], lon: float = CITY[1], *, priority: int = 2,
+                       role: str = "operator", **extra) -> httpx.Response:
+        body = {"caller_number": "081234567890", "location": {"lat": lat, "lon": lon},
+                "address": "Jl. Bau Massepe 1", "complaint": "sesak napas",
+                "priority": priority, **extra}
+        return await self.post("/api/v1/incidents", body, role)
+
+    async def step(self, code: str, action: str, incident_id: int,
+                   client_id: str | None = None) -> httpx.Response:
+        return await self.post("/api/v1/team/status", {
+            "action": action, "incident_id": incident_id,
+            "client_id": client_id or uuid.uuid4().hex}, role=f"team:{code}")
