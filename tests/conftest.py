@@ -14,7 +14,7 @@ import pytest
 from db.migrate import migrate
 from db.pool import connect
 from dispatch.config import Settings
-from tests.support import Api, running_service
+from tests.support import Api, create_users, running_service
 
 TEMPLATE = "d112_test_template"
 
@@ -51,6 +51,7 @@ async def template_dsn(server_dsn: str) -> str:
     conn = await connect(dsn)
     try:
         await migrate(conn)
+        await create_users(conn)
     finally:
         await conn.close()
     return dsn
@@ -92,9 +93,9 @@ async def service(settings: Settings) -> AsyncIterator[str]:
 
 @pytest.fixture
 async def api(service: str, dsn: str) -> AsyncIterator[Api]:
-    """A client of the running service with one user of each role."""
+    """A client of the running service, logged in as one user of each role."""
     async with Api(service, dsn) as client:
-        await client.create_users()
+        await client.login_all()
         yield client
 
 

@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import httpx
 import uvicorn
 
 from db import users as users_db
-from db.pool import connect
 from dispatch.app import create_app
 from dispatch.auth import hash_secret
 from dispatch.config import Settings
@@ -22,6 +22,12 @@ PASSWORDS = {"admin": "admin-secret-1", "operator": "operator-secret-1",
              "health_office": "office-secret-1"}
 # A place in Soreang, Parepare, and bases around it.
 CITY = (-4.0, 119.64)
+
+
+async def create_users(conn: asyncpg.Connection) -> None:
+    """One user per staff role, named after the role (password in PASSWORDS)."""
+    for role, password in PASSWORDS.items():
+        await users_db.upsert_user(conn, role, await hash_secret(password), role)
 
 
 @asynccontextmanager
@@ -61,13 +67,8 @@ class Api:
     async def __aexit__(self, *exc: object) -> None:
         await self.http.aclose()
 
-    async def create_users(self) -> None:
-        conn = await connect(self.dsn)
-        try:
-            for role, password in PASSWORDS.items():
-                await users_db.upsert_user(conn, role, await hash_secret(password), role)
-        finally:
-            await conn.close()
+    async def login_all(self) -> None:
+        """Tokens for the users of `create_users`, through the login endpoint."""
         for role, password in PASSWORDS.items():
             response = await self.http.post("/api/v1/auth/token",
                                             json={"username": role, "password": password})
