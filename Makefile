@@ -6,6 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# Where `make run` serves (loopback by default, as the CLI does).
+HOST ?= 127.0.0.1
+PORT ?= 8000
 # The embedded PostgreSQL data dir that `clean` stops and removes (the CLI default).
 DATA_DIR := .dispatch112
 # Parepare districts (BPS 2024); imported in place when present, never copied into the project.
@@ -42,7 +45,7 @@ run: venv
 	  $(BIN)/dispatch112 districts import "$(DISTRICTS_GEOJSON)" --name-property nmkec; \
 	fi
 	$(BIN)/dispatch112 demo
-	$(BIN)/dispatch112 serve
+	$(BIN)/dispatch112 serve --host $(HOST) --port $(PORT)
 
 test: venv test-deps
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

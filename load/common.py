@@ -142,7 +142,8 @@ async def seed_history(conn: asyncpg.Connection, count: int, *, seed: int) -> No
         """WITH t AS (SELECT array_agg(id ORDER BY id) AS ids FROM teams),
            i AS (INSERT INTO incidents (caller_number, lat, lon, address, complaint, priority,
                      status, received_at, created_at, closed_at, created_by)
-                 SELECT '+6281234567890', $2 + random() * ($3 - $2), $4 + random() * ($5 - $4),
+                 SELECT '+6281234567890', $2::float8 + random() * ($3::float8 - $2::float8),
+                        $4::float8 + random() * ($5::float8 - $4::float8),
                         'Jl. Riwayat', 'riwayat', 1 + (g % 3), 'closed', at, at,
                         at + interval '50 minutes', 'user:bench'
                  FROM generate_series(1, $1) g,

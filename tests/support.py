@@ -117,11 +117,12 @@ class Api:
         return token
 
     async def incident(self, lat: float = CITY[0], lon: float = CITY[1], *, priority: int = 2,
-                       role: str = "operator", **extra) -> httpx.Response:
+                       role: str = "operator", headers: dict | None = None,
+                       **extra) -> httpx.Response:
         body = {"caller_number": "081234567890", "location": {"lat": lat, "lon": lon},
                 "address": "Jl. Bau Massepe 1", "complaint": "sesak napas",
                 "priority": priority, **extra}
-        return await self.post("/api/v1/incidents", body, role)
+        return await self.post("/api/v1/incidents", body, role, headers=headers or {})
 
     async def step(self, code: str, action: str, incident_id: int,
                    client_id: str | None = None) -> httpx.Response:

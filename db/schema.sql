@@ -1,0 +1,363 @@
+CREATE FUNCTION public.events_append_only() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    RAISE EXCEPTION 'events is append-only';
+END;
+$$;
+CREATE TABLE public.assignments (
+    id bigint NOT NULL,
+    region_id integer DEFAULT 1 NOT NULL,
+    incident_id bigint NOT NULL,
+    team_id bigint NOT NULL,
+    eta_s integer NOT NULL,
+    distance_m integer NOT NULL,
+    position_source text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    acknowledged_at timestamp with time zone,
+    ended_at timestamp with time zone,
+    end_reason text,
+    CONSTRAINT assignments_end_reason_check CHECK ((end_reason = ANY (ARRAY['completed'::text, 'cancelled'::text, 'ack_timeout'::text, 'reassigned'::text, 'withdrawn'::text]))),
+    CONSTRAINT assignments_position_source_check CHECK ((position_source = ANY (ARRAY['gps'::text, 'base'::text])))
+);
+ALTER TABLE public.assignments ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.assignments_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+CREATE TABLE public.calls (
+    id bigint NOT NULL,
+    region_id integer DEFAULT 1 NOT NULL,
+    caller_number text NOT NULL,
+    line_id bigint,
+    status text DEFAULT 'open'::text NOT NULL,
+    disposition text,
+    incident_id bigint,
+    received_at timestamp with time zone DEFAULT now() NOT NULL,
+    ended_at timestamp with time zone,
+    created_by text NOT NULL,
+    CONSTRAINT calls_disposition_check CHECK ((disposition = ANY (ARRAY['incident'::text, 'info'::text, 'prank'::text, 'dropped'::text, 'duplicate'::text]))),
+    CONSTRAINT calls_status_check CHECK ((status = ANY (ARRAY['open'::text, 'ended'::text])))
+);
+ALTER TABLE public.calls ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.calls_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+CREATE TABLE public.districts (
+    id bigint NOT NULL,
+    region_id integer DEFAULT 1 NOT NULL,
+    name text NOT NULL,
+    centroid_lat double precision NOT NULL,
+    centroid_lon double precision NOT NULL,
+    geometry jsonb,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL
+);
+ALTER TABLE public.districts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.districts_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+CREATE TABLE public.events (
+    seq bigint NOT NULL,
+    region_id integer DEFAULT 1 NOT NULL,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    name text NOT NULL,
+    incident_id bigint,
+    team_id bigint,
+    actor text NOT NULL,
+    data jsonb DEFAULT '{}'::jsonb NOT NULL,
+    xid xid8 DEFAULT pg_current_xact_id() NOT NULL
+);
+ALTER TABLE public.events ALTER COLUMN seq ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.events_seq_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+CREATE TABLE public.idempotency_keys (
+    actor text NOT NULL,
+    key text NOT NULL,
+    region_id integer DEFAULT 1 NOT NULL,
+    request_hash bytea NOT NULL,
+    incident_id bigint,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+CREATE TABLE public.incidents (
+    id bigint NOT NULL,
+    region_id integer DEFAULT 1 NOT NULL,
+    call_id bigint,
+    caller_number text NOT NULL,
+    lat double precision NOT NULL,
+    lon double precision NOT NULL,
+    district_id bigint,
+    address text NOT NULL,
+    complaint text NOT NULL,
+    priority smallint NOT NULL,
+    required_kind text,
+    patients integer DEFAULT 1 NOT NULL,
+    notes text DEFAULT ''::text NOT NULL,
+    status text NOT NULL,
+    received_at timestamp with time zone NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    assigned_at timestamp with time zone,
+    acknowledged_at timestamp with time zone,
+    en_route_at timestamp with time zone,
+    on_scene_at timestamp with time zone,
+    transporting_at timestamp with time zone,
+    at_hospital_at timestamp with time zone,
+    closed_at timestamp with time zone,
+    cancelled_at timestamp with time zone,
+    cancel_reason text,
+    created_by text NOT NULL,
+    CONSTRAINT incidents_lat_check CHECK (((lat >= ('-90'::integer)::double precision) AND (lat <= (90)::double precision))),
+    CONSTRAINT incidents_lon_check CHECK (((lon >= ('-180'::integer)::double precision) AND (lon <= (180)::double precision))),
+    CONSTRAINT incidents_patients_check CHECK (((patients >= 1) AND (patients <= 500))),
+    CONSTRAINT incidents_priority_check CHECK ((priority = ANY (ARRAY[1, 2, 3]))),
+    CONSTRAINT incidents_required_kind_check CHECK ((required_kind = ANY (ARRAY['als'::text, 'bls'::text, 'motorbike'::text]))),
+    CONSTRAINT incidents_status_check CHECK ((status = ANY (ARRAY['queued'::text, 'assigned'::text, 'acknowledged'::text, 'en_route'::text, 'on_scene'::text, 'transporting'::text, 'at_hospital'::text, 'closed'::text, 'cancelled'::text])))
+);
+ALTER TABLE public.incidents ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.incidents_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+CREATE TABLE public.lines (
+    id bigint NOT NULL,
+    region_id integer DEFAULT 1 NOT NULL,
+    number text NOT NULL,
+    label text NOT NULL,
+    priority integer NOT NULL,
+    probe jsonb DEFAULT '{"kind": "none"}'::jsonb NOT NULL,
+    state text DEFAULT 'unknown'::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT lines_priority_check CHECK ((priority >= 0)),
+    CONSTRAINT lines_state_check CHECK ((state = ANY (ARRAY['unknown'::text, 'up'::text, 'down'::text])))
+);
+ALTER TABLE public.lines ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.lines_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+CREATE TABLE public.login_failures (
+    key text NOT NULL,
+    region_id integer DEFAULT 1 NOT NULL,
+    failures integer DEFAULT 0 NOT NULL,
+    last_failure_at timestamp with time zone DEFAULT now() NOT NULL
+);
+CREATE TABLE public.regions (
+    id integer NOT NULL,
+    name text NOT NULL
+);
+CREATE TABLE public.shifts (
+    id bigint NOT NULL,
+    region_id integer DEFAULT 1 NOT NULL,
+    team_id bigint NOT NULL,
+    starts_at timestamp with time zone NOT NULL,
+    ends_at timestamp with time zone NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT shifts_check CHECK ((ends_at > starts_at))
+);
+ALTER TABLE public.shifts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.shifts_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+CREATE TABLE public.status_requests (
+    team_id bigint NOT NULL,
+    client_id text NOT NULL,
+    region_id integer DEFAULT 1 NOT NULL,
+    incident_id bigint NOT NULL,
+    action text NOT NULL,
+    result jsonb,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+CREATE TABLE public.teams (
+    id bigint NOT NULL,
+    region_id integer DEFAULT 1 NOT NULL,
+    code text NOT NULL,
+    name text NOT NULL,
+    kind text NOT NULL,
+    status text DEFAULT 'available'::text NOT NULL,
+    base_name text DEFAULT ''::text NOT NULL,
+    base_lat double precision NOT NULL,
+    base_lon double precision NOT NULL,
+    pin_hash text NOT NULL,
+    phone text,
+    fix_lat double precision,
+    fix_lon double precision,
+    fix_accuracy_m double precision,
+    fix_at timestamp with time zone,
+    status_changed_at timestamp with time zone DEFAULT now() NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT teams_base_lat_check CHECK (((base_lat >= ('-90'::integer)::double precision) AND (base_lat <= (90)::double precision))),
+    CONSTRAINT teams_base_lon_check CHECK (((base_lon >= ('-180'::integer)::double precision) AND (base_lon <= (180)::double precision))),
+    CONSTRAINT teams_fix_lat_check CHECK (((fix_lat >= ('-90'::integer)::double precision) AND (fix_lat <= (90)::double precision))),
+    CONSTRAINT teams_fix_lon_check CHECK (((fix_lon >= ('-180'::integer)::double precision) AND (fix_lon <= (180)::double precision))),
+    CONSTRAINT teams_kind_check CHECK ((kind = ANY (ARRAY['als'::text, 'bls'::text, 'motorbike'::text]))),
+    CONSTRAINT teams_status_check CHECK ((status = ANY (ARRAY['available'::text, 'dispatched'::text, 'en_route'::text, 'on_scene'::text, 'transporting'::text, 'at_hospital'::text, 'out_of_service'::text])))
+);
+ALTER TABLE public.teams ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.teams_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+CREATE TABLE public.tokens (
+    id bigint NOT NULL,
+    region_id integer DEFAULT 1 NOT NULL,
+    token_hash bytea NOT NULL,
+    role text NOT NULL,
+    user_id bigint,
+    team_id bigint,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    revoked_at timestamp with time zone,
+    CONSTRAINT tokens_check CHECK (((user_id IS NULL) <> (team_id IS NULL))),
+    CONSTRAINT tokens_role_check CHECK ((role = ANY (ARRAY['admin'::text, 'operator'::text, 'health_office'::text, 'responder'::text])))
+);
+ALTER TABLE public.tokens ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.tokens_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+CREATE TABLE public.users (
+    id bigint NOT NULL,
+    region_id integer DEFAULT 1 NOT NULL,
+    username text NOT NULL,
+    password_hash text NOT NULL,
+    role text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT users_role_check CHECK ((role = ANY (ARRAY['admin'::text, 'operator'::text, 'health_office'::text])))
+);
+ALTER TABLE public.users ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.users_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+ALTER TABLE ONLY public.assignments
+    ADD CONSTRAINT assignments_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY public.calls
+    ADD CONSTRAINT calls_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY public.districts
+    ADD CONSTRAINT districts_name_key UNIQUE (name);
+ALTER TABLE ONLY public.districts
+    ADD CONSTRAINT districts_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY public.events
+    ADD CONSTRAINT events_pkey PRIMARY KEY (seq);
+ALTER TABLE ONLY public.idempotency_keys
+    ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (actor, key);
+ALTER TABLE ONLY public.incidents
+    ADD CONSTRAINT incidents_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY public.lines
+    ADD CONSTRAINT lines_number_key UNIQUE (number);
+ALTER TABLE ONLY public.lines
+    ADD CONSTRAINT lines_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY public.login_failures
+    ADD CONSTRAINT login_failures_pkey PRIMARY KEY (key);
+ALTER TABLE ONLY public.regions
+    ADD CONSTRAINT regions_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY public.shifts
+    ADD CONSTRAINT shifts_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY public.status_requests
+    ADD CONSTRAINT status_requests_pkey PRIMARY KEY (team_id, client_id);
+ALTER TABLE ONLY public.teams
+    ADD CONSTRAINT teams_code_key UNIQUE (code);
+ALTER TABLE ONLY public.teams
+    ADD CONSTRAINT teams_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY public.tokens
+    ADD CONSTRAINT tokens_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY public.tokens
+    ADD CONSTRAINT tokens_token_hash_key UNIQUE (token_hash);
+ALTER TABLE ONLY public.users
+    ADD CONSTRAINT users_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY public.users
+    ADD CONSTRAINT users_username_key UNIQUE (username);
+CREATE UNIQUE INDEX assignments_one_active_per_incident ON public.assignments USING btree (incident_id) WHERE (ended_at IS NULL);
+CREATE UNIQUE INDEX assignments_one_active_per_team ON public.assignments USING btree (team_id) WHERE (ended_at IS NULL);
+CREATE INDEX assignments_team_day ON public.assignments USING btree (team_id, created_at);
+CREATE INDEX assignments_unacknowledged ON public.assignments USING btree (created_at) WHERE ((ended_at IS NULL) AND (acknowledged_at IS NULL));
+CREATE INDEX calls_open ON public.calls USING btree (line_id) WHERE (status = 'open'::text);
+CREATE INDEX events_incident ON public.events USING btree (incident_id, seq) WHERE (incident_id IS NOT NULL);
+CREATE INDEX events_team ON public.events USING btree (team_id, seq) WHERE (team_id IS NOT NULL);
+CREATE INDEX incidents_active ON public.incidents USING btree (status) WHERE (status <> ALL (ARRAY['closed'::text, 'cancelled'::text]));
+CREATE INDEX incidents_queue ON public.incidents USING btree (priority, received_at) WHERE (status = 'queued'::text);
+CREATE INDEX shifts_team_time ON public.shifts USING btree (team_id, ends_at, starts_at);
+CREATE TRIGGER events_no_update BEFORE UPDATE ON public.events FOR EACH ROW EXECUTE FUNCTION public.events_append_only();
+ALTER TABLE ONLY public.assignments
+    ADD CONSTRAINT assignments_incident_id_fkey FOREIGN KEY (incident_id) REFERENCES public.incidents(id);
+ALTER TABLE ONLY public.assignments
+    ADD CONSTRAINT assignments_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
+ALTER TABLE ONLY public.assignments
+    ADD CONSTRAINT assignments_team_id_fkey FOREIGN KEY (team_id) REFERENCES public.teams(id);
+ALTER TABLE ONLY public.calls
+    ADD CONSTRAINT calls_incident_id_fkey FOREIGN KEY (incident_id) REFERENCES public.incidents(id);
+ALTER TABLE ONLY public.calls
+    ADD CONSTRAINT calls_line_id_fkey FOREIGN KEY (line_id) REFERENCES public.lines(id);
+ALTER TABLE ONLY public.calls
+    ADD CONSTRAINT calls_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
+ALTER TABLE ONLY public.districts
+    ADD CONSTRAINT districts_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
+ALTER TABLE ONLY public.events
+    ADD CONSTRAINT events_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
+ALTER TABLE ONLY public.idempotency_keys
+    ADD CONSTRAINT idempotency_keys_incident_id_fkey FOREIGN KEY (incident_id) REFERENCES public.incidents(id);
+ALTER TABLE ONLY public.idempotency_keys
+    ADD CONSTRAINT idempotency_keys_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
+ALTER TABLE ONLY public.incidents
+    ADD CONSTRAINT incidents_call_id_fkey FOREIGN KEY (call_id) REFERENCES public.calls(id);
+ALTER TABLE ONLY public.incidents
+    ADD CONSTRAINT incidents_district_id_fkey FOREIGN KEY (district_id) REFERENCES public.districts(id) ON DELETE SET NULL;
+ALTER TABLE ONLY public.incidents
+    ADD CONSTRAINT incidents_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
+ALTER TABLE ONLY public.lines
+    ADD CONSTRAINT lines_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
+ALTER TABLE ONLY public.login_failures
+    ADD CONSTRAINT login_failures_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
+ALTER TABLE ONLY public.shifts
+    ADD CONSTRAINT shifts_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
+ALTER TABLE ONLY public.shifts
+    ADD CONSTRAINT shifts_team_id_fkey FOREIGN KEY (team_id) REFERENCES public.teams(id) ON DELETE CASCADE;
+ALTER TABLE ONLY public.status_requests
+    ADD CONSTRAINT status_requests_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
+ALTER TABLE ONLY public.status_requests
+    ADD CONSTRAINT status_requests_team_id_fkey FOREIGN KEY (team_id) REFERENCES public.teams(id) ON DELETE CASCADE;
+ALTER TABLE ONLY public.teams
+    ADD CONSTRAINT teams_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
+ALTER TABLE ONLY public.tokens
+    ADD CONSTRAINT tokens_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
+ALTER TABLE ONLY public.tokens
+    ADD CONSTRAINT tokens_team_id_fkey FOREIGN KEY (team_id) REFERENCES public.teams(id) ON DELETE CASCADE;
+ALTER TABLE ONLY public.tokens
+    ADD CONSTRAINT tokens_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+ALTER TABLE ONLY public.users
+    ADD CONSTRAINT users_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
