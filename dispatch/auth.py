@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import structlog
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from starlette.requests import HTTPConnection
@@ -140,6 +141,9 @@ async def require(connection: HTTPConnection, *roles: str) -> Principal:
     pool = connection.app.state.pool
     async with pool.acquire() as conn:
         principal = await get_principal(conn, get_bearer(connection))
+    structlog.contextvars.bind_contextvars(actor=principal.actor)
+    if principal.team_id is not None:
+        structlog.contextvars.bind_contextvars(team_id=principal.team_id)
     if principal.role not in roles:
         raise Forbidden(f"role {principal.role} may not do this")
     return principal

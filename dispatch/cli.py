@@ -59,6 +59,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_user_create(settings: Settings, args: argparse.Namespace) -> int:
+    from db import tokens as tokens_db
     from db import users as users_db
     from dispatch.auth import hash_secret
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else args.password
@@ -68,8 +69,10 @@ def cmd_user_create(settings: Settings, args: argparse.Namespace) -> int:
     asyncio.run(_run_migrations(settings.database_url))
 
     async def work(conn):
-        return await users_db.upsert_user(conn, args.username, await hash_secret(password),
+        user = await users_db.upsert_user(conn, args.username, await hash_secret(password),
                                           args.role)
+        await tokens_db.revoke_user_tokens(conn, user["id"])
+        return user
     user = asyncio.run(_in_transaction(settings.database_url, work))
     print(f"user {user['username']} ({user['role']}) saved")
     return 0

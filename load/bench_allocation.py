@@ -33,8 +33,17 @@ from dispatch.auth import hash_secret
 from dispatch.config import Settings
 from dispatch.context import Context
 from dispatch.logs import configure_logging
-from load.common import (REQUIRED_KIND_SHARES, TEAM_PIN, fresh_database, machine, pick,
-                         random_point, seed_history, seed_teams, summary_ms)
+from load.common import (
+    REQUIRED_KIND_SHARES,
+    TEAM_PIN,
+    fresh_database,
+    machine,
+    pick,
+    random_point,
+    seed_history,
+    seed_teams,
+    summary_ms,
+)
 from routing import Position
 
 ACTOR = "user:bench"
@@ -80,7 +89,9 @@ async def decide(conn: asyncpg.Connection, ctx: Context, point: Point) -> tuple[
         elapsed = time.perf_counter() - started
     finally:
         await transaction.rollback()
-    return elapsed, "queued" if assignment is None else f"assigned ({assignment['position_source']})"
+    if assignment is None:
+        return elapsed, "queued"
+    return elapsed, f"assigned ({assignment['position_source']})"
 
 
 async def rank_only(conn: asyncpg.Connection, ctx: Context, point: Point) -> tuple[float, ...]:

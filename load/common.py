@@ -173,6 +173,13 @@ def summary_ms(seconds: list[float]) -> str:
     return "  ".join([*parts, f"max {ordered[-1] * 1000:7.2f}  ms  (n={len(ordered)})"])
 
 
+def cpu_count() -> int:
+    """CPUs this process may run on (what nproc prints)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def machine() -> str:
     """nproc, CPU model, Python: what the figures were measured on."""
     model = "unknown CPU"
@@ -183,5 +190,4 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"nproc {cpus}, {model}, Python {platform.python_version()}"
+    return f"nproc {cpu_count()}, {model}, Python {platform.python_version()}"
