@@ -16,6 +16,16 @@ async def append_event(conn: asyncpg.Connection, name: str, *, actor: str, data:
         name, actor, data, incident_id, team_id)
 
 
+async def append_events(conn: asyncpg.Connection, events: list) -> int:
+    """Append events (objects with name, actor, data, incident_id, team_id) in order;
+    return the last seq."""
+    seq = 0
+    for event in events:
+        seq = await append_event(conn, event.name, actor=event.actor, data=event.data,
+                                 incident_id=event.incident_id, team_id=event.team_id)
+    return seq
+
+
 async def get_incident_events(conn: asyncpg.Connection, incident_id: int) -> list[asyncpg.Record]:
     return await conn.fetch(
         """SELECT seq, name, at, actor, data, team_id FROM events
@@ -26,14 +36,28 @@ async def get_latest_seq(conn: asyncpg.Connection) -> int:
     return await conn.fetchval("SELECT coalesce(max(seq), 0) FROM events")
 
 
-async def get_events_after(conn: asyncpg.Connection, after_seq: int,
-                           limit: int = 1000) -> list[asyncpg.Record]:
-    """Committed events after `after_seq`, stopping before any event whose writing
-    transaction may still be in flight (so a reader never skips a later-committing seq)."""
+async def get_events_after(conn: asyncpg.Connection, after_seq: int, *,
+                           team_id: int | None = None,
+                           limit: int = 500) -> list[asyncpg.Record]:
+    """Committed events after `after_seq`, in seq order; only the team's own when
+    `team_id` is given. Event writers are serialised (migration 0002), so no event
+    below the last one returned can still commit later."""
     return await conn.fetch(
-        """SELECT seq, at, name, incident_id, team_id, actor, data FROM events
-           WHERE seq > $1 AND xid < pg_snapshot_xmin(pg_current_snapshot())
-           ORDER BY seq LIMIT $2""", after_seq, limit)
+        """SELECT seq, at, name, incident_id, team_id, data FROM events
+           WHERE seq > $1 AND ($2::bigint IS NULL OR team_id = $2)
+           ORDER BY seq LIMIT $3""", after_seq, team_id, limit)
+
+
+async def get_pruned_through(conn: asyncpg.Connection) -> int:
+    return await conn.fetchval("SELECT pruned_through FROM events_horizon")
+
+
+async def prune_events(conn: asyncpg.Connection, through_seq: int) -> int:
+    """Delete events up to `through_seq`; clients resuming from below must resync."""
+    await conn.execute(
+        "UPDATE events_horizon SET pruned_through = greatest(pruned_through, $1)", through_seq)
+    status = await conn.execute("DELETE FROM events WHERE seq <= $1", through_seq)
+    return int(status.split()[-1])
 
 
 async def do_notify(conn: asyncpg.Connection, seq: int) -> None:

@@ -81,6 +81,16 @@ async def set_cancel_reason(conn: asyncpg.Connection, incident_id: int, reason: 
                        incident_id, reason)
 
 
+# Advisory lock key: one queue server at a time across all instances, so that two
+# servers never hand a freed team to a younger incident past an older one.
+QUEUE_LOCK_KEY = 1120003
+
+
+async def lock_queue(conn: asyncpg.Connection) -> None:
+    """Wait for the queue-serving lock; held until the transaction ends."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", QUEUE_LOCK_KEY)
+
+
 async def lock_next_queued(conn: asyncpg.Connection,
                            skip: list[int]) -> asyncpg.Record | None:
     """The most urgent queued incident not in `skip` and not being served by another

@@ -5,6 +5,14 @@ BEGIN
     RAISE EXCEPTION 'events is append-only';
 END;
 $$;
+CREATE FUNCTION public.events_serialise_writers() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(1120002);
+    RETURN NULL;
+END;
+$$;
 CREATE TABLE public.assignments (
     id bigint NOT NULL,
     region_id integer DEFAULT 1 NOT NULL,
@@ -77,6 +85,12 @@ CREATE TABLE public.events (
     actor text NOT NULL,
     data jsonb DEFAULT '{}'::jsonb NOT NULL,
     xid xid8 DEFAULT pg_current_xact_id() NOT NULL
+);
+CREATE TABLE public.events_horizon (
+    id boolean DEFAULT true NOT NULL,
+    region_id integer DEFAULT 1 NOT NULL,
+    pruned_through bigint DEFAULT 0 NOT NULL,
+    CONSTRAINT events_horizon_id_check CHECK (id)
 );
 ALTER TABLE public.events ALTER COLUMN seq ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.events_seq_seq
@@ -210,6 +224,8 @@ CREATE TABLE public.teams (
     fix_at timestamp with time zone,
     status_changed_at timestamp with time zone DEFAULT now() NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    device_seen_at timestamp with time zone,
+    signal_lost_at timestamp with time zone,
     CONSTRAINT teams_base_lat_check CHECK (((base_lat >= ('-90'::integer)::double precision) AND (base_lat <= (90)::double precision))),
     CONSTRAINT teams_base_lon_check CHECK (((base_lon >= ('-180'::integer)::double precision) AND (base_lon <= (180)::double precision))),
     CONSTRAINT teams_fix_lat_check CHECK (((fix_lat >= ('-90'::integer)::double precision) AND (fix_lat <= (90)::double precision))),
@@ -272,6 +288,8 @@ ALTER TABLE ONLY public.districts
     ADD CONSTRAINT districts_name_key UNIQUE (name);
 ALTER TABLE ONLY public.districts
     ADD CONSTRAINT districts_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY public.events_horizon
+    ADD CONSTRAINT events_horizon_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY public.events
     ADD CONSTRAINT events_pkey PRIMARY KEY (seq);
 ALTER TABLE ONLY public.idempotency_keys
@@ -313,6 +331,7 @@ CREATE INDEX incidents_active ON public.incidents USING btree (status) WHERE (st
 CREATE INDEX incidents_queue ON public.incidents USING btree (priority, received_at) WHERE (status = 'queued'::text);
 CREATE INDEX shifts_team_time ON public.shifts USING btree (team_id, ends_at, starts_at);
 CREATE TRIGGER events_no_update BEFORE UPDATE ON public.events FOR EACH ROW EXECUTE FUNCTION public.events_append_only();
+CREATE TRIGGER events_serialise BEFORE INSERT ON public.events FOR EACH STATEMENT EXECUTE FUNCTION public.events_serialise_writers();
 ALTER TABLE ONLY public.assignments
     ADD CONSTRAINT assignments_incident_id_fkey FOREIGN KEY (incident_id) REFERENCES public.incidents(id);
 ALTER TABLE ONLY public.assignments
@@ -327,6 +346,8 @@ ALTER TABLE ONLY public.calls
     ADD CONSTRAINT calls_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
 ALTER TABLE ONLY public.districts
     ADD CONSTRAINT districts_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
+ALTER TABLE ONLY public.events_horizon
+    ADD CONSTRAINT events_horizon_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
 ALTER TABLE ONLY public.events
     ADD CONSTRAINT events_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
 ALTER TABLE ONLY public.idempotency_keys

@@ -30,7 +30,8 @@ async def update_team_pin(conn: asyncpg.Connection, team_id: int, pin_hash: str)
     await conn.execute("UPDATE teams SET pin_hash = $2 WHERE id = $1", team_id, pin_hash)
 
 
-async def get_team(conn: asyncpg.Connection, team_id: int, gps_fresh_s: int) -> asyncpg.Record | None:
+async def get_team(conn: asyncpg.Connection, team_id: int,
+                   gps_fresh_s: int) -> asyncpg.Record | None:
     return await conn.fetchrow(
         f"SELECT {_TEAM_COLUMNS} FROM teams t WHERE t.id = $2", float(gps_fresh_s), team_id)
 

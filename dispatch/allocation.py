@@ -12,10 +12,10 @@ import asyncpg
 import structlog
 
 from db import assignments as assignments_db
-from db import events as events_db
 from db import incidents as incidents_db
 from db import teams as teams_db
 from dispatch.context import Context
+from dispatch.events import emit
 from dispatch.states import get_transition
 from routing import Position, Route
 
@@ -105,13 +105,13 @@ async def _log_assignment(conn: asyncpg.Connection, incident: asyncpg.Record,
             "address": incident["address"], "complaint": incident["complaint"],
             "eta_s": candidate.route.eta_s, "distance_m": candidate.route.distance_m,
             "position_source": candidate.source}
-    await events_db.append_event(conn, "assignment.created", actor=actor, data=data,
+    await emit(conn, "assignment.created", actor=actor, data=data,
                                  incident_id=incident["id"], team_id=candidate.team_id)
-    await events_db.append_event(
+    await emit(
         conn, "team.updated", actor=actor, team_id=candidate.team_id,
         data={"id": candidate.team_id, "code": candidate.code, "status": "dispatched",
               "incident_id": incident["id"]})
-    await events_db.append_event(
+    await emit(
         conn, "incident.updated", actor=actor, incident_id=incident["id"],
         team_id=candidate.team_id,
         data={"id": incident["id"], "status": "assigned", "team_id": candidate.team_id})

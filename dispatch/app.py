@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from db.pool import create_pool
@@ -24,6 +24,7 @@ from dispatch.config import Settings
 from dispatch.context import Context
 from dispatch.errors import DispatchError, MethodNotAllowed, NotFound
 from dispatch.http import JSON, problem
+from dispatch.openapi import openapi_json
 from dispatch.queue import run_sweeper
 
 log = structlog.get_logger(__name__)
@@ -57,10 +58,21 @@ async def on_dispatch_error(request: Request, exc: Exception) -> Response:
     return problem(exc)
 
 
+def get_allowed_methods(request: Request) -> str:
+    """The Allow header of a 405: every method a route serves at this path (Starlette's
+    own names only the first route's, and GET and POST of a path are separate routes)."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        if route.matches(request.scope)[0] is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
+
+
 async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     errors = {404: NotFound("no such resource"),
-              405: MethodNotAllowed(f"{request.method} is not allowed here")}
+              405: MethodNotAllowed(f"{request.method} is not allowed here",
+                                    headers={"Allow": get_allowed_methods(request)})}
     error = errors.get(exc.status_code) or DispatchError(str(exc.detail))
     if exc.status_code not in errors:
         error.status = exc.status_code
@@ -103,7 +115,8 @@ def create_app(settings: Settings) -> Starlette:
         raise ValueError("create_app needs settings.database_url")
     routes = [Route("/api/v1/health", health, methods=["GET"]),
               *auth_api.routes, *teams_api.routes, *incidents_api.routes,
-              *responders_api.routes]
+              *responders_api.routes,
+              Route("/openapi.json", openapi_json, methods=["GET"])]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
         DispatchError: on_dispatch_error, HTTPException: on_http_error,
         Exception: on_unexpected})

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncpg
 
 from db import calls as calls_db
-from db import events as events_db
 from db import incidents as incidents_db
 from db import lines as lines_db
 from dispatch import views
 from dispatch.errors import InvalidTransition, NotFound, ValidationFailed
+from dispatch.events import emit
 from dispatch.schemas import CallEndIn, CallIn
 
 
@@ -20,7 +20,7 @@ async def do_create_call(conn: asyncpg.Connection, body: CallIn, *, actor: str) 
                                      line_id=body.line_id, received_at=body.received_at,
                                      created_by=actor)
     view = views.call_view(row)
-    await events_db.append_event(conn, "call.created", actor=actor, data=view)
+    await emit(conn, "call.created", actor=actor, data=view)
     return view
 
 
@@ -36,6 +36,6 @@ async def do_end_call(conn: asyncpg.Connection, call_id: int, body: CallEndIn, *
     if row is None:
         raise InvalidTransition(f"call {call_id} has already ended")
     view = views.call_view(row)
-    await events_db.append_event(conn, "call.ended", actor=actor,
+    await emit(conn, "call.ended", actor=actor,
                                  incident_id=row["incident_id"], data=view)
     return view

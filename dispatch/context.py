@@ -13,6 +13,7 @@ import asyncpg
 from db import events as events_db
 from dispatch.config import Settings
 from dispatch.districts import DistrictIndex
+from dispatch.events import end_buffer, flush_buffer, start_buffer
 from routing import Router, get_router
 
 
@@ -34,14 +35,19 @@ class Context:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
-        """A connection in a transaction; after it commits, listeners are woken.
+        """A connection in a transaction whose events are written last, just before
+        COMMIT; after it commits, listeners are woken with the last seq.
 
-        The NOTIFY is sent after commit, outside the transaction, because a
-        NOTIFY inside one takes a global lock at commit that serialises all
-        committing writers.
+        The NOTIFY is sent after commit, outside the transaction: inside one it
+        would take a global lock at commit, serialising all committing writers.
         """
-        async with self.pool.acquire() as conn:
-            async with conn.transaction():
-                yield conn
-            latest = await events_db.get_latest_seq(conn)
-            await events_db.do_notify(conn, latest)
+        token = start_buffer()
+        try:
+            async with self.pool.acquire() as conn:
+                async with conn.transaction():
+                    yield conn
+                    latest = await flush_buffer(conn)
+                if latest is not None:
+                    await events_db.do_notify(conn, latest)
+        finally:
+            end_buffer(token)

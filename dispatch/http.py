@@ -84,6 +84,8 @@ def parse_model(model: type[Model], body: bytes) -> Model:
         data = json.loads(body, parse_constant=_reject_constant) if body else None
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedJSON(f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise MalformedJSON("body is nested too deeply") from None
     if not isinstance(data, dict):
         raise ValidationFailed.field("body", "must be a JSON object")
     try:
@@ -102,8 +104,10 @@ async def read_model(request: Request, model: type[Model]) -> Model:
 
 
 def path_id(request: Request, name: str = "id") -> int:
-    """A numeric id from the path; 404 when it cannot be one of ours."""
-    raw = request.path_params.get(name, "")
-    if not str(raw).isdigit() or not 0 < int(raw) <= MAX_ID:
+    """A numeric id from the path; 404 when it cannot be one of ours. Only ASCII digits
+    count ("²" and "١" are digits to str.isdigit), and at most as many as MAX_ID has."""
+    raw = str(request.path_params.get(name, ""))
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= len(str(MAX_ID))
+            and 0 < int(raw) <= MAX_ID):
         raise NotFound(f"no such {name}: {raw}")
     return int(raw)

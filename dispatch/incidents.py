@@ -17,6 +17,7 @@ from dispatch import views
 from dispatch.allocation import do_allocate, do_reserve, get_ranked_candidates
 from dispatch.context import Context
 from dispatch.errors import Conflict, InvalidTransition, NotFound, TeamNotFree, ValidationFailed
+from dispatch.events import emit
 from dispatch.schemas import IncidentIn
 from dispatch.states import get_transition
 
@@ -69,7 +70,7 @@ async def do_create_incident(conn: asyncpg.Connection, ctx: Context, body: Incid
     if idempotency_key is not None:
         await incidents_db.set_idempotency_incident(conn, actor, idempotency_key, incident_id)
     row = await incidents_db.get_incident(conn, incident_id)
-    await events_db.append_event(conn, "incident.created", actor=actor,
+    await emit(conn, "incident.created", actor=actor,
                                  incident_id=incident_id, data=views.incident_view(row))
     await do_allocate(conn, ctx, await incidents_db.lock_incident(conn, incident_id), actor=actor)
     return incident_id, True
@@ -111,13 +112,13 @@ async def do_release_team(conn: asyncpg.Connection, assignment: asyncpg.Record, 
     step = get_transition(action).team
     team = await teams_db.update_team_status(conn, assignment["team_id"], step.target,
                                              step.sources)
-    await events_db.append_event(
+    await emit(
         conn, "assignment.withdrawn", actor=actor, incident_id=assignment["incident_id"],
         team_id=assignment["team_id"],
         data={"assignment_id": assignment["id"], "incident_id": assignment["incident_id"],
               "team_id": assignment["team_id"], "reason": reason})
     if team is not None:
-        await events_db.append_event(
+        await emit(
             conn, "team.updated", actor=actor, team_id=team["id"],
             data={"id": team["id"], "code": team["code"], "status": team["status"]})
 
@@ -135,7 +136,7 @@ async def do_cancel(conn: asyncpg.Connection, incident_id: int, reason: str, *,
     assignment = await assignments_db.get_active_assignment(conn, incident_id=incident_id)
     if assignment is not None:
         await do_release_team(conn, assignment, action="cancel", reason="cancelled", actor=actor)
-    await events_db.append_event(
+    await emit(
         conn, "incident.updated", actor=actor, incident_id=incident_id,
         team_id=assignment["team_id"] if assignment else None,
         data={"id": incident_id, "status": "cancelled", "reason": reason})
@@ -149,7 +150,7 @@ async def do_withdraw(conn: asyncpg.Connection, incident_id: int, assignment: as
                                                  step.sources) is None:
         raise InvalidTransition(f"incident {incident_id} cannot be withdrawn now")
     await do_release_team(conn, assignment, action=team_action, reason=reason, actor=actor)
-    await events_db.append_event(
+    await emit(
         conn, "incident.updated", actor=actor, incident_id=incident_id,
         data={"id": incident_id, "status": "queued", "reason": reason})
 

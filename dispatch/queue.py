@@ -27,11 +27,13 @@ async def do_serve_queue(ctx: Context) -> int:
     """Give queued incidents the nearest free team, most urgent and oldest first.
 
     An incident no free team fits is passed over so that the next one may still
-    be served. Returns how many incidents got a team.
+    be served. Servers in all instances take turns (an advisory lock), so the
+    order holds across instances. Returns how many incidents got a team.
     """
     served, passed_over = 0, []
     for _ in range(MAX_PER_SWEEP):
         async with ctx.transaction() as conn:
+            await incidents_db.lock_queue(conn)
             incident = await incidents_db.lock_next_queued(conn, passed_over)
             if incident is None:
                 break

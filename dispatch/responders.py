@@ -8,11 +8,11 @@ import asyncpg
 import structlog
 
 from db import assignments as assignments_db
-from db import events as events_db
 from db import incidents as incidents_db
 from db import teams as teams_db
 from dispatch import views
 from dispatch.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from dispatch.events import emit
 from dispatch.schemas import LocationIn, StatusIn
 from dispatch.states import get_transition
 
@@ -89,12 +89,12 @@ async def do_team_step(conn: asyncpg.Connection, team_id: int, body: StatusIn, *
 async def _log_step(conn: asyncpg.Connection, body: StatusIn, team: asyncpg.Record,
                     incident: asyncpg.Record, at: datetime | None, actor: str) -> None:
     stamp = (at or datetime.now(UTC)).isoformat()
-    await events_db.append_event(
+    await emit(
         conn, "incident.updated", actor=actor, incident_id=body.incident_id,
         team_id=team["id"],
         data={"id": body.incident_id, "status": incident["status"], "action": body.action,
               "team_id": team["id"], "at": stamp, "client_id": body.client_id})
-    await events_db.append_event(
+    await emit(
         conn, "team.updated", actor=actor, team_id=team["id"],
         data={"id": team["id"], "code": team["code"], "status": team["status"]})
 
@@ -104,7 +104,7 @@ async def do_team_location(conn: asyncpg.Connection, team_id: int, body: Locatio
     """Store a GPS fix (a late, older fix never replaces a newer one)."""
     at = check_step_time(body.at) or datetime.now(UTC)
     if await teams_db.update_team_fix(conn, team_id, body.lat, body.lon, body.accuracy_m, at):
-        await events_db.append_event(
+        await emit(
             conn, "team.updated", actor=actor, team_id=team_id,
             data={"id": team_id, "position": {"lat": body.lat, "lon": body.lon,
                                               "at": at.isoformat(), "source": "gps"},

@@ -6,7 +6,15 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 import phonenumbers
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 DEFAULT_REGION = "ID"
 
@@ -23,7 +31,11 @@ def _phone(value: str) -> str:
 
 
 def _utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    """The same instant in UTC; a ValueError (422) when that is outside years 1-9999."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range once in UTC") from None
 
 
 def Text(max_length: int, min_length: int = 0) -> type[str]:  # noqa: N802 - a type factory
@@ -46,6 +58,14 @@ Pin = Annotated[str, StringConstraints(min_length=4, max_length=12, pattern=r"^[
 
 class Body(BaseModel):
     model_config = ConfigDict(allow_inf_nan=False, str_max_length=4000, frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        """Refuse text with a NUL character (422): PostgreSQL text cannot store one."""
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain a NUL character")
+        return value
 
 
 class PositionIn(Body):

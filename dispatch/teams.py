@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncpg
 
-from db import events as events_db
 from db import teams as teams_db
 from db import tokens as tokens_db
 from dispatch import views
 from dispatch.auth import hash_secret
 from dispatch.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from dispatch.events import emit
 from dispatch.schemas import ShiftIn, TeamIn
 from dispatch.states import get_transition
 
@@ -33,7 +33,7 @@ async def do_create_team(conn: asyncpg.Connection, body: TeamIn, *, actor: str,
     if team_id is None:
         raise Conflict(f"team code {body.code} is already taken")
     team = await get_team_or_404(conn, team_id, gps_fresh_s)
-    await events_db.append_event(conn, "team.updated", actor=actor, team_id=team_id, data=team)
+    await emit(conn, "team.updated", actor=actor, team_id=team_id, data=team)
     return team
 
 
@@ -55,7 +55,7 @@ async def do_add_shift(conn: asyncpg.Connection, team_id: int, body: ShiftIn, *,
     check_shift(body)
     await get_team_or_404(conn, team_id, gps_fresh_s)
     shift = await teams_db.insert_shift(conn, team_id, body.starts_at, body.ends_at)
-    await events_db.append_event(
+    await emit(
         conn, "team.updated", actor=actor, team_id=team_id,
         data={"id": team_id, "shift": {"id": shift["id"], "starts_at": shift["starts_at"]
                                        .isoformat(), "ends_at": shift["ends_at"].isoformat()}})
@@ -70,6 +70,6 @@ async def do_set_service(conn: asyncpg.Connection, team_id: int, status: str, *,
     row = await teams_db.update_team_status(conn, team_id, step.target, step.sources)
     if row is None:
         raise InvalidTransition(f"team {team_id} cannot become {status} now")
-    await events_db.append_event(conn, "team.updated", actor=actor, team_id=team_id,
+    await emit(conn, "team.updated", actor=actor, team_id=team_id,
                                  data={"id": team_id, "code": row["code"], "status": status})
     return await get_team_or_404(conn, team_id, gps_fresh_s)

@@ -139,10 +139,10 @@ async def prepare(conn: asyncpg.Connection, args: argparse.Namespace) -> dict[st
     return kinds
 
 
-def report(args: argparse.Namespace, version: str, origin: str, kinds: dict[str, int],
-           fresh: int, timings: Timings) -> None:
+def report(args: argparse.Namespace, host: str, version: str, origin: str,
+           kinds: dict[str, int], fresh: int, timings: Timings) -> None:
     print("dispatch112 allocation benchmark")
-    print(f"  machine      {machine()}")
+    print(f"  machine      {host}")
     print(f"  PostgreSQL   {version} ({origin})")
     print(f"  teams        {args.teams} on duty, all available: "
           + ", ".join(f"{k} {n}" for k, n in kinds.items())
@@ -162,6 +162,7 @@ def report(args: argparse.Namespace, version: str, origin: str, kinds: dict[str,
 
 async def run(args: argparse.Namespace) -> None:
     configure_logging(args.log_level)
+    host = machine()
     async with fresh_database(fast=args.fast) as database:
         pool = await create_pool(database.dsn, min_size=1, max_size=1)
         try:
@@ -175,7 +176,7 @@ async def run(args: argparse.Namespace) -> None:
                 timings = await measure(conn, ctx, points, args.warmup)
         finally:
             await pool.close()
-        report(args, database.server_version, database.origin, kinds, fresh, timings)
+        report(args, host, database.server_version, database.origin, kinds, fresh, timings)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import resource
 import shutil
 import tempfile
 import time
@@ -34,6 +33,7 @@ from db import users as users_db
 from db.pool import connect
 from dispatch.auth import hash_secret
 from dispatch.districts import do_import_districts, read_geojson_districts
+from load import observe
 from load.common import (
     DISTRICTS_FILE,
     REQUIRED_KIND_SHARES,
@@ -46,7 +46,7 @@ from load.common import (
     random_point,
     seed_teams,
 )
-from load.service import cpu_seconds, service_in_process, service_process
+from load.service import service_in_process, service_process
 
 OPERATOR, PASSWORD = "bench-operator", "bench-operator-secret"
 COMPLAINTS = ("sesak napas", "nyeri dada", "kecelakaan motor", "pingsan", "demam tinggi",
@@ -177,7 +177,7 @@ def _line(values: list[float]) -> str:
 def report(args: argparse.Namespace, setup: dict, results: Results, cpu: dict) -> None:
     done = len(results.all)
     print("dispatch112 POST /api/v1/incidents benchmark")
-    print(f"  machine      {machine()}")
+    print(f"  machine      {setup['host']}")
     print(f"  PostgreSQL   {setup['version']} ({setup['origin']})")
     print(f"  service      {setup['mode']}")
     print(f"  fleet        {args.teams} on-duty teams: "
@@ -198,16 +198,35 @@ def report(args: argparse.Namespace, setup: dict, results: Results, cpu: dict) -
     where = (f"service process {cpu['service']:.1f} s, load generator {cpu['client']:.1f} s"
              if cpu["service"] is not None else
              f"service and load generator together {cpu['client']:.1f} s")
-    print(f"CPU (timed)   {where}, over {results.wall_s:.1f} s wall on {cpu_count()} CPUs")
+    print(f"CPU (timed)   {where}; whole machine busy {cpu['machine']:.1f} s (PostgreSQL and "
+          f"the rest: the difference), over {results.wall_s:.1f} s wall on {cpu_count()} CPUs")
     print(f"database      {setup['state']}")
+    print(f"lock waits    {observe.describe_lock_waits(setup['waits'])}")
+    if setup["log_events"]:
+        print("service log   " + ", ".join(f"{name} {n}" for name, n in
+                                           sorted(setup["log_events"].items())))
 
 
-def _own_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+async def timed_phase(dsn: str, base_url: str, token: str, bodies: list[dict],
+                      args: argparse.Namespace, pid: int) -> tuple[Results, dict, Counter]:
+    """The timed requests, with CPU time and lock waits observed around them."""
+    before = (observe.cpu_seconds(pid), observe.own_cpu_seconds(),
+              observe.machine_busy_seconds())
+    stop = asyncio.Event()
+    sampler = asyncio.create_task(observe.sample_lock_waits(dsn, stop))
+    try:
+        results = await drive(base_url, token, bodies, args.clients, args.max_seconds)
+    finally:
+        stop.set()
+        waits = await sampler
+    cpu = {"service": None if args.in_process else observe.cpu_seconds(pid) - before[0],
+           "client": observe.own_cpu_seconds() - before[1],
+           "machine": observe.machine_busy_seconds() - before[2]}
+    return results, cpu, waits
 
 
 async def run(args: argparse.Namespace) -> None:
+    host = machine()
     bodies = make_bodies(args.warmup + args.requests, args.seed + 1)
     async with fresh_database(fast=args.fast) as database:
         kinds, districts = await prepare(database.dsn, args)
@@ -220,14 +239,12 @@ async def run(args: argparse.Namespace) -> None:
         async with starter as (base_url, pid):
             token = await login(base_url)
             await drive(base_url, token, bodies[:args.warmup], args.clients, args.max_seconds)
-            before = (cpu_seconds(pid), _own_cpu())
-            results = await drive(base_url, token, bodies[args.warmup:], args.clients,
-                                  args.max_seconds)
-            cpu = {"service": None if args.in_process else cpu_seconds(pid) - before[0],
-                   "client": _own_cpu() - before[1]}
+            results, cpu, waits = await timed_phase(database.dsn, base_url, token,
+                                                    bodies[args.warmup:], args, pid)
         setup = {"version": database.server_version, "origin": database.origin, "mode": mode,
                  "kinds": kinds, "districts": districts,
-                 "state": await database_state(database.dsn)}
+                 "state": await database_state(database.dsn),
+                 "log_events": observe.log_event_counts(log), "waits": waits, "host": host}
         report(args, setup, results, cpu)
         if sum(results.errors.values()) and log.exists():
             print(f"service log kept: {log}")

@@ -190,4 +190,6 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"nproc {cpu_count()}, {model}, Python {platform.python_version()}"
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (f"nproc {cpu_count()}, {model}, Python {platform.python_version()}, "
+            f"1-min load average {load:.2f} at start")

@@ -69,15 +69,6 @@ async def _stop(proc: subprocess.Popen) -> None:
         await asyncio.to_thread(proc.wait)
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc), 0.0 if unreadable."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
 @asynccontextmanager
 async def service_process(dsn: str, log_path: Path,
                           log_level: str) -> AsyncIterator[tuple[str, int]]:

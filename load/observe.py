@@ -1,0 +1,85 @@
+"""What the machine, the service and the database were doing while a benchmark ran:
+CPU time, lock waits, the service's log. Observation only; nothing here is timed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import resource
+from collections import Counter
+from pathlib import Path
+
+import asyncpg
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc), 0.0 if unreadable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all CPUs of the machine have spent busy so far (Linux /proc/stat)."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0.0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    """User + system CPU time of this process so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def sample_lock_waits(dsn: str, stop: asyncio.Event, every_s: float = 0.1) -> Counter:
+    """Until `stop`: every `every_s`, how many sessions of this database wait on a lock
+    (by wait event). Counter keys: wait events, plus "samples" and "samples_waiting"."""
+    counts: Counter = Counter()
+    conn = await asyncpg.connect(dsn)
+    try:
+        while not stop.is_set():
+            rows = await conn.fetch(
+                """SELECT wait_event, count(*) AS n FROM pg_stat_activity
+                   WHERE datname = current_database() AND wait_event_type = 'Lock'
+                   GROUP BY wait_event""")
+            counts["samples"] += 1
+            counts["samples_waiting"] += bool(rows)
+            for row in rows:
+                counts[row["wait_event"]] += row["n"]
+            try:
+                await asyncio.wait_for(stop.wait(), every_s)
+            except TimeoutError:
+                pass
+    finally:
+        await conn.close()
+    return counts
+
+
+def describe_lock_waits(counts: Counter) -> str:
+    """Sessions waiting on a lock, from pg_stat_activity sampled every 0.1 s while timed."""
+    samples = counts.pop("samples", 0) or 1
+    waiting = counts.pop("samples_waiting", 0)
+    mean = sum(counts.values()) / samples
+    kinds = ", ".join(f"{k} {n}" for k, n in counts.most_common())
+    return (f"{waiting}/{samples} samples had a session waiting on a lock; mean "
+            f"{mean:.2f} waiting" + (f" (by wait event: {kinds})" if kinds else ""))
+
+
+def log_event_counts(path: Path) -> Counter:
+    """How often each event name occurs in the service's JSON log (whole run)."""
+    counts: Counter = Counter()
+    if not path.exists():
+        return counts
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            counts[json.loads(line).get("event", "?")] += 1
+        except (ValueError, AttributeError):
+            counts["(not JSON)"] += 1
+    return counts
