@@ -37,15 +37,16 @@ async def get_latest_seq(conn: asyncpg.Connection) -> int:
 
 
 async def get_events_after(conn: asyncpg.Connection, after_seq: int, *,
-                           team_id: int | None = None,
-                           limit: int = 500) -> list[asyncpg.Record]:
+                           team_id: int | None = None, limit: int = 500,
+                           upto: int | None = None) -> list[asyncpg.Record]:
     """Committed events after `after_seq`, in seq order; only the team's own when
     `team_id` is given. Event writers are serialised (migration 0002), so no event
     below the last one returned can still commit later."""
     return await conn.fetch(
         """SELECT seq, at, name, incident_id, team_id, data FROM events
            WHERE seq > $1 AND ($2::bigint IS NULL OR team_id = $2)
-           ORDER BY seq LIMIT $3""", after_seq, team_id, limit)
+             AND ($4::bigint IS NULL OR seq <= $4)
+           ORDER BY seq LIMIT $3""", after_seq, team_id, limit, upto)
 
 
 async def get_pruned_through(conn: asyncpg.Connection) -> int:

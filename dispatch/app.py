@@ -26,6 +26,8 @@ from dispatch.errors import DispatchError, MethodNotAllowed, NotFound
 from dispatch.http import JSON, problem
 from dispatch.openapi import openapi_json
 from dispatch.queue import run_sweeper
+from dispatch.ws import routes as ws_routes
+from realtime.hub import Hub
 
 log = structlog.get_logger(__name__)
 
@@ -97,8 +99,10 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     pool = await create_pool(settings.database_url, min_size=settings.pool_min,
                              max_size=settings.pool_max)
-    ctx = Context.create(settings, pool)
-    app.state.ctx, app.state.pool = ctx, pool
+    hub = Hub(pool, settings.database_url)
+    ctx = Context.create(settings, pool, after_commit=hub.wake)
+    app.state.ctx, app.state.pool, app.state.hub = ctx, pool, hub
+    await hub.start()
     stop = asyncio.Event()
     sweeper = asyncio.create_task(run_sweeper(ctx, stop))
     try:
@@ -106,6 +110,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     finally:
         stop.set()
         await sweeper
+        await hub.stop()
         await pool.close()
 
 
@@ -115,7 +120,7 @@ def create_app(settings: Settings) -> Starlette:
         raise ValueError("create_app needs settings.database_url")
     routes = [Route("/api/v1/health", health, methods=["GET"]),
               *auth_api.routes, *teams_api.routes, *incidents_api.routes,
-              *responders_api.routes,
+              *responders_api.routes, *ws_routes,
               Route("/openapi.json", openapi_json, methods=["GET"])]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
         DispatchError: on_dispatch_error, HTTPException: on_http_error,

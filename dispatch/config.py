@@ -48,6 +48,9 @@ class Settings:
     login_max_failures: int = 5
     login_lockout_s: int = 60
     public_origin: str | None = None
+    ws_heartbeat_s: float = 20.0
+    ws_queue: int = 1000
+    ws_ping_s: float = 20.0
     log_level: str = "info"
 
     @classmethod

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,10 +23,14 @@ class Context:
     pool: asyncpg.Pool
     router: Router
     districts: DistrictIndex = field(default_factory=DistrictIndex)
+    # Called after each commit that wrote events (this instance's hub wakes at once,
+    # without waiting for its own NOTIFY to come back).
+    after_commit: Callable[[], None] | None = None
 
     @classmethod
-    def create(cls, settings: Settings, pool: asyncpg.Pool) -> Context:
-        return cls(settings, pool, get_router(settings.router))
+    def create(cls, settings: Settings, pool: asyncpg.Pool,
+               after_commit: Callable[[], None] | None = None) -> Context:
+        return cls(settings, pool, get_router(settings.router), after_commit=after_commit)
 
     def day_start(self) -> datetime:
         """Midnight of today in the service's time zone, as a UTC instant."""
@@ -49,5 +53,7 @@ class Context:
                     latest = await flush_buffer(conn)
                 if latest is not None:
                     await events_db.do_notify(conn, latest)
+                    if self.after_commit is not None:
+                        self.after_commit()
         finally:
             end_buffer(token)

@@ -1,0 +1,121 @@
+"""GET /ws: check the origin, authenticate the hello, then hand the socket to the
+realtime session with handlers for what a client may send."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from urllib.parse import urlsplit
+
+import pydantic
+import structlog
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket
+
+from dispatch import responders
+from dispatch.auth import Principal, get_principal
+from dispatch.errors import DispatchError, Unauthorized
+from dispatch.http import parse_model
+from dispatch.queue import serve_queue_after_commit
+from dispatch.schemas import LocationIn, StatusIn
+from realtime.frames import CLOSE_BAD_HELLO, CLOSE_FORBIDDEN_ORIGIN, CLOSE_UNAUTHORIZED, Viewer
+from realtime.session import Session
+
+log = structlog.get_logger(__name__)
+HELLO_TIMEOUT_S = 10.0
+
+
+def check_origin(ws: WebSocket) -> bool:
+    """A browser's Origin must be the service's own (or the configured public origin).
+    Clients that send no Origin are not browsers, so not a cross-site risk."""
+    origin = ws.headers.get("origin")
+    if origin is None:
+        return True
+    allowed = {f"{scheme}://{ws.headers.get('host', '')}" for scheme in ("http", "https")}
+    public = ws.app.state.settings.public_origin
+    if public:
+        allowed.add(public.rstrip("/"))
+    parts = urlsplit(origin)
+    return f"{parts.scheme}://{parts.netloc}" in allowed
+
+
+async def read_hello(ws: WebSocket) -> dict | None:
+    try:
+        text = await asyncio.wait_for(ws.receive_text(), HELLO_TIMEOUT_S)
+        hello = json.loads(text)
+    except (TimeoutError, ValueError, KeyError, RuntimeError):
+        return None
+    if not isinstance(hello, dict) or hello.get("type") != "hello":
+        return None
+    last_seq = hello.get("last_seq")
+    if last_seq is not None and (not isinstance(last_seq, int) or isinstance(last_seq, bool)
+                                 or last_seq < 0):
+        return None
+    return hello
+
+
+def _responder_handlers(ws: WebSocket, principal: Principal) -> dict:
+    ctx = ws.app.state.ctx
+
+    async def status(data: dict) -> dict:
+        client_id = data.get("client_id")
+        try:
+            body = parse_model(StatusIn, json.dumps(data).encode())
+            async with ctx.transaction() as conn:
+                result = await responders.do_team_step(conn, principal.team_id, body,
+                                                       actor=principal.actor)
+        except DispatchError as exc:
+            return {"client_id": client_id, "ok": False, "error": exc.detail,
+                    "status": exc.status}
+        if body.action == "clear" and not result.get("replayed"):
+            await serve_queue_after_commit(ctx)
+        return {"client_id": client_id, "ok": True, **result}
+
+    async def location(data: dict) -> dict:
+        client_id = data.get("client_id")
+        try:
+            body = parse_model(LocationIn, json.dumps(data).encode())
+            async with ctx.transaction() as conn:
+                await responders.do_team_location(conn, principal.team_id, body,
+                                                  actor=principal.actor)
+        except DispatchError as exc:
+            return {"client_id": client_id, "ok": False, "error": exc.detail,
+                    "status": exc.status}
+        return {"client_id": client_id, "ok": True}
+
+    return {"status": status, "location": location}
+
+
+def get_handlers(ws: WebSocket, principal: Principal) -> dict:
+    async def ack(data: dict) -> None:
+        return None  # delivery is confirmed by resuming with last_seq; nothing to store
+
+    handlers = {"ack": ack}
+    if principal.role == "responder":
+        handlers.update(_responder_handlers(ws, principal))
+    return handlers
+
+
+async def websocket_endpoint(ws: WebSocket) -> None:
+    await ws.accept()
+    if not check_origin(ws):
+        return await ws.close(CLOSE_FORBIDDEN_ORIGIN, "origin not allowed")
+    hello = await read_hello(ws)
+    if hello is None:
+        return await ws.close(CLOSE_BAD_HELLO, "send a hello frame first")
+    try:
+        async with ws.app.state.ctx.pool.acquire() as conn:
+            principal = await get_principal(conn, hello.get("token"))
+    except Unauthorized:
+        return await ws.close(CLOSE_UNAUTHORIZED, "bad or missing token")
+    viewer = Viewer(principal.role, principal.team_id)
+    session = Session(ws, ws.app.state.hub, viewer, get_handlers(ws, principal),
+                      heartbeat_s=ws.app.state.settings.ws_heartbeat_s,
+                      max_queue=ws.app.state.settings.ws_queue)
+    try:
+        await session.run(hello.get("last_seq"))
+    except (pydantic.ValidationError, RuntimeError) as exc:
+        log.info("ws.closed", reason=str(exc))
+
+
+routes = [WebSocketRoute("/ws", websocket_endpoint)]

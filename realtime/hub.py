@@ -1,0 +1,129 @@
+"""The hub of one instance: reads the event log as it grows and pushes each event
+to the sockets allowed to see it.
+
+A dedicated connection (not from the pool) LISTENs for the NOTIFY that every
+writer sends after commit, carrying the new seq. The notification is only a
+wake-up: the hub then reads everything after the last seq it pushed, so a lost
+notification delays an event but never loses it. A timer wakes it anyway every
+`poll_s`. When the listening connection drops (PostgreSQL restarted, backend
+terminated) the hub reconnects with backoff and catches up from its last seq.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import asyncpg
+import structlog
+
+from db import events as events_db
+from db.pool import connect
+from realtime.frames import event_frame
+from realtime.subscriber import Subscriber
+
+log = structlog.get_logger(__name__)
+MAX_BACKOFF_S = 5.0
+
+
+class Hub:
+    def __init__(self, pool: asyncpg.Pool, dsn: str, *, poll_s: float = 1.0) -> None:
+        self.pool, self.dsn, self.poll_s = pool, dsn, poll_s
+        self.last_seq = 0
+        self.subscribers: set[Subscriber] = set()
+        self.listening = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+        self._listener: asyncpg.Connection | None = None
+
+    async def start(self) -> None:
+        async with self.pool.acquire() as conn:
+            self.last_seq = await events_db.get_latest_seq(conn)
+        self._tasks = [asyncio.create_task(self._listen_forever(), name="hub-listen"),
+                       asyncio.create_task(self._pump_forever(), name="hub-pump")]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for subscriber in list(self.subscribers):
+            subscriber.close()
+        if self._listener is not None and not self._listener.is_closed():
+            self._listener.terminate()
+
+    def add(self, subscriber: Subscriber) -> None:
+        self.subscribers.add(subscriber)
+
+    def remove(self, subscriber: Subscriber) -> None:
+        self.subscribers.discard(subscriber)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # -- listening
+
+    def _on_notify(self, conn: object, pid: int, channel: str, payload: str) -> None:
+        self._wake.set()
+
+    def _on_lost(self, conn: object) -> None:
+        self.listening.clear()
+        self._wake.set()
+
+    async def _listen_once(self) -> None:
+        conn = await connect(self.dsn)
+        self._listener = conn
+        try:
+            conn.add_termination_listener(self._on_lost)
+            await conn.add_listener(events_db.NOTIFY_CHANNEL, self._on_notify)
+            self.listening.set()
+            self._wake.set()  # catch up on whatever came while we were away
+            while not conn.is_closed():
+                await asyncio.sleep(self.poll_s)
+                await conn.execute("SELECT 1")  # notices a dead connection promptly
+        finally:
+            self.listening.clear()
+            if not conn.is_closed():
+                conn.terminate()
+
+    async def _listen_forever(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                await self._listen_once()
+                backoff = 0.1
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("hub.listen_lost", error=str(exc), retry_in_s=backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF_S)
+
+    # -- pushing
+
+    async def _pump_forever(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_s)
+            self._wake.clear()
+            try:
+                while await self._pump_once():
+                    pass
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("hub.read_failed", error=str(exc))
+                await asyncio.sleep(0.5)
+
+    async def _pump_once(self) -> bool:
+        """Push the next page of events; True when there may be more."""
+        async with self.pool.acquire() as conn:
+            rows = await events_db.get_events_after(conn, self.last_seq)
+        for row in rows:
+            self.deliver(row)
+        return len(rows) > 0
+
+    def deliver(self, row: asyncpg.Record) -> None:
+        """Offer one event to every live subscriber (synchronously: no event can
+        slip between a subscriber's switch to live and this seq)."""
+        text = event_frame(row)
+        for subscriber in list(self.subscribers):
+            subscriber.offer(row["seq"], row["team_id"], text)
+        self.last_seq = max(self.last_seq, row["seq"])

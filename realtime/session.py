@@ -1,0 +1,129 @@
+"""One websocket after authentication: welcome, replay from the log, then live.
+
+The caller (the service's endpoint) authenticates the hello and passes the
+frame handlers for what the client may send; this module knows nothing of
+dispatching, only of delivering events in order, once, to the right sockets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Awaitable, Callable
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from db import events as events_db
+from realtime.frames import CLOSE_MESSAGE_TOO_BIG, CLOSE_TOO_SLOW, Viewer, event_frame, frame
+from realtime.hub import Hub
+from realtime.subscriber import Subscriber
+
+Handler = Callable[[dict], Awaitable[dict | None]]
+REPLAY_PAGE = 500
+MAX_FRAME_BYTES = 16 * 1024
+
+
+class Session:
+    def __init__(self, ws: WebSocket, hub: Hub, viewer: Viewer, handlers: dict[str, Handler],
+                 *, heartbeat_s: float = 20.0, max_queue: int = 1000) -> None:
+        self.ws, self.hub, self.viewer, self.handlers = ws, hub, viewer, handlers
+        self.heartbeat_s = heartbeat_s
+        self.subscriber = Subscriber(viewer, 0, max_queue)
+
+    async def run(self, last_seq: int | None) -> None:
+        """Serve the socket until either side closes it."""
+        latest = await self._latest()
+        await self.ws.send_text(frame("welcome", role=self.viewer.role, seq=latest))
+        self.subscriber.cursor = latest if last_seq is None else last_seq
+        self.hub.add(self.subscriber)
+        try:
+            if last_seq is not None and last_seq < await self._horizon():
+                await self.ws.send_text(frame("resync", seq=latest))
+                self.subscriber.cursor = latest
+            await self._replay()
+            await self._serve_live()
+        finally:
+            self.hub.remove(self.subscriber)
+            self.subscriber.close()
+
+    async def _latest(self) -> int:
+        async with self.hub.pool.acquire() as conn:
+            return await events_db.get_latest_seq(conn)
+
+    async def _horizon(self) -> int:
+        async with self.hub.pool.acquire() as conn:
+            return await events_db.get_pruned_through(conn)
+
+    async def _replay(self) -> None:
+        """Send what the log holds above the cursor, until caught up with the hub; then
+        go live in the same step, so no event falls between replay and live."""
+        sub = self.subscriber
+        while True:
+            async with self.hub.pool.acquire() as conn:
+                upto = await events_db.get_latest_seq(conn)
+                rows = await events_db.get_events_after(
+                    conn, sub.cursor, team_id=self.viewer.team_filter, limit=REPLAY_PAGE,
+                    upto=upto)
+            for row in rows:
+                await self.ws.send_text(event_frame(row))
+                sub.cursor = row["seq"]
+            if len(rows) < REPLAY_PAGE:
+                sub.cursor = max(sub.cursor, upto)
+            if sub.cursor >= self.hub.last_seq and len(rows) < REPLAY_PAGE:
+                sub.go_live()
+                return
+
+    async def _serve_live(self) -> None:
+        sender = asyncio.create_task(self._send_queued())
+        beat = asyncio.create_task(self._heartbeat())
+        receiver = asyncio.create_task(self._receive())
+        try:
+            await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sender, beat, receiver):
+                task.cancel()
+            for task in (sender, beat, receiver):
+                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect,
+                                         RuntimeError):
+                    await task
+
+    async def _send_queued(self) -> None:
+        queue = self.subscriber.queue
+        while (text := await queue.get()) is not None:
+            await self.ws.send_text(text)
+        if self.subscriber.overflowed:
+            await self.ws.close(CLOSE_TOO_SLOW, "too slow; reconnect with last_seq")
+
+    def _reply(self, kind: str, **fields) -> None:
+        with contextlib.suppress(asyncio.QueueFull):
+            self.subscriber.queue.put_nowait(frame(kind, **fields))
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_s)
+            self._reply("heartbeat", seq=self.hub.last_seq)
+
+    async def _receive(self) -> None:
+        while True:
+            message = await self.ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text") or (message.get("bytes") or b"").decode("utf-8", "replace")
+            if len(text.encode()) > MAX_FRAME_BYTES:
+                await self.ws.close(CLOSE_MESSAGE_TOO_BIG, "frame too large")
+                return
+            await self._handle(text)
+
+    async def _handle(self, text: str) -> None:
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return self._reply("error", error="malformed frame: not JSON")
+        kind = data.get("type") if isinstance(data, dict) else None
+        handler = self.handlers.get(kind) if isinstance(kind, str) else None
+        if handler is None:
+            return self._reply("error", error=f"unknown frame type: {kind!r}")
+        answer = await handler(data)
+        if answer is not None:
+            self._reply(answer.pop("type", "result"), **answer)

@@ -1,0 +1,366 @@
+"""Who may call what: every endpoint of the API against every kind of caller.
+
+The table ENDPOINTS lists each endpoint once, with the roles the contract lets
+call it. Each endpoint is called by an admin, an operator, the health office, a
+responder's phone, nobody (no token), a garbage token, a token revoked by
+logging out and a token past its expiry: no, garbage, revoked and expired
+tokens get 401, a role not listed gets 403, a listed role gets anything but
+401/403 (2xx, 404, 409, 422... never 5xx). Public endpoints ignore the token.
+
+Endpoints of the contract that the service does not serve yet are skipped (and
+run as soon as a route answers there); a check makes sure every served route is
+in the table.
+
+One service and one database serve the module (see the fixtures): the tokens of
+every kind are made once, not per case.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from itertools import product
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+from starlette.routing import Match
+
+from db import users as users_db
+from dispatch.app import create_app
+from dispatch.auth import digest, hash_secret
+from dispatch.config import Settings
+from tests.support import CITY, PASSWORDS, Api, running_service
+
+TOKEN, DEVICE, LOGOUT = "/api/v1/auth/token", "/api/v1/auth/device", "/api/v1/auth/logout"
+PIN = "4321"
+CALLER = "081234567890"
+ROLES = ("admin", "operator", "health_office", "responder")
+CALLERS = (*ROLES, "no-token", "garbage-token", "revoked-token", "expired-token")
+PUBLIC = frozenset()  # no token needed
+STAFF = frozenset({"admin", "operator"})
+ADMIN = frozenset({"admin"})
+RESPONDER = frozenset({"responder"})
+REPORTS = frozenset({"admin", "health_office"})
+ANY_ROLE = frozenset(ROLES)
+GARBAGE = "garbage-" + "x" * 40
+
+
+# --- the table --------------------------------------------------------------------------
+
+Body = dict | Callable[[dict], dict] | None
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """An endpoint, who may call it (PUBLIC: anyone, token or not) and a body good
+    enough to pass the role check. `spends_token`: the call revokes its own token."""
+
+    method: str
+    path: str
+    roles: frozenset[str]
+    body: Body = None
+    spends_token: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def _later(hours: float) -> str:
+    return (datetime.now(UTC) + timedelta(hours=hours)).isoformat()
+
+
+INCIDENT = {"caller_number": CALLER, "location": {"lat": CITY[0], "lon": CITY[1]},
+            "address": "Jl. Bau Massepe 1", "complaint": "sesak napas", "priority": 2}
+
+ENDPOINTS = [
+    Endpoint("GET", "/api/v1/health", PUBLIC),
+    Endpoint("GET", "/openapi.json", PUBLIC),
+    Endpoint("POST", TOKEN, PUBLIC,
+             {"username": "health_office", "password": PASSWORDS["health_office"]}),
+    Endpoint("POST", DEVICE, PUBLIC, {"team_code": "T1", "pin": PIN}),
+    Endpoint("POST", LOGOUT, ANY_ROLE, spends_token=True),
+    # Teams and shifts.
+    Endpoint("GET", "/api/v1/teams", STAFF),
+    Endpoint("POST", "/api/v1/teams", STAFF,
+             lambda ids: {"code": f"R{uuid.uuid4().hex[:6]}", "name": "Tim R", "kind": "bls",
+                          "base": {"lat": CITY[0], "lon": CITY[1]}, "pin": PIN}),
+    Endpoint("GET", "/api/v1/teams/{team}", STAFF),
+    Endpoint("POST", "/api/v1/teams/{team}/shifts", STAFF,
+             lambda ids: {"starts_at": _later(24), "ends_at": _later(30)}),
+    Endpoint("POST", "/api/v1/teams/{team}/service", STAFF, {"status": "available"}),
+    # Calls and incidents.
+    Endpoint("POST", "/api/v1/calls", STAFF, {"caller_number": CALLER}),
+    Endpoint("POST", "/api/v1/calls/{call}/end", STAFF, {"disposition": "info"}),
+    Endpoint("POST", "/api/v1/incidents", STAFF, INCIDENT),
+    Endpoint("GET", "/api/v1/incidents", STAFF),
+    Endpoint("GET", "/api/v1/incidents?active=true", STAFF),
+    Endpoint("GET", "/api/v1/incidents/{incident}", STAFF),
+    Endpoint("POST", "/api/v1/incidents/{incident}/assign", STAFF,
+             lambda ids: {"team_id": ids["team"]}),
+    Endpoint("POST", "/api/v1/incidents/{incident}/cancel", STAFF, {"reason": "test"}),
+    # A responder's phone.
+    Endpoint("GET", "/api/v1/team/assignment", RESPONDER),
+    Endpoint("POST", "/api/v1/team/status", RESPONDER,
+             lambda ids: {"action": "acknowledge", "incident_id": ids["incident"],
+                          "client_id": uuid.uuid4().hex}),
+    Endpoint("POST", "/api/v1/team/location", RESPONDER, {"lat": CITY[0], "lon": CITY[1]}),
+    # Lines and failover. The contract names no role for reading lines and callbacks:
+    # they carry caller numbers and serve the dashboard, so admins and operators.
+    Endpoint("GET", "/api/v1/hotline", PUBLIC),
+    Endpoint("POST", "/api/v1/lines", ADMIN,
+             {"number": "112", "label": "112 utama", "priority": 0, "probe": {"kind": "none"}}),
+    Endpoint("GET", "/api/v1/lines", STAFF),
+    Endpoint("GET", "/api/v1/lines/events", STAFF),
+    Endpoint("POST", "/api/v1/lines/{line}/heartbeat", STAFF),
+    Endpoint("GET", "/api/v1/callbacks", STAFF),
+    Endpoint("POST", "/api/v1/callbacks/{callback}/done", STAFF),
+    # Reports.
+    Endpoint("GET", "/api/v1/reports/response-times?group_by=priority", REPORTS),
+    Endpoint("GET", "/api/v1/reports/response-times.csv", REPORTS),
+]
+
+_APP = create_app(Settings(database_url="postgresql://unused/none"))
+
+
+def _is_served(method: str, path: str) -> bool:
+    """Whether some route of the service answers `method` at `path` ({...} read as 1)."""
+    concrete = urlsplit(path.format_map(_Ones())).path
+    scope = {"type": "http", "method": method, "path": concrete}
+    return any(route.matches(scope)[0] is Match.FULL for route in _APP.routes)
+
+
+class _Ones(dict):
+    def __missing__(self, key: str) -> str:
+        return "1"
+
+
+def _matrix() -> list:
+    params = []
+    for endpoint, caller in product(ENDPOINTS, CALLERS):
+        marks = () if _is_served(endpoint.method, endpoint.path) else (
+            pytest.mark.skip(reason=f"{endpoint} is not served yet"),)
+        params.append(pytest.param(endpoint, caller, marks=marks, id=f"{endpoint}-{caller}"))
+    return params
+
+
+def test_table_lists_every_served_route() -> None:
+    """A new route cannot escape the matrix: each one the app serves is in ENDPOINTS."""
+    listed = [(e.method, urlsplit(e.path.format_map(_Ones())).path) for e in ENDPOINTS]
+    for route in _APP.routes:
+        for method in sorted(getattr(route, "methods", None) or ()):
+            if method == "HEAD":
+                continue
+            assert any(m == method and route.matches({"type": "http", "method": m, "path": p})[0]
+                       is Match.FULL for m, p in listed), f"{method} {route.path} not in ENDPOINTS"
+
+
+# --- one service for the module ---------------------------------------------------------
+
+@pytest.fixture(scope="module")
+async def dsn(server_dsn: str, template_dsn: str) -> AsyncIterator[str]:
+    """A fresh, migrated database shared by the module (the `db` fixture reads it too)."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(server_dsn)
+    try:
+        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {urlsplit(template_dsn).path[1:]}"
+                            " STRATEGY FILE_COPY")
+        yield urlunsplit(urlsplit(server_dsn)._replace(path=f"/{name}"))
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="module")
+def settings(dsn: str) -> Settings:
+    return Settings(database_url=dsn, secret_key="test", sweep_interval_s=0.2, pool_max=20,
+                    ack_timeout_s=3600)
+
+
+@pytest.fixture(scope="module")
+async def service(settings: Settings) -> AsyncIterator[str]:
+    async with running_service(settings) as base_url:
+        yield base_url
+
+
+@pytest.fixture(scope="module")
+async def api(service: str, dsn: str) -> AsyncIterator[Api]:
+    async with Api(service, dsn) as client:
+        await client.login_all()
+        yield client
+
+
+async def fresh_token(api: Api, role: str) -> str:
+    """A new token of `role` (the responder's is team T1's phone)."""
+    if role == "responder":
+        response = await api.http.post(DEVICE, json={"team_code": "T1", "pin": PIN})
+    else:
+        response = await api.http.post(TOKEN, json={"username": role,
+                                                     "password": PASSWORDS[role]})
+    assert response.status_code == 200, response.text
+    assert response.json()["role"] == role
+    return response.json()["access_token"]
+
+
+@dataclass(frozen=True)
+class World:
+    ids: dict[str, int]
+    tokens: dict[str, str]  # a live token per role
+    revoked: dict[str, str]  # per role, a token logged out
+    expired: dict[str, str]  # per role, a token past its expiry
+
+
+@pytest.fixture(scope="module")
+async def world(api: Api, dsn: str) -> World:
+    t1 = await api.team("T1", *CITY, pin=PIN)
+    incident = (await api.post("/api/v1/incidents", INCIDENT)).json()
+    call = (await api.post("/api/v1/calls", {"caller_number": CALLER})).json()
+    fresh = await asyncio.gather(*(fresh_token(api, role) for role in ROLES * 3))
+    n = len(ROLES)
+    live, revoked, expired = (dict(zip(ROLES, fresh[i * n:(i + 1) * n], strict=True))
+                              for i in range(3))
+    for token in revoked.values():
+        response = await api.http.post(LOGOUT, headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 204, response.text
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("UPDATE tokens SET expires_at = now() - interval '1 second'"
+                           " WHERE token_hash = ANY($1::bytea[])",
+                           [digest(token) for token in expired.values()])
+    finally:
+        await conn.close()
+    return World({"team": t1["id"], "incident": incident["id"], "call": call["id"]},
+                 live, revoked, expired)
+
+
+# --- checks -----------------------------------------------------------------------------
+
+def check_refused(response: httpx.Response, status: int) -> None:
+    """`response` is a `status` (401/403/429) in problem+json."""
+    assert response.status_code == status, (response.status_code, response.text[:300])
+    assert response.headers["content-type"].split(";")[0] == "application/problem+json"
+    problem = response.json()
+    assert {"type", "title", "status", "detail"} <= problem.keys(), problem
+    assert problem["status"] == status
+    if status == 401:
+        assert response.headers.get("www-authenticate", "").lower().startswith("bearer")
+
+
+def expected(endpoint: Endpoint, caller: str) -> int | None:
+    """401, 403, or None for allowed."""
+    if endpoint.roles == PUBLIC:
+        return None
+    if caller not in ROLES:
+        return 401
+    return None if caller in endpoint.roles else 403
+
+
+async def token_of(api: Api, world: World, endpoint: Endpoint, caller: str) -> str | None:
+    # Revoked and expired tokens are of a role the endpoint allows: only the token is wrong.
+    usable = sorted(endpoint.roles or {"operator"})[0]
+    if caller in ROLES:
+        if endpoint.spends_token and caller in endpoint.roles:
+            return await fresh_token(api, caller)
+        return world.tokens[caller]
+    return {"no-token": None, "garbage-token": GARBAGE, "revoked-token": world.revoked[usable],
+            "expired-token": world.expired[usable]}[caller]
+
+
+@pytest.mark.parametrize(("endpoint", "caller"), _matrix())
+async def test_role_matrix(api: Api, world: World, endpoint: Endpoint, caller: str) -> None:
+    token = await token_of(api, world, endpoint, caller)
+    body = endpoint.body(world.ids) if callable(endpoint.body) else endpoint.body
+    response = await api.http.request(
+        endpoint.method, endpoint.path.format_map({**_Ones(), **world.ids}),
+        headers={"Authorization": f"Bearer {token}"} if token else {},
+        json=body if endpoint.method == "POST" else None)
+    status = expected(endpoint, caller)
+    if status is None:
+        assert response.status_code not in (401, 403), response.text[:300]
+        assert response.status_code < 500, response.text[:300]
+    else:
+        check_refused(response, status)
+
+
+# --- the rest of the contract on who may do what ----------------------------------------
+
+async def test_health_office_never_reads_caller_numbers(api: Api, world: World) -> None:
+    for path in ("/api/v1/incidents", "/api/v1/incidents?active=true",
+                 f"/api/v1/incidents/{world.ids['incident']}", "/api/v1/team/assignment"):
+        response = await api.get(path, role=None, headers={
+            "Authorization": f"Bearer {world.tokens['health_office']}"})
+        check_refused(response, 403)
+        assert "81234567890" not in response.text
+
+
+async def test_expired_token_is_refused(api: Api, world: World,
+                                        db: asyncpg.Connection) -> None:
+    token = await fresh_token(api, "operator")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert (await api.http.get("/api/v1/teams", headers=headers)).status_code == 200
+    changed = await db.execute("UPDATE tokens SET expires_at = now() - interval '1 second'"
+                               " WHERE token_hash = $1", digest(token))
+    assert changed == "UPDATE 1"
+    check_refused(await api.http.get("/api/v1/teams", headers=headers), 401)
+
+
+async def test_logged_out_token_is_refused(api: Api, world: World) -> None:
+    token = await fresh_token(api, "responder")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert (await api.http.get("/api/v1/team/assignment", headers=headers)).status_code == 200
+    assert (await api.http.post(LOGOUT, headers=headers)).status_code == 204
+    check_refused(await api.http.get("/api/v1/team/assignment", headers=headers), 401)
+    check_refused(await api.http.post(LOGOUT, headers=headers), 401)
+    # Only that token: the team's other phone stays logged in.
+    other = {"Authorization": f"Bearer {world.tokens['responder']}"}
+    assert (await api.http.get("/api/v1/team/assignment", headers=other)).status_code == 200
+
+
+@pytest.mark.parametrize("header", [
+    "Basic b3BlcmF0b3I6b3BlcmF0b3Itc2VjcmV0LTE=", "Bearer", "Bearer " + "x" * 300,
+    "{token}", "Token {token}", "Bearer {token}x", "Bearer x{token}"],
+    ids=["basic", "bearer-alone", "bearer-300-chars", "token-without-scheme",
+         "token-scheme", "token-with-extra-char", "token-with-prefix"])
+async def test_malformed_authorization_is_401(api: Api, world: World, header: str) -> None:
+    value = header.format(token=world.tokens["operator"])
+    check_refused(await api.http.get("/api/v1/teams", headers={"Authorization": value}), 401)
+
+
+async def test_bearer_scheme_is_case_insensitive(api: Api, world: World) -> None:
+    response = await api.http.get("/api/v1/teams", headers={
+        "Authorization": f"bearer {world.tokens['operator']}"})
+    assert response.status_code == 200, response.text
+
+
+async def _fail_five_times(api: Api, path: str, body: dict) -> None:
+    for attempt in range(5):
+        response = await api.http.post(path, json=body)
+        assert response.status_code == 401, (attempt, response.text)
+
+
+def check_locked(response: httpx.Response) -> None:
+    check_refused(response, 429)
+    assert int(response.headers["retry-after"]) > 0
+
+
+async def test_five_failed_logins_lock_the_account(api: Api, world: World,
+                                                   db: asyncpg.Connection) -> None:
+    await users_db.upsert_user(db, "locked", await hash_secret("right-password-1"), "operator")
+    await _fail_five_times(api, TOKEN, {"username": "locked", "password": "wrong"})
+    check_locked(await api.http.post(TOKEN, json={"username": "locked",
+                                                  "password": "right-password-1"}))
+    # The lock is the account's, not everyone's.
+    assert (await api.http.post(TOKEN, json={
+        "username": "admin", "password": PASSWORDS["admin"]})).status_code == 200
+
+
+async def test_five_wrong_pins_lock_the_team(api: Api, world: World) -> None:
+    await api.team("LOCK", *CITY, on_duty=False, pin="2468")
+    await _fail_five_times(api, DEVICE, {"team_code": "LOCK", "pin": "0000"})
+    check_locked(await api.http.post(DEVICE, json={"team_code": "LOCK", "pin": "2468"}))
+    assert (await api.http.post(DEVICE, json={"team_code": "T1", "pin": PIN})).status_code == 200
+
