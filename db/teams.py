@@ -103,3 +103,27 @@ async def get_shifts(conn: asyncpg.Connection, team_id: int) -> list[asyncpg.Rec
         """SELECT id, team_id, starts_at, ends_at FROM shifts
            WHERE team_id = $1 AND ends_at > now() - interval '1 day' ORDER BY starts_at""",
         team_id)
+
+
+async def touch_devices(conn: asyncpg.Connection, team_ids: list[int]) -> None:
+    """Note that these teams' phones are connected now."""
+    await conn.execute("UPDATE teams SET device_seen_at = now() WHERE id = ANY($1)", team_ids)
+
+
+async def clear_signal_lost(conn: asyncpg.Connection,
+                            team_ids: list[int]) -> list[asyncpg.Record]:
+    """Teams among these that were marked out of signal, now marked back."""
+    return await conn.fetch(
+        """UPDATE teams SET signal_lost_at = NULL
+           WHERE id = ANY($1) AND signal_lost_at IS NOT NULL RETURNING id, code""", team_ids)
+
+
+async def mark_signal_lost(conn: asyncpg.Connection, silent_s: int) -> list[asyncpg.Record]:
+    """Mark on-duty teams whose phone has not been heard for `silent_s` seconds."""
+    return await conn.fetch(
+        """UPDATE teams t SET signal_lost_at = now()
+           WHERE t.signal_lost_at IS NULL AND t.device_seen_at IS NOT NULL
+             AND t.device_seen_at < now() - make_interval(secs => $1)
+             AND EXISTS (SELECT 1 FROM shifts s WHERE s.team_id = t.id
+                         AND s.starts_at <= now() AND s.ends_at > now())
+           RETURNING t.id, t.code, t.device_seen_at""", float(silent_s))

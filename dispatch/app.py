@@ -25,6 +25,7 @@ from dispatch.context import Context
 from dispatch.errors import DispatchError, MethodNotAllowed, NotFound
 from dispatch.http import JSON, problem
 from dispatch.openapi import openapi_json
+from dispatch.presence import run_presence
 from dispatch.queue import run_sweeper
 from dispatch.ws import routes as ws_routes
 from realtime.hub import Hub
@@ -104,12 +105,13 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     app.state.ctx, app.state.pool, app.state.hub = ctx, pool, hub
     await hub.start()
     stop = asyncio.Event()
-    sweeper = asyncio.create_task(run_sweeper(ctx, stop))
+    background = [asyncio.create_task(run_sweeper(ctx, stop)),
+                  asyncio.create_task(run_presence(ctx, hub.get_team_ids, stop))]
     try:
         yield
     finally:
         stop.set()
-        await sweeper
+        await asyncio.gather(*background)
         await hub.stop()
         await pool.close()
 

@@ -51,6 +51,8 @@ class Settings:
     ws_heartbeat_s: float = 20.0
     ws_queue: int = 1000
     ws_ping_s: float = 20.0
+    signal_lost_s: int = 90
+    presence_touch_s: float = 30.0
     log_level: str = "info"
 
     @classmethod
@@ -68,5 +70,6 @@ class Settings:
             token_ttl_s=_int(env, "DISPATCH112_TOKEN_TTL_S", 12 * 3600, minimum=60),
             pool_max=_int(env, "DISPATCH112_POOL_MAX", 10, minimum=2),
             public_origin=env.get("DISPATCH112_PUBLIC_ORIGIN") or None,
+            signal_lost_s=_int(env, "DISPATCH112_SIGNAL_LOST_S", 90, minimum=10),
             log_level=(env.get("DISPATCH112_LOG_LEVEL") or "info").lower(),
         )

@@ -17,6 +17,7 @@ from db import incidents as incidents_db
 from dispatch.allocation import do_allocate
 from dispatch.context import Context
 from dispatch.incidents import do_withdraw
+from dispatch.presence import do_mark_signal_lost
 
 log = structlog.get_logger(__name__)
 SYSTEM = "system"
@@ -88,6 +89,7 @@ async def run_sweeper(ctx: Context, stop: asyncio.Event) -> None:
         try:
             await do_withdraw_overdue(ctx)
             await do_serve_queue(ctx)
+            await do_mark_signal_lost(ctx)
         except (OSError, asyncpg.PostgresError) as exc:
             log.error("sweeper.failed", error=str(exc))
         try:

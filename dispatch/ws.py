@@ -16,6 +16,7 @@ from dispatch import responders
 from dispatch.auth import Principal, get_principal
 from dispatch.errors import DispatchError, Unauthorized
 from dispatch.http import parse_model
+from dispatch.presence import do_touch_devices
 from dispatch.queue import serve_queue_after_commit
 from dispatch.schemas import LocationIn, StatusIn
 from realtime.frames import CLOSE_BAD_HELLO, CLOSE_FORBIDDEN_ORIGIN, CLOSE_UNAUTHORIZED, Viewer
@@ -112,10 +113,14 @@ async def websocket_endpoint(ws: WebSocket) -> None:
     session = Session(ws, ws.app.state.hub, viewer, get_handlers(ws, principal),
                       heartbeat_s=ws.app.state.settings.ws_heartbeat_s,
                       max_queue=ws.app.state.settings.ws_queue)
+    team = [principal.team_id] if principal.team_id is not None else []
+    await do_touch_devices(ws.app.state.ctx, team)
     try:
         await session.run(hello.get("last_seq"))
     except (pydantic.ValidationError, RuntimeError) as exc:
         log.info("ws.closed", reason=str(exc))
+    finally:
+        await do_touch_devices(ws.app.state.ctx, team)  # last heard: now
 
 
 routes = [WebSocketRoute("/ws", websocket_endpoint)]

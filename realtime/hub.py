@@ -59,6 +59,10 @@ class Hub:
     def remove(self, subscriber: Subscriber) -> None:
         self.subscribers.discard(subscriber)
 
+    def get_team_ids(self) -> list[int]:
+        """Teams with a phone connected to this instance."""
+        return [s.viewer.team_id for s in self.subscribers if s.viewer.team_id is not None]
+
     def wake(self) -> None:
         self._wake.set()
 
