@@ -117,7 +117,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     # so that the embedded server is stopped on the way out.
     signal.signal(signal.SIGTERM, _exit_on_signal)
     print(f"dispatch112 serving on http://{args.host}:{args.port}/  "
-          f"(dashboard: /dashboard, team view: /team/login)", flush=True)
+          f"(API: /api/v1, contract: /openapi.json, live events: /ws)", flush=True)
     # Protocol pings every ws_ping_s; a socket whose pong is that late is closed.
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning",
                 proxy_headers=False, ws_ping_interval=settings.ws_ping_s,

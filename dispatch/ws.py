@@ -19,7 +19,7 @@ from dispatch.http import parse_model
 from dispatch.presence import do_touch_devices
 from dispatch.queue import serve_queue_after_commit
 from dispatch.schemas import LocationIn, StatusIn
-from realtime.frames import CLOSE_BAD_HELLO, CLOSE_FORBIDDEN_ORIGIN, CLOSE_UNAUTHORIZED, Viewer
+from realtime.frames import CLOSE_FORBIDDEN_ORIGIN, CLOSE_UNAUTHORIZED, Viewer
 from realtime.session import Session
 
 log = structlog.get_logger(__name__)
@@ -103,7 +103,8 @@ async def websocket_endpoint(ws: WebSocket) -> None:
         return await ws.close(CLOSE_FORBIDDEN_ORIGIN, "origin not allowed")
     hello = await read_hello(ws)
     if hello is None:
-        return await ws.close(CLOSE_BAD_HELLO, "send a hello frame first")
+        # No hello, a malformed one or none in time: no authentication either.
+        return await ws.close(CLOSE_UNAUTHORIZED, "send a hello frame with a token first")
     try:
         async with ws.app.state.ctx.pool.acquire() as conn:
             principal = await get_principal(conn, hello.get("token"))

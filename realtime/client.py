@@ -2,7 +2,8 @@
 
 Used by the tests and the load generator; a reference for phone and gateway
 developers. It remembers the last seq it saw, sends it in the hello of every
-reconnection, and drops any event it has already seen (seq not above it).
+reconnection, and drops any event it has already seen (seq not above it), counting
+those in `stale` (a server that keeps its promise of "in order, once" leaves it 0).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import contextlib
 import json
 
 import websockets
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 
 class EventClient:
@@ -24,6 +25,7 @@ class EventClient:
         self.replies: asyncio.Queue[dict] = asyncio.Queue()
         self.welcomes: list[dict] = []
         self.resyncs = 0
+        self.stale = 0
         self.close_codes: list[int | None] = []
         self.connected = asyncio.Event()
         self._ws = None
@@ -62,6 +64,11 @@ class EventClient:
             with contextlib.suppress(asyncio.CancelledError, ConnectionClosed, OSError):
                 await self._task
 
+    def interrupt(self) -> None:
+        """Cut the connection as a network failure does; the client reconnects by itself."""
+        if self._ws is not None:
+            self._ws.transport.abort()
+
     async def send(self, frame: dict) -> None:
         await self._ws.send(json.dumps(frame))
 
@@ -77,10 +84,12 @@ class EventClient:
             try:
                 await self._connect_once()
                 backoff = 0.1
-            except (OSError, ConnectionClosed, asyncio.TimeoutError) as exc:
+            # InvalidHandshake: the service answered the upgrade with an error or hung up
+            # (restarting, overloaded); like a lost connection, worth another try.
+            except (OSError, ConnectionClosed, InvalidHandshake, asyncio.TimeoutError) as exc:
                 code = getattr(getattr(exc, "rcvd", None), "code", None)
                 self.close_codes.append(code)
-                if code in (4401, 4403, 4400) or not self.reconnect:
+                if code in (4401, 4403) or not self.reconnect:
                     return
             finally:
                 self.connected.clear()
@@ -110,6 +119,8 @@ class EventClient:
             if self.last_seq is None or frame["seq"] > self.last_seq:
                 self.last_seq = frame["seq"]
                 self.events.put_nowait(frame)
+            else:
+                self.stale += 1
         elif kind == "resync":
             self.resyncs += 1
             self.last_seq = frame["seq"]

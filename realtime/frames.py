@@ -11,7 +11,6 @@ STAFF_ROLES = frozenset({"admin", "operator"})
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN_ORIGIN = 4403
 CLOSE_TOO_SLOW = 4408  # the client fell behind; reconnect with last_seq to resume
-CLOSE_BAD_HELLO = 4400
 CLOSE_MESSAGE_TOO_BIG = 1009
 
 

@@ -24,6 +24,8 @@ from realtime.subscriber import Subscriber
 
 log = structlog.get_logger(__name__)
 MAX_BACKOFF_S = 5.0
+# Names the listening connection in pg_stat_activity (operators and tests find it by this).
+LISTEN_APPLICATION_NAME = "dispatch112-listen"
 
 
 class Hub:
@@ -76,7 +78,8 @@ class Hub:
         self._wake.set()
 
     async def _listen_once(self) -> None:
-        conn = await connect(self.dsn)
+        conn = await connect(self.dsn,
+                             server_settings={"application_name": LISTEN_APPLICATION_NAME})
         self._listener = conn
         try:
             conn.add_termination_listener(self._on_lost)
