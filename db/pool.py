@@ -24,9 +24,10 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
                                   schema="pg_catalog")
 
 
-async def connect(dsn: str) -> asyncpg.Connection:
-    """Open one connection outside the pool (migrations, LISTEN)."""
-    conn = await asyncpg.connect(dsn)
+async def connect(dsn: str, **kwargs) -> asyncpg.Connection:
+    """Open one connection outside the pool (migrations, LISTEN); `kwargs` go to
+    asyncpg.connect (e.g. server_settings)."""
+    conn = await asyncpg.connect(dsn, **kwargs)
     await _init_connection(conn)
     return conn
 

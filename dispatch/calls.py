@@ -8,6 +8,7 @@ from db import calls as calls_db
 from db import incidents as incidents_db
 from db import lines as lines_db
 from dispatch import views
+from dispatch.clock import check_recent_time
 from dispatch.errors import InvalidTransition, NotFound, ValidationFailed
 from dispatch.events import emit
 from dispatch.schemas import CallEndIn, CallIn
@@ -16,8 +17,9 @@ from dispatch.schemas import CallEndIn, CallIn
 async def do_create_call(conn: asyncpg.Connection, body: CallIn, *, actor: str) -> dict:
     if body.line_id is not None and not await lines_db.line_exists(conn, body.line_id):
         raise ValidationFailed.field("line_id", f"no line {body.line_id}")
+    received_at = check_recent_time(body.received_at, "received_at")
     row = await calls_db.insert_call(conn, caller_number=body.caller_number,
-                                     line_id=body.line_id, received_at=body.received_at,
+                                     line_id=body.line_id, received_at=received_at,
                                      created_by=actor)
     view = views.call_view(row)
     await emit(conn, "call.created", actor=actor, data=view)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import asyncpg
 import structlog
@@ -11,28 +11,13 @@ from db import assignments as assignments_db
 from db import incidents as incidents_db
 from db import teams as teams_db
 from dispatch import views
-from dispatch.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from dispatch.clock import check_recent_time
+from dispatch.errors import Conflict, InvalidTransition, NotFound
 from dispatch.events import emit
 from dispatch.schemas import LocationIn, StatusIn
 from dispatch.states import get_transition
 
 log = structlog.get_logger(__name__)
-# A phone replaying its queue may send times from the past, never from far ahead.
-MAX_CLOCK_AHEAD = timedelta(minutes=2)
-MAX_REPLAY_AGE = timedelta(hours=12)
-
-
-def check_step_time(at: datetime | None, field: str = "at") -> datetime | None:
-    if at is None:
-        return None
-    now = datetime.now(UTC)
-    if at > now + MAX_CLOCK_AHEAD:
-        raise ValidationFailed.field(field, "is in the future")
-    if at < now - MAX_REPLAY_AGE:
-        raise ValidationFailed.field(field, "is too old to replay")
-    return min(at, now)
-
-
 async def get_team_assignment(conn: asyncpg.Connection, team_id: int) -> dict | None:
     """The team's active assignment with its incident, or None."""
     assignment = await assignments_db.get_active_assignment(conn, team_id=team_id)
@@ -57,7 +42,7 @@ async def do_team_step(conn: asyncpg.Connection, team_id: int, body: StatusIn, *
     step that does not follow from the current states is refused with 409 and,
     the caller's transaction rolling back, leaves no trace.
     """
-    at = check_step_time(body.at)
+    at = check_recent_time(body.at)
     if not await assignments_db.claim_client_id(conn, team_id, body.client_id,
                                                 body.incident_id, body.action):
         return await _replayed(conn, team_id, body)
@@ -102,7 +87,7 @@ async def _log_step(conn: asyncpg.Connection, body: StatusIn, team: asyncpg.Reco
 async def do_team_location(conn: asyncpg.Connection, team_id: int, body: LocationIn, *,
                            actor: str) -> None:
     """Store a GPS fix (a late, older fix never replaces a newer one)."""
-    at = check_step_time(body.at) or datetime.now(UTC)
+    at = check_recent_time(body.at) or datetime.now(UTC)
     if await teams_db.update_team_fix(conn, team_id, body.lat, body.lon, body.accuracy_m, at):
         await emit(
             conn, "team.updated", actor=actor, team_id=team_id,

@@ -2,8 +2,8 @@
 
 Measures, for incidents at random points in Parepare, the time of one allocation
 decision as the service makes it: inside one transaction, insert the incident,
-lock it and call `do_allocate` (withdrawn-team lookup, candidate query, routing
-ranking, guarded reservation, assignment and its three events), then roll back
+lock it, call `do_allocate` (withdrawn-team lookup, candidate query, routing
+ranking, guarded reservation, assignment) and write its three events, then roll back
 so that every decision sees the same free fleet. Also measured on their own, at
 the same points: `get_ranked_candidates` (query + ranking), the candidate query
 alone and the router alone. No incident creation over HTTP, no commit, no NOTIFY.
@@ -32,6 +32,7 @@ from dispatch.allocation import KINDS_FOR, do_allocate, get_ranked_candidates
 from dispatch.auth import hash_secret
 from dispatch.config import Settings
 from dispatch.context import Context
+from dispatch.events import end_buffer, flush_buffer, start_buffer
 from dispatch.logs import configure_logging
 from load.common import (
     REQUIRED_KIND_SHARES,
@@ -75,7 +76,7 @@ def make_points(count: int, seed: int) -> list[Point]:
 
 async def decide(conn: asyncpg.Connection, ctx: Context, point: Point) -> tuple[float, str]:
     """One allocation decision, rolled back. Returns (seconds, outcome)."""
-    transaction = conn.transaction()
+    transaction, buffer = conn.transaction(), start_buffer()
     await transaction.start()
     try:
         started = time.perf_counter()
@@ -86,9 +87,11 @@ async def decide(conn: asyncpg.Connection, ctx: Context, point: Point) -> tuple[
             received_at=None, created_by=ACTOR)
         incident = await incidents_db.lock_incident(conn, incident_id)
         assignment = await do_allocate(conn, ctx, incident, actor=ACTOR)
+        await flush_buffer(conn)  # the events, written last as Context.transaction does
         elapsed = time.perf_counter() - started
     finally:
         await transaction.rollback()
+        end_buffer(buffer)
     if assignment is None:
         return elapsed, "queued"
     return elapsed, f"assigned ({assignment['position_source']})"
@@ -151,7 +154,7 @@ def report(args: argparse.Namespace, host: str, version: str, origin: str,
     print(f"  incidents    {len(timings.decision)} timed at random points "
           f"(+{args.warmup} warm-up), seed {args.seed}, router geodesic")
     print("  outcomes     " + ", ".join(f"{k} {n}" for k, n in sorted(timings.outcomes.items())))
-    print("allocation decision (insert + lock + do_allocate, rolled back):")
+    print("allocation decision (insert + lock + do_allocate + events, rolled back):")
     print(f"  {summary_ms(timings.decision)}")
     print("get_ranked_candidates alone:")
     print(f"  {summary_ms(timings.ranked)}")

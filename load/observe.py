@@ -40,15 +40,19 @@ def own_cpu_seconds() -> float:
 
 async def sample_lock_waits(dsn: str, stop: asyncio.Event, every_s: float = 0.1) -> Counter:
     """Until `stop`: every `every_s`, how many sessions of this database wait on a lock
-    (by wait event). Counter keys: wait events, plus "samples" and "samples_waiting"."""
+    (by wait event; advisory locks by key). Counter keys: those, plus "samples" and
+    "samples_waiting"."""
     counts: Counter = Counter()
     conn = await asyncpg.connect(dsn)
     try:
         while not stop.is_set():
             rows = await conn.fetch(
-                """SELECT wait_event, count(*) AS n FROM pg_stat_activity
-                   WHERE datname = current_database() AND wait_event_type = 'Lock'
-                   GROUP BY wait_event""")
+                """SELECT CASE WHEN l.locktype = 'advisory' THEN 'advisory ' || l.objid
+                               ELSE a.wait_event END AS wait_event, count(*) AS n
+                   FROM pg_stat_activity a
+                   LEFT JOIN pg_locks l ON l.pid = a.pid AND NOT l.granted
+                   WHERE a.datname = current_database() AND a.wait_event_type = 'Lock'
+                   GROUP BY 1""")
             counts["samples"] += 1
             counts["samples_waiting"] += bool(rows)
             for row in rows:

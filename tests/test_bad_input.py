@@ -309,6 +309,12 @@ CASES = [
     Case("call-received-at-underflows-in-utc", "POST", CALLS, 422,
          json={"caller_number": "081234567890", "received_at": "0001-01-01T00:00:00+01:00"},
          fields=("received_at",)),
+    Case("call-received-in-year-3000", "POST", CALLS, 422,
+         json={"caller_number": "081234567890", "received_at": "3000-01-01T00:00:00Z"},
+         fields=("received_at",)),
+    Case("call-received-in-year-1", "POST", CALLS, 422,
+         json={"caller_number": "081234567890", "received_at": "0001-01-01T00:00:00Z"},
+         fields=("received_at",)),
     Case("call-text-plain", "POST", CALLS, 415, content=b'{"caller_number": "081234567890"}',
          headers={"Content-Type": "text/plain"}),
     # Ending calls.
