@@ -14,7 +14,7 @@ import structlog
 
 from db import assignments as assignments_db
 from db import incidents as incidents_db
-from dispatch.allocation import do_allocate
+from dispatch.allocation import KINDS_FOR, do_allocate
 from dispatch.context import Context
 from dispatch.incidents import do_withdraw
 from dispatch.presence import do_mark_signal_lost
@@ -27,19 +27,24 @@ MAX_PER_SWEEP = 50
 async def do_serve_queue(ctx: Context) -> int:
     """Give queued incidents the nearest free team, most urgent and oldest first.
 
-    An incident no free team fits is passed over so that the next one may still
-    be served. Servers in all instances take turns (an advisory lock), so the
-    order holds across instances. Returns how many incidents got a team.
+    Servers in all instances take turns per incident (an advisory lock). Within a
+    pass, once an incident found no team of its kinds, later incidents that could
+    use only those kinds are passed over too: a team freed in the middle of the
+    pass must go to the older incident, which the pass that the freeing change
+    starts will find first. Returns how many incidents got a team.
     """
-    served, passed_over = 0, []
+    served, passed_over, exhausted = 0, [], []
     for _ in range(MAX_PER_SWEEP):
         async with ctx.transaction() as conn:
             await incidents_db.lock_queue(conn)
             incident = await incidents_db.lock_next_queued(conn, passed_over)
             if incident is None:
                 break
-            if await do_allocate(conn, ctx, incident, actor=SYSTEM) is None:
+            kinds = frozenset(KINDS_FOR[incident["required_kind"]])
+            if any(kinds <= gone for gone in exhausted) or await do_allocate(
+                    conn, ctx, incident, actor=SYSTEM) is None:
                 passed_over.append(incident["id"])
+                exhausted.append(kinds)
             else:
                 served += 1
     return served
