@@ -18,7 +18,9 @@ INCIDENT_COLUMNS = """
     i.address, i.complaint, i.priority, i.required_kind, i.patients, i.notes, i.status,
     i.received_at, i.created_at, i.assigned_at, i.acknowledged_at, i.en_route_at,
     i.on_scene_at, i.transporting_at, i.at_hospital_at, i.closed_at, i.cancelled_at,
-    i.cancel_reason, i.created_by
+    i.cancel_reason, i.created_by,
+    (SELECT a.team_id FROM assignments a
+     WHERE a.incident_id = i.id AND a.ended_at IS NULL) AS team_id
 """
 
 

@@ -6,17 +6,21 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import structlog
+import xstatic.pkg.leaflet as leaflet
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Match, Route
+from starlette.responses import FileResponse, Response
+from starlette.routing import Match, Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from db.pool import create_pool
 from dispatch.api import auth as auth_api
+from dispatch.api import geo as geo_api
 from dispatch.api import incidents as incidents_api
 from dispatch.api import responders as responders_api
 from dispatch.api import teams as teams_api
@@ -27,6 +31,7 @@ from dispatch.http import JSON, problem
 from dispatch.openapi import openapi_json
 from dispatch.presence import run_presence
 from dispatch.queue import run_sweeper
+from dispatch.web.pages import routes as page_routes
 from dispatch.ws import routes as ws_routes
 from realtime.hub import Hub
 
@@ -89,6 +94,15 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
                 status_code=500, media_type="application/problem+json")
 
 
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+async def service_worker(request: Request) -> Response:
+    """The team view's service worker, served from the root so its scope covers /team."""
+    return FileResponse(STATIC_DIR / "sw.js", media_type="text/javascript",
+                        headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"})
+
+
 async def health(request: Request) -> Response:
     async with request.app.state.ctx.pool.acquire() as conn:
         await conn.fetchval("SELECT 1")
@@ -122,7 +136,11 @@ def create_app(settings: Settings) -> Starlette:
         raise ValueError("create_app needs settings.database_url")
     routes = [Route("/api/v1/health", health, methods=["GET"]),
               *auth_api.routes, *teams_api.routes, *incidents_api.routes,
-              *responders_api.routes, *ws_routes,
+              *responders_api.routes, *geo_api.routes, *ws_routes, *page_routes,
+              Mount("/static/vendor/leaflet", StaticFiles(directory=leaflet.BASE_DIR),
+                    name="leaflet"),
+              Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+              Route("/sw.js", service_worker, methods=["GET"]),
               Route("/openapi.json", openapi_json, methods=["GET"])]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
         DispatchError: on_dispatch_error, HTTPException: on_http_error,

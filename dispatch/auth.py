@@ -19,6 +19,7 @@ from db import tokens as tokens_db
 from db import users as users_db
 from dispatch.config import Settings
 from dispatch.errors import Forbidden, TooManyRequests, Unauthorized
+from dispatch.web.session import CSRF_HEADER, SAFE_METHODS, check_csrf, get_session_token
 
 ROLES = ("admin", "operator", "health_office", "responder")
 STAFF = ("admin", "operator")
@@ -119,11 +120,19 @@ async def do_device_login(conn: asyncpg.Connection, settings: Settings, team_cod
 
 
 def get_bearer(connection: HTTPConnection) -> str | None:
+    """The bearer token of the Authorization header, else the page session's cookie.
+
+    A cookie-authenticated request that changes anything must carry the page's
+    CSRF token (header X-CSRF-Token), or it is refused with 403.
+    """
     header = connection.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
-    return None
+    cookie = get_session_token(connection)
+    if cookie is not None and connection.scope.get("method", "GET") not in SAFE_METHODS:
+        check_csrf(connection, cookie, connection.headers.get(CSRF_HEADER))
+    return cookie
 
 
 async def get_principal(conn: asyncpg.Connection, token: str | None) -> Principal:

@@ -25,6 +25,28 @@ def _int(env: dict[str, str], name: str, default: int, minimum: int = 0) -> int:
     return value
 
 
+def _float(env: dict[str, str], name: str, default: float, minimum: float = 0.0) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
+    if not value >= minimum:  # also refuses NaN
+        raise SettingsError(f"{name} must be >= {minimum}, got {raw}")
+    return value
+
+
+def _urls(env: dict[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list of http(s) URLs (empty: none)."""
+    urls = tuple(url.strip() for url in (env.get(name) or "").split(",") if url.strip())
+    for url in urls:
+        if not url.lower().startswith(("http://", "https://")):
+            raise SettingsError(f"{name} must list http:// or https:// URLs, got {url!r}")
+    return urls
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable about one service instance.
@@ -52,8 +74,31 @@ class Settings:
     ws_queue: int = 1000
     ws_ping_s: float = 20.0
     signal_lost_s: int = 90
+    # Map tiles, e.g. a city's own tile server: https://tiles.example/{z}/{x}/{y}.png.
+    # None: the map shows boundaries and markers on a plain background.
+    tile_url: str | None = None
     presence_touch_s: float = 30.0
     log_level: str = "info"
+    # Line failover: where failover notifications are POSTed (SMS gateway, WhatsApp bot,
+    # city website), how they are retried, and the pace of the line monitor.
+    failover_webhooks: tuple[str, ...] = ()
+    webhook_timeout_s: float = 5.0
+    webhook_backoff_s: float = 1.0
+    webhook_max_attempts: int = 10
+    # How often the probing instance reloads the lines and shows it is alive, and a
+    # standby tries to take over; heartbeat lines are checked at least this often.
+    line_poll_s: float = 1.0
+    # A probing instance silent this long (frozen, or cut off) is ended by a standby.
+    line_leader_stale_s: float = 15.0
+
+    @property
+    def tile_origin(self) -> str | None:
+        """scheme://host of the tile server, which the pages' policy must allow."""
+        if not self.tile_url:
+            return None
+        scheme, _, rest = self.tile_url.partition("://")
+        host = rest.split("/", 1)[0]
+        return f"{scheme}://{host}".replace("{s}.", "*.")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -70,6 +115,12 @@ class Settings:
             token_ttl_s=_int(env, "DISPATCH112_TOKEN_TTL_S", 12 * 3600, minimum=60),
             pool_max=_int(env, "DISPATCH112_POOL_MAX", 10, minimum=2),
             public_origin=env.get("DISPATCH112_PUBLIC_ORIGIN") or None,
+            tile_url=env.get("DISPATCH112_TILE_URL") or None,
             signal_lost_s=_int(env, "DISPATCH112_SIGNAL_LOST_S", 90, minimum=10),
             log_level=(env.get("DISPATCH112_LOG_LEVEL") or "info").lower(),
+            failover_webhooks=_urls(env, "DISPATCH112_FAILOVER_WEBHOOKS"),
+            webhook_max_attempts=_int(env, "DISPATCH112_WEBHOOK_MAX_ATTEMPTS", 10, minimum=1),
+            line_poll_s=_float(env, "DISPATCH112_LINE_POLL_S", 1.0, minimum=0.05),
+            line_leader_stale_s=_float(env, "DISPATCH112_LINE_LEADER_STALE_S", 15.0,
+                                       minimum=1.0),
         )

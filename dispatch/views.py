@@ -23,6 +23,8 @@ def team_view(row: asyncpg.Record) -> dict:
             "source": "gps" if gps else "base",
         },
         "last_fix_at": row["fix_at"],
+        "device_seen_at": row["device_seen_at"],
+        "signal": "lost" if row["signal_lost_at"] else "ok",
     }
 
 
@@ -44,7 +46,8 @@ _INCIDENT_TIMES = ("received_at", "created_at", "assigned_at", "acknowledged_at"
 def incident_view(row: asyncpg.Record) -> dict:
     view = {key: row[key] for key in (
         "id", "call_id", "caller_number", "district", "address", "complaint", "priority",
-        "required_kind", "patients", "notes", "status", "cancel_reason", "created_by")}
+        "required_kind", "patients", "notes", "status", "cancel_reason", "created_by",
+        "team_id")}
     view["location"] = position(row["lat"], row["lon"])
     view.update({key: row[key] for key in _INCIDENT_TIMES})
     return view

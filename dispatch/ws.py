@@ -4,13 +4,15 @@ realtime session with handlers for what a client may send."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from urllib.parse import urlsplit
 
+import asyncpg
 import pydantic
 import structlog
 from starlette.routing import WebSocketRoute
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from dispatch import responders
 from dispatch.auth import Principal, get_principal
@@ -19,11 +21,20 @@ from dispatch.http import parse_model
 from dispatch.presence import do_touch_devices
 from dispatch.queue import serve_queue_after_commit
 from dispatch.schemas import LocationIn, StatusIn
-from realtime.frames import CLOSE_FORBIDDEN_ORIGIN, CLOSE_UNAUTHORIZED, Viewer
+from dispatch.web.session import get_session_token
+from realtime.frames import (
+    CLOSE_FORBIDDEN_ORIGIN,
+    CLOSE_TRY_AGAIN_LATER,
+    CLOSE_UNAUTHORIZED,
+    Viewer,
+)
 from realtime.session import Session
 
 log = structlog.get_logger(__name__)
 HELLO_TIMEOUT_S = 10.0
+# PostgreSQL restarting or out of reach: worth another try, not a crash of the socket.
+DATABASE_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
+UNAVAILABLE = {"ok": False, "error": "service unavailable; send it again", "status": 503}
 
 
 def check_origin(ws: WebSocket) -> bool:
@@ -41,12 +52,16 @@ def check_origin(ws: WebSocket) -> bool:
 
 
 async def read_hello(ws: WebSocket) -> dict | None:
+    """The first frame when it is a well-formed hello sent in time, else None. The
+    token, when present, is text (anything else cannot authenticate anyone)."""
     try:
         text = await asyncio.wait_for(ws.receive_text(), HELLO_TIMEOUT_S)
         hello = json.loads(text)
-    except (TimeoutError, ValueError, KeyError, RuntimeError):
+    except (TimeoutError, ValueError, KeyError, RuntimeError):  # RecursionError included
         return None
     if not isinstance(hello, dict) or hello.get("type") != "hello":
+        return None
+    if not isinstance(hello.get("token"), str | None):
         return None
     last_seq = hello.get("last_seq")
     if last_seq is not None and (not isinstance(last_seq, int) or isinstance(last_seq, bool)
@@ -68,6 +83,9 @@ def _responder_handlers(ws: WebSocket, principal: Principal) -> dict:
         except DispatchError as exc:
             return {"client_id": client_id, "ok": False, "error": exc.detail,
                     "status": exc.status}
+        except DATABASE_ERRORS as exc:  # the step is idempotent: the phone sends it again
+            log.warning("ws.step_failed", error=str(exc))
+            return {"client_id": client_id, **UNAVAILABLE}
         if body.action == "clear" and not result.get("replayed"):
             await serve_queue_after_commit(ctx)
         return {"client_id": client_id, "ok": True, **result}
@@ -82,6 +100,9 @@ def _responder_handlers(ws: WebSocket, principal: Principal) -> dict:
         except DispatchError as exc:
             return {"client_id": client_id, "ok": False, "error": exc.detail,
                     "status": exc.status}
+        except DATABASE_ERRORS as exc:
+            log.warning("ws.location_failed", error=str(exc))
+            return {"client_id": client_id, **UNAVAILABLE}
         return {"client_id": client_id, "ok": True}
 
     return {"status": status, "location": location}
@@ -99,6 +120,20 @@ def get_handlers(ws: WebSocket, principal: Principal) -> dict:
 
 async def websocket_endpoint(ws: WebSocket) -> None:
     await ws.accept()
+    try:
+        await _serve(ws)
+    except WebSocketDisconnect:
+        pass  # the client left (during the hello or the replay): nobody to tell
+    except DATABASE_ERRORS as exc:
+        log.warning("ws.database_unavailable", error=str(exc))
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+            await ws.close(CLOSE_TRY_AGAIN_LATER, "service unavailable; reconnect later")
+
+
+async def _serve(ws: WebSocket) -> None:
+    """Origin, hello, authentication, then the session until the socket closes.
+    Raises WebSocketDisconnect when the client leaves, a database error when
+    PostgreSQL cannot be reached."""
     if not check_origin(ws):
         return await ws.close(CLOSE_FORBIDDEN_ORIGIN, "origin not allowed")
     hello = await read_hello(ws)
@@ -107,7 +142,9 @@ async def websocket_endpoint(ws: WebSocket) -> None:
         return await ws.close(CLOSE_UNAUTHORIZED, "send a hello frame with a token first")
     try:
         async with ws.app.state.ctx.pool.acquire() as conn:
-            principal = await get_principal(conn, hello.get("token"))
+            # Pages rely on their session cookie (the Origin check above guards it).
+            token = hello.get("token") or get_session_token(ws)
+            principal = await get_principal(conn, token if isinstance(token, str) else None)
     except Unauthorized:
         return await ws.close(CLOSE_UNAUTHORIZED, "bad or missing token")
     viewer = Viewer(principal.role, principal.team_id)

@@ -1,0 +1,50 @@
+"""Map data for the dashboard: district boundaries, teams that could go to an incident."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from db import districts as districts_db
+from db import incidents as incidents_db
+from dispatch.allocation import get_ranked_candidates
+from dispatch.auth import STAFF, require
+from dispatch.errors import NotFound
+from dispatch.http import JSON, path_id
+
+MAX_CANDIDATES = 10
+
+
+async def districts(request: Request) -> Response:
+    """Imported boundaries as a GeoJSON FeatureCollection (centroids for the others)."""
+    await require(request, *STAFF)
+    async with request.app.state.ctx.pool.acquire() as conn:
+        rows = await districts_db.get_districts(conn)
+    features = [{"type": "Feature", "id": row["id"],
+                 "properties": {"name": row["name"], "centroid": {
+                     "lat": row["centroid_lat"], "lon": row["centroid_lon"]}},
+                 "geometry": row["geometry"]} for row in rows]
+    return JSON({"type": "FeatureCollection", "features": features})
+
+
+async def candidates(request: Request) -> Response:
+    """The nearest free on-duty teams for a manual (re)assignment, with their ETAs."""
+    await require(request, *STAFF)
+    incident_id = path_id(request)
+    ctx = request.app.state.ctx
+    async with ctx.pool.acquire() as conn:
+        incident = await incidents_db.get_incident(conn, incident_id)
+        if incident is None:
+            raise NotFound(f"no incident {incident_id}")
+        ranked = await get_ranked_candidates(conn, ctx, incident["lat"], incident["lon"],
+                                             "motorbike", exclude=[])
+    return JSON({"items": [{"team_id": c.team_id, "code": c.code, "eta_s": c.route.eta_s,
+                            "distance_m": c.route.distance_m, "source": c.source}
+                           for c in ranked[:MAX_CANDIDATES]]})
+
+
+routes = [
+    Route("/api/v1/districts", districts, methods=["GET"]),
+    Route("/api/v1/incidents/{id}/candidates", candidates, methods=["GET"]),
+]

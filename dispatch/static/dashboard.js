@@ -1,0 +1,260 @@
+// The operators' dashboard: call-taking form, live incident list, team board, map.
+"use strict";
+
+const TARGET_MIN = 15;          // Parepare's arrival target
+const UNACKED_ALERT_S = 30;     // an assignment not acknowledged this long rings
+const PARE_PARE = [-4.015, 119.645];
+const state = { incidents: [], teams: [], selected: null, alerted: new Set() };
+const $ = (id) => document.getElementById(id);
+
+// ---- map ----------------------------------------------------------------------------
+const map = L.map("map", { zoomControl: true }).setView(PARE_PARE, 13);
+const tileUrl = document.querySelector('meta[name="tile-url"]').content;
+if (tileUrl) L.tileLayer(tileUrl, { maxZoom: 19 }).addTo(map);
+const layers = { incidents: L.layerGroup().addTo(map), teams: L.layerGroup().addTo(map) };
+let pickMarker = null;
+
+function setPick(lat, lon) {
+  const form = $("incident-form");
+  form.lat.value = lat.toFixed(6);
+  form.lon.value = lon.toFixed(6);
+  if (pickMarker) pickMarker.setLatLng([lat, lon]);
+  else pickMarker = L.circleMarker([lat, lon], { radius: 9, color: "#000", weight: 3 }).addTo(map);
+}
+map.on("click", (e) => setPick(e.latlng.lat, e.latlng.lng));
+
+async function loadDistricts() {
+  const data = await api("GET", "/api/v1/districts");
+  const withShape = data.features.filter((f) => f.geometry);
+  if (withShape.length) {
+    L.geoJSON({ type: "FeatureCollection", features: withShape }, {
+      style: { color: "#555", weight: 1.5, fillOpacity: 0.04 },
+      onEachFeature: (f, layer) => layer.bindTooltip(el("span", {}, f.properties.name)),
+    }).addTo(map);
+  }
+}
+
+const PRIORITY_COLOURS = { 1: "#c62828", 2: "#f9a825", 3: "#2e7d32" };
+
+function drawMap() {
+  layers.incidents.clearLayers();
+  layers.teams.clearLayers();
+  for (const inc of state.incidents) {
+    L.circleMarker([inc.location.lat, inc.location.lon], {
+      radius: 8, color: PRIORITY_COLOURS[inc.priority], fillOpacity: 0.8,
+    }).bindTooltip(el("span", {}, `#${inc.id} ${inc.complaint}`))
+      .on("click", () => openDetail(inc.id)).addTo(layers.incidents);
+  }
+  for (const team of state.teams) {
+    const lost = team.signal === "lost";
+    L.marker([team.position.lat, team.position.lon], {
+      icon: L.divIcon({ className: `team-icon ${team.status}${lost ? " lost" : ""}`,
+                        html: "", iconSize: [16, 16] }),
+    }).bindTooltip(el("span", {}, `${team.code} · ${t("team." + team.status)}`)).addTo(layers.teams);
+  }
+}
+
+// ---- lists --------------------------------------------------------------------------
+function elapsedLabel(inc) {
+  const minutes = minutesSince(inc.received_at);
+  return t("minutes", { n: Math.floor(minutes) });
+}
+
+function teamCode(id) {
+  const team = state.teams.find((x) => x.id === id);
+  return team ? team.code : String(id);
+}
+
+function incidentItem(inc) {
+  const late = minutesSince(inc.received_at) > TARGET_MIN && !inc.on_scene_at;
+  return el("li", { class: `incident p${inc.priority} ${inc.status}`, "data-id": inc.id,
+                    onclick: () => openDetail(inc.id) },
+    el("span", { class: "prio-dot" }, String(inc.priority)),
+    el("span", { class: "what" }, `#${inc.id} ${inc.complaint}`),
+    el("span", { class: "where" }, inc.address),
+    el("span", { class: "status" }, t("status." + inc.status),
+       inc.team_id ? ` · ${teamCode(inc.team_id)}` : ""),
+    el("span", { class: `timer${late ? " late" : ""}`, "data-received": inc.received_at,
+                 "data-on-scene": inc.on_scene_at || "" }, elapsedLabel(inc)));
+}
+
+function positionLabel(team) {
+  if (team.position.source !== "gps") return t("pos.base");
+  return t("pos.gps", { age: t("minutes", { n: Math.floor(minutesSince(team.position.at)) }) });
+}
+
+function teamRow(team) {
+  return el("tr", { class: `team ${team.status}${team.signal === "lost" ? " lost" : ""}`,
+                    "data-code": team.code },
+    el("td", {}, team.code),
+    el("td", { class: "team-status" }, t("team." + team.status)),
+    el("td", {}, t(team.on_duty ? "duty.on" : "duty.off")),
+    el("td", {}, positionLabel(team),
+       team.signal === "lost" ? el("strong", { class: "lost-flag" }, ` ⚠ ${t("signal.lost")}`) : null));
+}
+
+function render() {
+  $("incident-list").replaceChildren(...state.incidents.map(incidentItem));
+  $("team-list").replaceChildren(...state.teams.map(teamRow));
+  drawMap();
+  if (state.selected) openDetail(state.selected, true);
+}
+
+function tickTimers() {
+  for (const timer of document.querySelectorAll(".timer")) {
+    const minutes = minutesSince(timer.dataset.received);
+    timer.textContent = t("minutes", { n: Math.floor(minutes) });
+    timer.classList.toggle("late", minutes > TARGET_MIN && !timer.dataset.onScene);
+  }
+}
+
+function raiseAlerts() {
+  for (const inc of state.incidents) {
+    const queuedRed = inc.status === "queued" && inc.priority === 1;
+    const unacked = inc.status === "assigned" && inc.assigned_at
+      && minutesSince(inc.assigned_at) * 60 > UNACKED_ALERT_S;
+    const key = `${inc.id}:${inc.status}`;
+    if ((queuedRed || unacked) && !state.alerted.has(key)) {
+      state.alerted.add(key);
+      beep(queuedRed ? 3 : 2, queuedRed ? 988 : 660);
+    }
+  }
+}
+
+async function refresh() {
+  const [incidents, teams] = await Promise.all([
+    api("GET", "/api/v1/incidents?active=true"), api("GET", "/api/v1/teams")]);
+  state.teams = teams.items;
+  state.incidents = incidents.items;
+  render();
+  raiseAlerts();
+  await refreshLines();
+}
+
+let refreshTimer = null;
+function scheduleRefresh() {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(() => refresh().catch(console.error), 60);
+}
+
+// ---- lines and call-backs (shown when the line service is present) ---------------------
+async function refreshLines() {
+  try {
+    const hotline = await api("GET", "/api/v1/hotline");
+    const banner = $("line-banner");
+    banner.hidden = false;
+    banner.className = `line-banner ${hotline.critical ? "critical" : "ok"}`;
+    banner.textContent = t(hotline.critical ? "line.critical" : "line.active",
+                           { number: hotline.number });
+    const callbacks = await api("GET", "/api/v1/callbacks");
+    $("callback-list").replaceChildren(...callbacks.items.filter((c) => !c.done).map((c) =>
+      el("li", {}, `${c.caller_number} · ${new Date(c.dropped_at).toLocaleTimeString()} `,
+         el("button", { type: "button", onclick: () => api("POST", `/api/v1/callbacks/${c.id}/done`, {})
+           .then(scheduleRefresh) }, t("callbacks.done")))));
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 404)) throw err;
+  }
+}
+
+// ---- detail -------------------------------------------------------------------------
+async function openDetail(id, quiet) {
+  state.selected = id;
+  const [inc, candidates] = await Promise.all([
+    api("GET", `/api/v1/incidents/${id}`), api("GET", `/api/v1/incidents/${id}/candidates`)]);
+  $("detail").hidden = false;
+  $("detail-title").textContent = `#${inc.id} · ${t("status." + inc.status)}`;
+  const fields = [["caller", inc.caller_number], ["address", inc.address],
+    ["district", inc.district || "—"], ["notes", inc.notes || "—"],
+    ["team", inc.assignment ? `${teamCode(inc.assignment.team_id)} · ETA ${t("minutes", { n: Math.max(1, Math.round(inc.assignment.eta_s / 60)) })}` : "—"]];
+  $("detail-fields").replaceChildren(...fields.flatMap(([k, v]) => [el("dt", {}, t(k)), el("dd", { class: `f-${k}` }, v)]));
+  $("detail-candidates").replaceChildren(...candidates.items.map((c) => el("li", {},
+    `${c.code} · ${t("minutes", { n: Math.round(c.eta_s / 60) })} · ${(c.distance_m / 1000).toFixed(1)} km `,
+    el("button", { type: "button", onclick: () => assign(id, c.team_id) }, t("detail.assign")))));
+  $("detail-timeline").replaceChildren(...inc.events.map((e) => el("li", {},
+    el("time", {}, new Date(e.at).toLocaleTimeString()), ` ${e.name}`,
+    e.data.status ? ` → ${t("status." + e.data.status)}` : "", e.data.reason ? ` (${e.data.reason})` : "")));
+  if (!quiet) $("detail").scrollTop = 0;
+}
+
+async function assign(id, teamId) {
+  await api("POST", `/api/v1/incidents/${id}/assign`, { team_id: teamId });
+  scheduleRefresh();
+}
+
+$("detail-close").addEventListener("click", () => { $("detail").hidden = true; state.selected = null; });
+$("cancel-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  await api("POST", `/api/v1/incidents/${state.selected}/cancel`, { reason: event.target.reason.value });
+  event.target.reset();
+  scheduleRefresh();
+});
+
+// ---- call-taking form ----------------------------------------------------------------
+function fillComplaints() {
+  const select = $("complaint-choice");
+  select.replaceChildren(...t("complaints").map((c) => el("option", { value: c }, c)));
+}
+
+function readIncident(form) {
+  const lat = Number(form.lat.value.replace(",", "."));
+  const lon = Number(form.lon.value.replace(",", "."));
+  const detail = form.complaint_text.value.trim();
+  const landmark = form.landmark.value.trim();
+  const body = {
+    caller_number: form.caller_number.value, location: { lat, lon },
+    address: landmark ? `${form.address.value} (${landmark})` : form.address.value,
+    complaint: detail ? `${form.complaint_choice.value}: ${detail}` : form.complaint_choice.value,
+    priority: Number(form.priority.value), patients: Number(form.patients.value || 1),
+    notes: form.notes.value,
+  };
+  if (form.required_kind.value) body.required_kind = form.required_kind.value;
+  return body;
+}
+
+$("incident-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const out = $("incident-result");
+  try {
+    const result = await api("POST", "/api/v1/incidents", readIncident(form));
+    out.className = `result ${result.status}`;
+    out.textContent = result.assignment
+      ? t("result.assigned", { team: teamCode(result.assignment.team_id) || result.assignment.team_id,
+                               eta: Math.max(1, Math.round(result.assignment.eta_s / 60)) })
+      : t("result.queued");
+    form.reset();
+    scheduleRefresh();
+    await refresh();
+    if (result.assignment) out.textContent = t("result.assigned", {
+      team: teamCode(result.assignment.team_id), eta: Math.max(1, Math.round(result.assignment.eta_s / 60)) });
+  } catch (err) {
+    out.className = "result error";
+    out.textContent = t("result.error", { detail: err.message });
+  }
+});
+
+// Gazetteer: kelurahan, facilities and landmarks known to the service.
+let places = [];
+$("place-search").addEventListener("input", async (event) => {
+  const q = event.target.value.trim();
+  const chosen = places.find((p) => p.name === q);
+  if (chosen) { setPick(chosen.lat, chosen.lon); map.setView([chosen.lat, chosen.lon], 16); return; }
+  if (q.length < 2) return;
+  try {
+    places = (await api("GET", `/api/v1/places?q=${encodeURIComponent(q)}`)).items;
+    $("place-list").replaceChildren(...places.map((p) => el("option", { value: p.name }, p.kind)));
+  } catch (err) { /* gazetteer unavailable: coordinates and the map still work */ }
+});
+
+// ---- live ----------------------------------------------------------------------------
+const live = new Live({
+  onEvent: () => scheduleRefresh(),
+  onResync: () => scheduleRefresh(),
+  onState: (up, fresh) => { $("conn-banner").hidden = up; if (up) scheduleRefresh(); },
+});
+
+fillComplaints();
+loadDistricts().catch(console.error);
+refresh().catch(console.error);
+setInterval(tickTimers, 1000);
+setInterval(() => { raiseAlerts(); }, 5000);

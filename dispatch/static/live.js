@@ -1,0 +1,117 @@
+// Shared by the pages: API calls with the CSRF token, the live /ws connection that
+// resumes from the last seq it saw, an alert tone, and safe DOM building.
+"use strict";
+
+const CSRF = document.querySelector('meta[name="csrf-token"]').content;
+
+class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem.detail || problem.title || String(status));
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+// fetch() with the session cookie and CSRF token; JSON in, JSON (or null) out.
+async function api(method, path, body) {
+  const headers = { "X-CSRF-Token": CSRF, Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, {
+    method, headers, credentials: "same-origin",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (response.status === 401) { location.reload(); throw new ApiError(401, {}); }
+  const text = await response.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!response.ok) throw new ApiError(response.status, data || {});
+  return data;
+}
+
+// el("td", {class: "x"}, "text", child): text always goes in as text, never as markup.
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+let audio = null;
+// A short alarm from the browser itself (no sound file to fetch).
+function beep(times = 2, frequency = 880) {
+  try {
+    audio = audio || new AudioContext();
+    for (let i = 0; i < times; i++) {
+      const osc = audio.createOscillator();
+      const gain = audio.createGain();
+      osc.frequency.value = frequency;
+      osc.connect(gain).connect(audio.destination);
+      const start = audio.currentTime + i * 0.35;
+      gain.gain.setValueAtTime(0.25, start);
+      osc.start(start);
+      osc.stop(start + 0.2);
+    }
+  } catch (err) { /* no audio device: the visual alert remains */ }
+}
+
+function minutesSince(iso) { return Math.max(0, (Date.now() - Date.parse(iso)) / 60000); }
+
+// The live connection: hello with last_seq, events in order once, reconnect with backoff.
+class Live {
+  constructor({ onEvent, onState, onResync }) {
+    this.onEvent = onEvent; this.onState = onState; this.onResync = onResync;
+    this.lastSeq = null; this.backoff = 500; this.lastFrame = Date.now();
+    this.connect();
+    setInterval(() => this.watchdog(), 5000);
+  }
+
+  connect() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const ws = new WebSocket(`${scheme}://${location.host}/ws`);
+    this.ws = ws;
+    ws.onopen = () => ws.send(JSON.stringify({ type: "hello", last_seq: this.lastSeq }));
+    ws.onmessage = (message) => this.receive(JSON.parse(message.data));
+    ws.onclose = (closed) => {
+      if (this.ws !== ws) return;
+      this.onState(false);
+      if (closed.code === 4401) { location.reload(); return; }
+      setTimeout(() => this.connect(), this.backoff);
+      this.backoff = Math.min(this.backoff * 2, 10000);
+    };
+  }
+
+  receive(frame) {
+    this.lastFrame = Date.now();
+    if (frame.type === "welcome") {
+      const fresh = this.lastSeq === null;
+      if (fresh) this.lastSeq = frame.seq;
+      this.backoff = 500;
+      this.onState(true, fresh);
+    } else if (frame.type === "event" && frame.seq > this.lastSeq) {
+      this.lastSeq = frame.seq;
+      this.onEvent(frame);
+    } else if (frame.type === "resync") {
+      this.lastSeq = frame.seq;
+      this.onResync();
+    }
+  }
+
+  // Heartbeats come every 20 s; silence for much longer means a dead connection.
+  watchdog() {
+    if (Date.now() - this.lastFrame > 50000 && this.ws.readyState === WebSocket.OPEN) {
+      this.ws.close();
+    }
+  }
+
+  send(frame) {
+    if (this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify(frame));
+    return true;
+  }
+}

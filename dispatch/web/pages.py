@@ -1,0 +1,166 @@
+"""Page routes: login and logout, the dashboard, the team view, the reports page."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pydantic
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+from starlette.templating import Jinja2Templates
+
+from dispatch.auth import (
+    IssuedToken,
+    Principal,
+    do_device_login,
+    do_login,
+    do_logout,
+    get_principal,
+)
+from dispatch.errors import DispatchError, Unauthorized
+from dispatch.schemas import DeviceRequest, TokenRequest
+from dispatch.web import session
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
+LANDING = {"admin": "/dashboard", "operator": "/dashboard", "health_office": "/reports",
+           "responder": "/team"}
+MAX_FORM_BYTES = 4096
+
+
+async def get_page_principal(request: Request) -> Principal | None:
+    """The logged-in principal of this browser, or None."""
+    token = session.get_session_token(request)
+    if token is None:
+        return None
+    async with request.app.state.ctx.pool.acquire() as conn:
+        try:
+            return await get_principal(conn, token)
+        except Unauthorized:
+            return None
+
+
+def render(request: Request, template: str, status_code: int = 200, *,
+           csrf_for: str | None = None, **context) -> Response:
+    """A page with its CSRF token (of the session, or of `csrf_for` before login) and
+    a Content-Security-Policy that lets nothing load from elsewhere."""
+    settings = request.app.state.settings
+    token = csrf_for or session.get_session_token(request)
+    csrf = session.make_csrf(settings.secret_key, token) if token else ""
+    response = TEMPLATES.TemplateResponse(request, template, {
+        "csrf": csrf, "tile_url": settings.tile_url or "", **context}, status_code=status_code)
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data: blob:" + (
+            f" {settings.tile_origin}" if settings.tile_origin else "")
+        + "; style-src 'self'; script-src 'self'; connect-src 'self'; "
+          "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+def _login_page(request: Request, template: str, error: str | None = None,
+                status_code: int = 200) -> Response:
+    """The form, bound to a pre-login cookie so that its CSRF token can be checked."""
+    token = request.cookies.get(session.PRELOGIN_COOKIE) or secrets.token_urlsafe(32)
+    response = render(request, template, status_code=status_code, csrf_for=token, error=error)
+    session.set_cookie(response, request, session.PRELOGIN_COOKIE, token, 3600)
+    return response
+
+
+async def _read_form(request: Request) -> dict[str, str]:
+    if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
+        return {}
+    form = await request.form(max_files=0, max_fields=10)
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+def _check_login_csrf(request: Request, form: dict[str, str]) -> None:
+    token = request.cookies.get(session.PRELOGIN_COOKIE) or ""
+    session.check_csrf(request, token, form.get(session.CSRF_FIELD))
+
+
+def _logged_in(request: Request, issued: IssuedToken) -> Response:
+    response = RedirectResponse(LANDING[issued.role], status_code=303)
+    ttl = int((issued.expires_at - datetime.now(UTC)).total_seconds())
+    session.set_cookie(response, request, session.COOKIE, issued.token, ttl)
+    session.clear_cookie(response, session.PRELOGIN_COOKIE)
+    return response
+
+
+async def login(request: Request) -> Response:
+    if request.method == "GET":
+        return _login_page(request, "login.html")
+    form = await _read_form(request)
+    try:
+        _check_login_csrf(request, form)
+        body = TokenRequest.model_validate({"username": form.get("username", ""),
+                                            "password": form.get("password", "")})
+        async with request.app.state.ctx.pool.acquire() as conn:
+            issued = await do_login(conn, request.app.state.settings, body.username,
+                                    body.password)
+    except (DispatchError, pydantic.ValidationError) as exc:
+        status = exc.status if isinstance(exc, DispatchError) else 422
+        return _login_page(request, "login.html", error="login", status_code=status)
+    return _logged_in(request, issued)
+
+
+async def team_login(request: Request) -> Response:
+    if request.method == "GET":
+        return _login_page(request, "team_login.html")
+    form = await _read_form(request)
+    try:
+        _check_login_csrf(request, form)
+        body = DeviceRequest.model_validate({"team_code": form.get("team_code", ""),
+                                             "pin": form.get("pin", "")})
+        async with request.app.state.ctx.pool.acquire() as conn:
+            issued = await do_device_login(conn, request.app.state.settings, body.team_code,
+                                           body.pin)
+    except (DispatchError, pydantic.ValidationError) as exc:
+        status = exc.status if isinstance(exc, DispatchError) else 422
+        return _login_page(request, "team_login.html", error="login", status_code=status)
+    return _logged_in(request, issued)
+
+
+async def logout(request: Request) -> Response:
+    form = await _read_form(request)
+    token = session.get_session_token(request)
+    if token is not None:
+        session.check_csrf(request, token, form.get(session.CSRF_FIELD))
+        async with request.app.state.ctx.pool.acquire() as conn:
+            await do_logout(conn, token)
+    target = "/team/login" if form.get("next") == "team" else "/login"
+    response = RedirectResponse(target, status_code=303)
+    session.clear_cookie(response)
+    return response
+
+
+def _page(template: str, roles: tuple[str, ...], login_path: str):
+    async def page(request: Request) -> Response:
+        principal = await get_page_principal(request)
+        if principal is None:
+            return RedirectResponse(login_path, status_code=303)
+        if principal.role not in roles:
+            return RedirectResponse(LANDING[principal.role], status_code=303)
+        return render(request, template, principal=principal)
+    return page
+
+
+async def home(request: Request) -> Response:
+    principal = await get_page_principal(request)
+    return RedirectResponse(LANDING[principal.role] if principal else "/login", status_code=303)
+
+
+routes = [
+    Route("/", home, methods=["GET"]),
+    Route("/login", login, methods=["GET", "POST"]),
+    Route("/logout", logout, methods=["POST"]),
+    Route("/team/login", team_login, methods=["GET", "POST"]),
+    Route("/dashboard", _page("dashboard.html", ("admin", "operator"), "/login"),
+          methods=["GET"]),
+    Route("/team", _page("team.html", ("responder",), "/team/login"), methods=["GET"]),
+    Route("/reports", _page("reports.html", ("admin", "health_office"), "/login"),
+          methods=["GET"]),
+]

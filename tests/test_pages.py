@@ -1,0 +1,160 @@
+"""The two live screens in a real headless Chromium: an operator logs a call, the
+team's phone gets it live, steps flow back, offline steps arrive once, and text
+typed by callers never runs as markup."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+
+from tests.support import PASSWORDS, Api
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+XSS = '<img src=x onerror="window.__pwned=1;alert(1)">'
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--autoplay-policy=no-user-gesture-required"]
+
+
+def chromium_path() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.fail("Debian's chromium is needed for the page tests (make test installs it)"
+                    + (" and CI is set" if os.environ.get("CI") else ""))
+    return path
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium_path(),
+                                                   args=CHROMIUM_FLAGS)
+        yield browser
+        await browser.close()
+
+
+class Watch:
+    """Collects what a page did that it must not: dialogs, script errors, foreign requests."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url, self.dialogs, self.errors, self.foreign = base_url, [], [], []
+
+    def attach(self, context: BrowserContext) -> None:
+        context.on("request", self._request)
+        context.on("page", self._page)
+
+    def _page(self, page: Page) -> None:
+        page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message),
+                                          dialog.dismiss()))
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    def _request(self, request) -> None:
+        url = request.url
+        ws_base = self.base_url.replace("http", "ws", 1)
+        if not url.startswith((self.base_url, ws_base, "data:", "blob:")):
+            self.foreign.append(url)
+
+
+async def _operator_page(browser: Browser, base_url: str, watch: Watch) -> Page:
+    context = await browser.new_context(viewport={"width": 1366, "height": 768},
+                                        locale="id-ID")
+    watch.attach(context)
+    page = await context.new_page()
+    await page.goto(f"{base_url}/login")
+    await page.fill("input[name=username]", "operator")
+    await page.fill("input[name=password]", PASSWORDS["operator"])
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{base_url}/dashboard")
+    await expect(page.locator("#conn-banner")).to_be_hidden()
+    return page
+
+
+async def _team_page(browser: Browser, base_url: str, watch: Watch) -> tuple[Page, BrowserContext]:
+    context = await browser.new_context(
+        viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True,
+        locale="id-ID", permissions=["geolocation"],
+        geolocation={"latitude": -4.0012, "longitude": 119.6405})
+    watch.attach(context)
+    page = await context.new_page()
+    await page.goto(f"{base_url}/team/login")
+    await page.fill("input[name=team_code]", "PAGE1")
+    await page.fill("input[name=pin]", "4321")
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{base_url}/team")
+    return page, context
+
+
+async def _submit_call(page: Page) -> None:
+    form = page.locator("#incident-form")
+    await form.locator("input[name=caller_number]").fill("0812 3456 7890")
+    await form.locator("input[name=lat]").fill("-4.0005")
+    await form.locator("input[name=lon]").fill("119.6402")
+    await form.locator("input[name=address]").fill(f"Jl. Bau Massepe {XSS}")
+    await form.locator("select[name=complaint_choice]").select_option("Sesak napas")
+    await form.locator("label.p1").click()
+    await form.locator("textarea[name=notes]").fill(f"pasien lansia {XSS}")
+    await form.locator("button[type=submit]").click()
+
+
+async def _en_route_events(db: asyncpg.Connection) -> int:
+    return await db.fetchval(
+        "SELECT count(*) FROM events WHERE name = 'incident.updated' "
+        "AND data->>'action' = 'en_route'")
+
+
+async def test_operator_and_team_screens(browser: Browser, api: Api, db: asyncpg.Connection,
+                                         service: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    await api.team("PAGE1", -4.001, 119.6405)
+    await api.team("PAGE2", -4.03, 119.66)
+    watch = Watch(service)
+    team, team_context = await _team_page(browser, service, watch)
+    await expect(team.locator("#idle")).to_be_visible()
+    operator = await _operator_page(browser, service, watch)
+
+    # 1. The call is logged; the allocated team appears without reloading.
+    await _submit_call(operator)
+    await expect(operator.locator("#incident-result")).to_contain_text("PAGE1")
+    item = operator.locator("li.incident").first
+    await expect(item).to_contain_text("PAGE1")
+    await expect(item.locator(".where")).to_contain_text(XSS)
+
+    # 2. The phone gets the assignment live; acknowledging shows on the dashboard.
+    card = team.locator("#card")
+    await expect(card).to_be_visible(timeout=5000)
+    await expect(team.locator("#card-address")).to_contain_text(XSS)
+    await expect(team.locator("#card-notes")).to_contain_text(XSS)
+    await team.screenshot(path=str(ARTIFACTS / "team.png"))
+    await team.locator("#next-step").click()
+    await expect(item.locator(".status")).to_contain_text("Diterima", timeout=1000)
+
+    # 3. En route tapped without signal: queued on the phone, sent once when back.
+    await team_context.set_offline(True)
+    await team.locator("#next-step").click()
+    await expect(team.locator("#pending")).to_be_visible()
+    await expect(team.locator("#net-state")).to_contain_text("Luring")
+    assert await _en_route_events(db) == 0
+    await team_context.set_offline(False)
+    await team.evaluate("window.dispatchEvent(new Event('online'))")
+    await expect(item.locator(".status")).to_contain_text("Menuju lokasi", timeout=10000)
+    await expect(team.locator("#pending")).to_be_hidden(timeout=10000)
+    assert await _en_route_events(db) == 1
+
+    # 4. What callers typed is text everywhere: nothing ran, no element was made from it.
+    await operator.screenshot(path=str(ARTIFACTS / "dashboard.png"))
+    await operator.locator("li.incident").first.click()
+    await expect(operator.locator("#detail .f-notes")).to_contain_text(XSS)
+    await operator.screenshot(path=str(ARTIFACTS / "dashboard-detail.png"))
+    for page in (operator, team):
+        assert await page.evaluate("window.__pwned === undefined")
+        assert await page.locator("img[src=x]").count() == 0
+    assert watch.dialogs == []
+    assert watch.errors == []
+    # 5. No request left the service's origin.
+    assert watch.foreign == []
