@@ -13,6 +13,7 @@ PORT ?= 8000
 DATA_DIR := .dispatch112
 # Parepare districts (BPS 2024); imported in place when present, never copied into the project.
 DISTRICTS_GEOJSON := ../shared/data/parepare/parepare_bps2024_kecamatan.geojson
+KELURAHAN_GEOJSON := ../shared/data/parepare/parepare_kemendagri_kelurahan.geojson
 
 # ---------------------------------------------------------------------------
 # APT_PACKAGES: system packages the tests need, as DEBIAN_PACKAGE:COMMAND pairs.
@@ -43,6 +44,9 @@ run: venv
 	@if [ -f "$(DISTRICTS_GEOJSON)" ]; then \
 	  echo "importing districts from $(DISTRICTS_GEOJSON)"; \
 	  $(BIN)/dispatch112 districts import "$(DISTRICTS_GEOJSON)" --name-property nmkec; \
+	fi
+	@if [ -f "$(KELURAHAN_GEOJSON)" ]; then \
+	  $(BIN)/dispatch112 places import "$(KELURAHAN_GEOJSON)" --kind kelurahan --name-property nama; \
 	fi
 	$(BIN)/dispatch112 demo
 	$(BIN)/dispatch112 serve --host $(HOST) --port $(PORT)

@@ -106,6 +106,21 @@ def _exit_on_signal(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
+def cmd_places_import(settings: Settings, args: argparse.Namespace) -> int:
+    from dispatch.districts import DistrictImportError
+    from dispatch.places import do_import_places, read_geojson_places
+    try:
+        items = read_geojson_places(Path(args.file), args.name_property)
+    except DistrictImportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    asyncio.run(_run_migrations(settings.database_url))
+    count = asyncio.run(_in_transaction(settings.database_url,
+                                        lambda conn: do_import_places(conn, args.kind, items)))
+    print(f"imported {count} places ({args.kind}) from {args.file}")
+    return 0
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -149,6 +164,13 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("file")
     load.add_argument("--name-property", default=None)
     load.set_defaults(func=cmd_districts_import)
+    places = sub.add_parser("places", help="the gazetteer operators search").add_subparsers(
+        dest="places_command", required=True)
+    add = places.add_parser("import", help="import named places from GeoJSON")
+    add.add_argument("file")
+    add.add_argument("--kind", default="tempat", help="e.g. kelurahan, faskes, landmark")
+    add.add_argument("--name-property", default=None)
+    add.set_defaults(func=cmd_places_import)
     return parser
 
 

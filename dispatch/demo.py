@@ -15,6 +15,7 @@ import asyncpg
 
 from db import districts as districts_db
 from db import lines as lines_db
+from db import places as places_db
 from db import teams as teams_db
 from db import users as users_db
 from dispatch.auth import hash_secret
@@ -25,6 +26,17 @@ DISTRICTS = [
     ("Bacukiki Barat", -4.0432, 119.6334),
     ("Ujung", -3.9941, 119.6519),
     ("Soreang", -3.9881, 119.6438),
+]
+
+
+FACILITIES = [
+    ("RSUD Andi Makkasau", -4.034919, 119.633957),
+    ("Puskesmas Lakessi", -4.005628, 119.628014),
+    ("Puskesmas Cempae", -4.001474, 119.632942),
+    ("Puskesmas Madising Na Mario", -4.013532, 119.628006),
+    ("Puskesmas Lappadde", -3.990952, 119.656288),
+    ("Puskesmas Lompoe", -4.034359, 119.679390),
+    ("Puskesmas Lumpue", -4.048105, 119.693542),
 ]
 
 
@@ -103,6 +115,10 @@ async def do_load_demo(conn: asyncpg.Connection, tz: str) -> None:
         await users_db.upsert_user(conn, username, await hash_secret(password), role)
     for team in TEAMS:
         await _load_team(conn, team, tz)
+    for name, lat, lon in DISTRICTS:
+        await places_db.upsert_place(conn, f"Kecamatan {name}", "kecamatan", lat, lon)
+    for name, lat, lon in FACILITIES:
+        await places_db.upsert_place(conn, name, "faskes", lat, lon)
 
 
 def describe_logins() -> str:

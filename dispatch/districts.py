@@ -64,11 +64,8 @@ def _load(row: asyncpg.Record) -> District:
     return District(row["id"], row["name"], row["centroid_lat"], row["centroid_lon"], geometry)
 
 
-def read_geojson_districts(path: Path, name_property: str | None) -> list[tuple[str, dict]]:
-    """(name, geometry) of every polygon feature in a GeoJSON file.
-
-    The name is `name_property`, or the first of name/NAME/nmkec/kecamatan found.
-    """
+def load_features(path: Path) -> list[dict]:
+    """The features of a GeoJSON FeatureCollection file; DistrictImportError if it is not one."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -76,7 +73,15 @@ def read_geojson_districts(path: Path, name_property: str | None) -> list[tuple[
     features = document.get("features") if isinstance(document, dict) else None
     if not isinstance(features, list):
         raise DistrictImportError(f"{path} is not a GeoJSON FeatureCollection")
-    found = [_feature(f, name_property) for f in features]
+    return [f for f in features if isinstance(f, dict)]
+
+
+def read_geojson_districts(path: Path, name_property: str | None) -> list[tuple[str, dict]]:
+    """(name, geometry) of every polygon feature in a GeoJSON file.
+
+    The name is `name_property`, or the first of name/NAME/nmkec/kecamatan found.
+    """
+    found = [_feature(f, name_property) for f in load_features(path)]
     found = [item for item in found if item is not None]
     if not found:
         raise DistrictImportError(f"{path} has no Polygon/MultiPolygon feature with a name")

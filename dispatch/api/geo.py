@@ -8,9 +8,10 @@ from starlette.routing import Route
 
 from db import districts as districts_db
 from db import incidents as incidents_db
+from db import places as places_db
 from dispatch.allocation import get_ranked_candidates
 from dispatch.auth import STAFF, require
-from dispatch.errors import NotFound
+from dispatch.errors import NotFound, ValidationFailed
 from dispatch.http import JSON, path_id
 
 MAX_CANDIDATES = 10
@@ -44,7 +45,19 @@ async def candidates(request: Request) -> Response:
                            for c in ranked[:MAX_CANDIDATES]]})
 
 
+async def places(request: Request) -> Response:
+    """Gazetteer search: ?q= at least 2 characters, up to 20 places."""
+    await require(request, *STAFF)
+    query = request.query_params.get("q", "").strip()
+    if not 2 <= len(query) <= 100:
+        raise ValidationFailed.field("q", "must be 2 to 100 characters")
+    async with request.app.state.ctx.pool.acquire() as conn:
+        rows = await places_db.search_places(conn, query)
+    return JSON({"items": [dict(row) for row in rows]})
+
+
 routes = [
+    Route("/api/v1/places", places, methods=["GET"]),
     Route("/api/v1/districts", districts, methods=["GET"]),
     Route("/api/v1/incidents/{id}/candidates", candidates, methods=["GET"]),
 ]

@@ -43,7 +43,9 @@ def check_csrf(connection: HTTPConnection, session_token: str, submitted: str | 
 
 
 def is_secure(connection: HTTPConnection) -> bool:
-    return connection.url.scheme in ("https", "wss")
+    """Over HTTPS, directly or behind a TLS proxy named in DISPATCH112_PUBLIC_ORIGIN."""
+    public = connection.app.state.settings.public_origin or ""
+    return connection.url.scheme in ("https", "wss") or public.startswith("https://")
 
 
 def set_cookie(response: Response, connection: HTTPConnection, name: str, value: str,
