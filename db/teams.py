@@ -58,11 +58,12 @@ async def get_candidate_teams(conn: asyncpg.Connection, *, kinds: list[str], gps
                   fresh AS gps,
                   CASE WHEN fresh THEN t.fix_lat ELSE t.base_lat END AS lat,
                   CASE WHEN fresh THEN t.fix_lon ELSE t.base_lon END AS lon,
-                  (SELECT count(*) FROM assignments a
-                   WHERE a.team_id = t.id AND a.created_at >= $4) AS today
-           FROM teams t,
-                LATERAL (SELECT t.fix_at IS NOT NULL
-                                AND t.fix_at > now() - make_interval(secs => $2)) f(fresh)
+                  coalesce(d.today, 0) AS today
+           FROM teams t
+           CROSS JOIN LATERAL (SELECT t.fix_at IS NOT NULL
+                               AND t.fix_at > now() - make_interval(secs => $2)) f(fresh)
+           LEFT JOIN (SELECT team_id, count(*) AS today FROM assignments
+                      WHERE created_at >= $4 GROUP BY team_id) d ON d.team_id = t.id
            WHERE t.status = 'available' AND t.kind = ANY($1) AND t.id <> ALL($3)
              AND EXISTS (SELECT 1 FROM shifts s WHERE s.team_id = t.id
                          AND s.starts_at <= now() AND s.ends_at > now())""",
