@@ -23,7 +23,8 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,39 +119,48 @@ async def login(base_url: str) -> str:
         return response.json()["access_token"]
 
 
-async def client_loop(base_url: str, token: str, bodies: Iterator[dict], results: Results,
+@asynccontextmanager
+async def open_clients(base_url: str, token: str,
+                       count: int) -> AsyncIterator[list[httpx.AsyncClient]]:
+    """`count` operator clients, made before anything is timed: an httpx client costs
+    ~30 ms of CPU to make (its TLS context, even for plain HTTP), which made inside
+    the timed phase would stall the other clients' reading of their answers."""
+    headers = {"Authorization": f"Bearer {token}"}
+    async with AsyncExitStack() as stack:
+        yield [await stack.enter_async_context(httpx.AsyncClient(
+            base_url=base_url, timeout=CLIENT_TIMEOUT_S, headers=headers))
+            for _ in range(count)]
+
+
+async def client_loop(http: httpx.AsyncClient, bodies: Iterator[dict], results: Results,
                       deadline: float) -> None:
     """One operator: post the next body, wait for the answer, repeat until none is left."""
-    headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=base_url, timeout=CLIENT_TIMEOUT_S,
-                                 headers=headers) as http:
-        for body in bodies:  # shared by all clients: each body is taken once
-            if time.monotonic() > deadline:
-                results.errors["not sent: --max-seconds reached"] += 1
-                continue
-            started = time.perf_counter()
-            try:
-                response = await http.post("/api/v1/incidents", json=body,
-                                           headers={"Idempotency-Key": uuid.uuid4().hex})
-            except httpx.HTTPError as exc:
-                results.errors[type(exc).__name__] += 1
-                continue
-            elapsed = time.perf_counter() - started
-            results.http[response.status_code] += 1
-            if response.is_success:
-                results.add(response.json()["status"], elapsed)
-            else:
-                results.errors[f"HTTP {response.status_code}"] += 1
+    for body in bodies:  # shared by all clients: each body is taken once
+        if time.monotonic() > deadline:
+            results.errors["not sent: --max-seconds reached"] += 1
+            continue
+        started = time.perf_counter()
+        try:
+            response = await http.post("/api/v1/incidents", json=body,
+                                       headers={"Idempotency-Key": uuid.uuid4().hex})
+        except httpx.HTTPError as exc:
+            results.errors[type(exc).__name__] += 1
+            continue
+        elapsed = time.perf_counter() - started
+        results.http[response.status_code] += 1
+        if response.is_success:
+            results.add(response.json()["status"], elapsed)
+        else:
+            results.errors[f"HTTP {response.status_code}"] += 1
 
 
-async def drive(base_url: str, token: str, bodies: list[dict], clients: int,
+async def drive(clients: list[httpx.AsyncClient], bodies: list[dict],
                 max_seconds: float) -> Results:
-    """All `bodies` posted by `clients` concurrent loops; wall time measured."""
+    """All `bodies` posted by the clients' concurrent loops; wall time measured."""
     results, shared = Results(), iter(bodies)
     deadline = time.monotonic() + max_seconds
     started = time.perf_counter()
-    await asyncio.gather(*(client_loop(base_url, token, shared, results, deadline)
-                           for _ in range(clients)))
+    await asyncio.gather(*(client_loop(http, shared, results, deadline) for http in clients))
     results.wall_s = time.perf_counter() - started
     return results
 
@@ -207,7 +217,7 @@ def report(args: argparse.Namespace, setup: dict, results: Results, cpu: dict) -
                                            sorted(setup["log_events"].items())))
 
 
-async def timed_phase(dsn: str, base_url: str, token: str, bodies: list[dict],
+async def timed_phase(dsn: str, clients: list[httpx.AsyncClient], bodies: list[dict],
                       args: argparse.Namespace, pid: int) -> tuple[Results, dict, Counter]:
     """The timed requests, with CPU time and lock waits observed around them."""
     before = (observe.cpu_seconds(pid), observe.own_cpu_seconds(),
@@ -215,7 +225,7 @@ async def timed_phase(dsn: str, base_url: str, token: str, bodies: list[dict],
     stop = asyncio.Event()
     sampler = asyncio.create_task(observe.sample_lock_waits(dsn, stop))
     try:
-        results = await drive(base_url, token, bodies, args.clients, args.max_seconds)
+        results = await drive(clients, bodies, args.max_seconds)
     finally:
         stop.set()
         waits = await sampler
@@ -238,9 +248,10 @@ async def run(args: argparse.Namespace) -> None:
             mode = f"separate process: dispatch112 serve, log level {args.log_level}"
         async with starter as (base_url, pid):
             token = await login(base_url)
-            await drive(base_url, token, bodies[:args.warmup], args.clients, args.max_seconds)
-            results, cpu, waits = await timed_phase(database.dsn, base_url, token,
-                                                    bodies[args.warmup:], args, pid)
+            async with open_clients(base_url, token, args.clients) as clients:
+                await drive(clients, bodies[:args.warmup], args.max_seconds)
+                results, cpu, waits = await timed_phase(database.dsn, clients,
+                                                        bodies[args.warmup:], args, pid)
         setup = {"version": database.server_version, "origin": database.origin, "mode": mode,
                  "kinds": kinds, "districts": districts,
                  "state": await database_state(database.dsn),

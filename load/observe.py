@@ -38,25 +38,36 @@ def own_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+_WAITING = """
+    SELECT CASE WHEN l.locktype = 'advisory' THEN 'advisory lock ' || l.objid
+                ELSE a.wait_event END AS what, count(*) AS n
+    FROM pg_stat_activity a LEFT JOIN pg_locks l ON l.pid = a.pid AND NOT l.granted
+    WHERE a.datname = current_database() AND a.wait_event_type = 'Lock'
+    GROUP BY 1"""
+# Who holds an advisory lock while others wait for it, and what the holder is doing:
+# "idle in transaction" means the server waits for the service to send the next statement.
+_HOLDERS = """
+    SELECT 'advisory lock ' || h.objid || ' holder ' || a.state AS what, count(*) AS n
+    FROM pg_locks h JOIN pg_stat_activity a ON a.pid = h.pid
+    WHERE h.locktype = 'advisory' AND h.granted AND a.datname = current_database()
+      AND EXISTS (SELECT 1 FROM pg_locks w WHERE w.locktype = 'advisory' AND NOT w.granted
+                  AND w.objid = h.objid AND w.classid = h.classid)
+    GROUP BY 1"""
+
+
 async def sample_lock_waits(dsn: str, stop: asyncio.Event, every_s: float = 0.1) -> Counter:
     """Until `stop`: every `every_s`, how many sessions of this database wait on a lock
-    (by wait event; advisory locks by key). Counter keys: those, plus "samples" and
-    "samples_waiting"."""
+    (by wait event; advisory locks by key) and the state of contended advisory locks'
+    holders. Counter keys: those, plus "samples" and "samples_waiting"."""
     counts: Counter = Counter()
     conn = await asyncpg.connect(dsn)
     try:
         while not stop.is_set():
-            rows = await conn.fetch(
-                """SELECT CASE WHEN l.locktype = 'advisory' THEN 'advisory ' || l.objid
-                               ELSE a.wait_event END AS wait_event, count(*) AS n
-                   FROM pg_stat_activity a
-                   LEFT JOIN pg_locks l ON l.pid = a.pid AND NOT l.granted
-                   WHERE a.datname = current_database() AND a.wait_event_type = 'Lock'
-                   GROUP BY 1""")
+            waiting = await conn.fetch(_WAITING)
             counts["samples"] += 1
-            counts["samples_waiting"] += bool(rows)
-            for row in rows:
-                counts[row["wait_event"]] += row["n"]
+            counts["samples_waiting"] += bool(waiting)
+            for row in [*waiting, *await conn.fetch(_HOLDERS)]:
+                counts[row["what"]] += row["n"]
             try:
                 await asyncio.wait_for(stop.wait(), every_s)
             except TimeoutError:
@@ -67,13 +78,14 @@ async def sample_lock_waits(dsn: str, stop: asyncio.Event, every_s: float = 0.1)
 
 
 def describe_lock_waits(counts: Counter) -> str:
-    """Sessions waiting on a lock, from pg_stat_activity sampled every 0.1 s while timed."""
+    """Lock waits seen by `sample_lock_waits`: how often, how many, on what."""
     samples = counts.pop("samples", 0) or 1
     waiting = counts.pop("samples_waiting", 0)
-    mean = sum(counts.values()) / samples
-    kinds = ", ".join(f"{k} {n}" for k, n in counts.most_common())
-    return (f"{waiting}/{samples} samples had a session waiting on a lock; mean "
-            f"{mean:.2f} waiting" + (f" (by wait event: {kinds})" if kinds else ""))
+    mean = sum(n for k, n in counts.items() if " holder " not in k) / samples
+    detail = "; ".join(f"{k}: {n}" for k, n in counts.most_common())
+    return (f"{waiting}/{samples} samples had a session waiting on a lock, mean "
+            f"{mean:.2f} waiting" + (f"\n              (session-samples: {detail})"
+                                     if detail else ""))
 
 
 def log_event_counts(path: Path) -> Counter:
@@ -82,8 +94,10 @@ def log_event_counts(path: Path) -> Counter:
     if not path.exists():
         return counts
     for line in path.read_text(errors="replace").splitlines():
+        if not line.startswith("{"):
+            continue  # the start-up banner
         try:
             counts[json.loads(line).get("event", "?")] += 1
         except (ValueError, AttributeError):
-            counts["(not JSON)"] += 1
+            counts["(unreadable line)"] += 1
     return counts
