@@ -46,6 +46,7 @@ const I18N = {
     "teams.position": "Position", "callbacks.title": "Call-backs", "detail.reassign": "Send another team",
     "detail.cancel_reason": "Reason for cancelling", "detail.cancel": "Cancel",
     "detail.timeline": "Timeline", "reports.title": "Response-time reports",
+    "reports.soon": "The response-time reports page is being prepared.",
     "team.waiting": "Standing by — no assignment.", "team.gps_waiting": "Waiting for GPS…",
     "team.navigate": "Navigate", "team.map": "Map", "team.clear_on_scene": "Done on scene (no transport)",
     "status.queued": "Queued", "status.assigned": "Assigned", "status.acknowledged": "Acknowledged",
