@@ -158,3 +158,22 @@ async def test_operator_and_team_screens(browser: Browser, api: Api, db: asyncpg
     assert watch.errors == []
     # 5. No request left the service's origin.
     assert watch.foreign == []
+
+
+async def test_team_view_installs_and_loads_without_signal(browser: Browser, api: Api,
+                                                          service: str) -> None:
+    await api.team("PAGE1", -4.001, 119.6405)
+    watch = Watch(service)
+    team, context = await _team_page(browser, service, watch)
+    manifest = await team.evaluate(
+        "fetch(document.querySelector('link[rel=manifest]').href).then(r => r.json())")
+    assert manifest["start_url"] == "/team" and manifest["display"] == "standalone"
+    await team.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    await team.reload()  # now under the service worker's control
+    await expect(team.locator("#idle")).to_be_visible()
+    await context.set_offline(True)
+    await team.reload()
+    await expect(team.locator("#idle")).to_be_visible()
+    await expect(team.locator("#net-state")).to_contain_text("Luring")
+    await context.set_offline(False)
+    assert watch.errors == [] and watch.foreign == []
