@@ -33,7 +33,11 @@ async def get_incident_events(conn: asyncpg.Connection, incident_id: int) -> lis
 
 
 async def get_latest_seq(conn: asyncpg.Connection) -> int:
-    return await conn.fetchval("SELECT coalesce(max(seq), 0) FROM events")
+    """The newest committed seq: the last row's, or the pruning horizon when every row
+    up to it was pruned (the log never goes back to a seq it has shown)."""
+    return await conn.fetchval(
+        """SELECT greatest(coalesce(max(seq), 0),
+                           (SELECT pruned_through FROM events_horizon)) FROM events""")
 
 
 async def get_events_after(conn: asyncpg.Connection, after_seq: int, *,

@@ -7,6 +7,11 @@ from datetime import date, datetime
 
 import asyncpg
 
+# What a lost or restarting database raises through asyncpg: server errors, a closed
+# connection, a protocol left in a bad state (asyncpg's InternalClientError), sockets.
+DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError,
+                   asyncpg.exceptions.InternalClientError, OSError, TimeoutError)
+
 
 def _default(value: object) -> str:
     if isinstance(value, datetime | date):

@@ -9,12 +9,16 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import asyncpg
+import structlog
 
 from db import events as events_db
+from db.pool import DATABASE_ERRORS
 from dispatch.config import Settings
 from dispatch.districts import DistrictIndex
 from dispatch.events import end_buffer, flush_buffer, start_buffer
 from routing import Router, get_router
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass
@@ -37,6 +41,17 @@ class Context:
         local = datetime.now(ZoneInfo(self.settings.timezone))
         return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
 
+    async def _wake_listeners(self, conn: asyncpg.Connection, latest: int) -> None:
+        """After commit: NOTIFY every instance and wake this one's hub at once. The
+        change has committed; if the NOTIFY fails, hubs still find the events on
+        their next poll, so the failure is logged, not raised."""
+        if self.after_commit is not None:
+            self.after_commit()
+        try:
+            await events_db.do_notify(conn, latest)
+        except DATABASE_ERRORS as exc:
+            log.warning("events.notify_failed", seq=latest, error=str(exc))
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
         """A connection in a transaction whose events are written last, just before
@@ -52,8 +67,6 @@ class Context:
                     yield conn
                     latest = await flush_buffer(conn)
                 if latest is not None:
-                    await events_db.do_notify(conn, latest)
-                    if self.after_commit is not None:
-                        self.after_commit()
+                    await self._wake_listeners(conn, latest)
         finally:
             end_buffer(token)

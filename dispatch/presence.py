@@ -7,10 +7,10 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Iterable
 
-import asyncpg
 import structlog
 
 from db import teams as teams_db
+from db.pool import DATABASE_ERRORS
 from dispatch.context import Context
 from dispatch.events import emit
 
@@ -48,5 +48,5 @@ async def run_presence(ctx: Context, get_team_ids: Callable[[], Iterable[int]],
             await asyncio.wait_for(stop.wait(), ctx.settings.presence_touch_s)
         try:
             await do_touch_devices(ctx, sorted(set(get_team_ids())))
-        except (OSError, asyncpg.PostgresError) as exc:
+        except DATABASE_ERRORS as exc:
             log.warning("presence.touch_failed", error=str(exc))

@@ -14,6 +14,7 @@ import structlog
 
 from db import assignments as assignments_db
 from db import incidents as incidents_db
+from db.pool import DATABASE_ERRORS
 from dispatch.allocation import KINDS_FOR, do_allocate
 from dispatch.context import Context
 from dispatch.incidents import do_withdraw
@@ -55,7 +56,7 @@ async def serve_queue_after_commit(ctx: Context) -> None:
     committed already, so a failure here is logged and left to the sweeper."""
     try:
         await do_serve_queue(ctx)
-    except (OSError, asyncpg.PostgresError) as exc:
+    except DATABASE_ERRORS as exc:
         log.error("queue.serve_failed", error=str(exc))
 
 
@@ -95,7 +96,7 @@ async def run_sweeper(ctx: Context, stop: asyncio.Event) -> None:
             await do_withdraw_overdue(ctx)
             await do_serve_queue(ctx)
             await do_mark_signal_lost(ctx)
-        except (OSError, asyncpg.PostgresError) as exc:
+        except DATABASE_ERRORS as exc:
             log.error("sweeper.failed", error=str(exc))
         try:
             await asyncio.wait_for(stop.wait(), ctx.settings.sweep_interval_s)

@@ -86,7 +86,7 @@ class EventClient:
                 backoff = 0.1
             # InvalidHandshake: the service answered the upgrade with an error or hung up
             # (restarting, overloaded); like a lost connection, worth another try.
-            except (OSError, ConnectionClosed, InvalidHandshake, asyncio.TimeoutError) as exc:
+            except (TimeoutError, OSError, ConnectionClosed, InvalidHandshake) as exc:
                 code = getattr(getattr(exc, "rcvd", None), "code", None)
                 self.close_codes.append(code)
                 if code in (4401, 4403) or not self.reconnect:

@@ -12,6 +12,7 @@ CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN_ORIGIN = 4403
 CLOSE_TOO_SLOW = 4408  # the client fell behind; reconnect with last_seq to resume
 CLOSE_MESSAGE_TOO_BIG = 1009
+CLOSE_TRY_AGAIN_LATER = 1013  # the database is out of reach; reconnect with last_seq
 
 
 @dataclass(frozen=True)

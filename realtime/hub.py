@@ -100,8 +100,8 @@ class Hub:
             try:
                 await self._listen_once()
                 backoff = 0.1
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("hub.listen_lost", error=str(exc), retry_in_s=backoff)
+            except Exception as exc:  # whatever it was: listen again, never give up
+                log.warning("hub.listen_lost", error=repr(exc), retry_in_s=backoff)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_S)
 
@@ -115,8 +115,8 @@ class Hub:
             try:
                 while await self._pump_once():
                     pass
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("hub.read_failed", error=str(exc))
+            except Exception as exc:  # a dead pump would silently end every feed
+                log.warning("hub.read_failed", error=repr(exc))
                 await asyncio.sleep(0.5)
 
     async def _pump_once(self) -> bool:

@@ -21,6 +21,7 @@ from realtime.subscriber import Subscriber
 
 Handler = Callable[[dict], Awaitable[dict | None]]
 REPLAY_PAGE = 500
+SEND_TIMEOUT_S = 30.0
 MAX_FRAME_BYTES = 16 * 1024
 
 
@@ -38,7 +39,10 @@ class Session:
         self.subscriber.cursor = latest if last_seq is None else last_seq
         self.hub.add(self.subscriber)
         try:
-            if last_seq is not None and last_seq < await self._horizon():
+            # Below the horizon the log no longer holds what the client missed; above
+            # the latest seq the client saw another log (restored or reset) and would
+            # drop the events it thinks it has seen. Either way it reloads from HTTP.
+            if last_seq is not None and not await self._horizon() <= last_seq <= latest:
                 await self.ws.send_text(frame("resync", seq=latest))
                 self.subscriber.cursor = latest
             await self._replay()
@@ -85,13 +89,15 @@ class Session:
                 task.cancel()
             for task in (sender, beat, receiver):
                 with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect,
-                                         RuntimeError):
+                                         RuntimeError, TimeoutError):
                     await task
 
     async def _send_queued(self) -> None:
         queue = self.subscriber.queue
         while (text := await queue.get()) is not None:
-            await self.ws.send_text(text)
+            # A peer that stopped reading blocks the send once its buffers are full:
+            # give up on it rather than keep it counted as connected.
+            await asyncio.wait_for(self.ws.send_text(text), SEND_TIMEOUT_S)
         if self.subscriber.overflowed:
             await self.ws.close(CLOSE_TOO_SLOW, "too slow; reconnect with last_seq")
 
@@ -118,7 +124,7 @@ class Session:
     async def _handle(self, text: str) -> None:
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply
             return self._reply("error", error="malformed frame: not JSON")
         kind = data.get("type") if isinstance(data, dict) else None
         handler = self.handlers.get(kind) if isinstance(kind, str) else None

@@ -1,0 +1,163 @@
+"""The live feed when PostgreSQL misbehaves: the hub's listening connection killed,
+and the whole server restarted under connected sockets. Events keep flowing and a
+client cut off meanwhile resumes without a gap."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+import asyncpg
+
+from db.embedded import EmbeddedPostgres
+from db.migrate import migrate
+from db.pool import connect
+from dispatch.config import Settings
+from realtime.client import EventClient
+from realtime.frames import CLOSE_TRY_AGAIN_LATER
+from realtime.hub import LISTEN_APPLICATION_NAME
+from tests.support import CITY, Api, create_users, running_service
+
+QUIET_S = 0.5
+RECOVERY_S = 10.0  # how long the service may take to serve again after PostgreSQL is back
+
+
+def ws_url(base_url: str) -> str:
+    return base_url.replace("http", "ws", 1) + "/ws"
+
+
+async def logged(db: asyncpg.Connection, after: int, *,
+                 team_id: int | None = None) -> list[asyncpg.Record]:
+    """The log above `after` (only `team_id`'s rows when given), in seq order."""
+    return await db.fetch(
+        """SELECT seq, name, data FROM events
+           WHERE seq > $1 AND ($2::bigint IS NULL OR team_id = $2) ORDER BY seq""",
+        after, team_id)
+
+
+async def logged_at(dsn: str, after: int, *, team_id: int | None = None
+                    ) -> list[asyncpg.Record]:
+    """`logged` on a connection of its own (the server may have restarted since)."""
+    conn = await connect(dsn)
+    try:
+        return await logged(conn, after, team_id=team_id)
+    finally:
+        await conn.close()
+
+
+async def expect_exactly(client: EventClient, rows: list[asyncpg.Record], *,
+                         timeout: float = 10.0) -> None:
+    """`client` receives the events of `rows`, in order, once, and nothing after them."""
+    frames = [await client.next_event(timeout) for _ in rows]
+    assert [(f["seq"], f["name"], f["data"]) for f in frames] == [
+        (r["seq"], r["name"], r["data"]) for r in rows]
+    try:
+        extra = await client.next_event(QUIET_S)
+    except TimeoutError:
+        extra = None
+    assert extra is None, f"unexpected event {extra}"
+    assert client.stale == 0, "a frame came twice or out of order"
+
+
+async def listener_pid(db: asyncpg.Connection, *, other_than: int | None = None) -> int:
+    """The backend of this database's hub listener (waiting for it to reconnect)."""
+    for _ in range(1000):
+        pid = await db.fetchval(
+            """SELECT pid FROM pg_stat_activity
+               WHERE datname = current_database() AND application_name = $1
+                 AND pid IS DISTINCT FROM $2""", LISTEN_APPLICATION_NAME, other_than)
+        if pid is not None:
+            return pid
+        await asyncio.sleep(0.01)
+    raise AssertionError("the hub is not listening")
+
+
+async def test_hub_listens_again_after_its_backend_is_killed(
+        api: Api, db: asyncpg.Connection) -> None:
+    url = ws_url(api.base_url)
+    async with EventClient(url, api.tokens["operator"]) as desk:
+        start = desk.last_seq
+        killed = await listener_pid(db)
+        assert await db.fetchval("SELECT pg_terminate_backend($1)", killed)
+        # At once, before the hub noticed, and written by someone else (another
+        # instance): only the log, a NOTIFY or the hub's timer brings it here.
+        async with db.transaction():
+            await db.execute("INSERT INTO events (name, actor, data) VALUES ('test.a', 't', '{}')")
+        await db.execute("SELECT pg_notify('dispatch112_events', '0')")
+        assert (await api.incident()).status_code == 201
+        await listener_pid(db, other_than=killed)  # listening again, on a new backend
+        async with db.transaction():
+            await db.execute("INSERT INTO events (name, actor, data) VALUES ('test.b', 't', '{}')")
+        await db.execute("SELECT pg_notify('dispatch112_events', '0')")
+        assert (await api.incident()).status_code == 201
+        rows = await logged(db, start)
+        assert [r["name"] for r in rows].count("incident.created") == 2
+        await expect_exactly(desk, rows)
+        assert desk.close_codes == []  # the socket itself never noticed
+
+
+async def _post_incident(api: Api) -> tuple[dict, int]:
+    """POST an incident until the service answers 201 (retrying 5xx within RECOVERY_S,
+    safely: one Idempotency-Key); the incident and how many attempts failed."""
+    key, failures = uuid.uuid4().hex, 0
+    deadline = asyncio.get_running_loop().time() + RECOVERY_S
+    while True:
+        response = await api.incident(*CITY, headers={"Idempotency-Key": key})
+        if response.status_code in (200, 201):
+            return response.json(), failures
+        assert response.status_code >= 500, response.text
+        failures += 1
+        assert asyncio.get_running_loop().time() < deadline, (
+            f"still {response.status_code} {RECOVERY_S}s after PostgreSQL came back")
+        await asyncio.sleep(0.1)
+
+
+async def test_postgres_restart_under_connected_sockets(tmp_path: Path) -> None:
+    server = EmbeddedPostgres(tmp_path / "pg", fast=True)
+    dsn = await asyncio.to_thread(server.start)
+    try:
+        conn = await connect(dsn)
+        try:
+            await migrate(conn)
+            await create_users(conn)
+        finally:
+            await conn.close()
+        settings = Settings(database_url=dsn, secret_key="test", sweep_interval_s=0.2,
+                            pool_max=10)
+        async with running_service(settings) as base, Api(base, dsn) as api:
+            await api.login_all()
+            team = await api.team("NEAR", *CITY)
+            url, token = ws_url(base), await api.device_token("NEAR")
+            operator = api.tokens["operator"]
+            async with (EventClient(url, operator) as desk, EventClient(url, token) as phone,
+                        EventClient(url, operator) as cut, EventClient(url, operator) as away):
+                start = desk.last_seq
+                before, _ = await _post_incident(api)
+                assert before["assignment"]["team_id"] == team["id"]
+                first = await logged_at(dsn, start)
+                await asyncio.gather(*(expect_exactly(c, first) for c in (desk, cut, away)))
+                seen = first[-1]["seq"]
+
+                await away.drop()  # comes back only after the new events
+                await asyncio.to_thread(server.stop)
+                cut.interrupt()  # reconnects by itself; refused until PostgreSQL is back
+                await asyncio.sleep(0.5)
+                assert await asyncio.to_thread(server.start) == dsn  # same port
+                after, _ = await _post_incident(api)
+                assert after["assignment"] is None  # the team is still on the first one
+
+                rows = await logged_at(dsn, seen)
+                team_rows = await logged_at(dsn, start, team_id=team["id"])
+                assert [r["data"]["id"] for r in rows
+                        if r["name"] == "incident.created"] == [after["id"]]
+                async with EventClient(url, operator, last_seq=away.last_seq) as back:
+                    await asyncio.gather(
+                        expect_exactly(desk, rows), expect_exactly(cut, rows),
+                        expect_exactly(back, rows), expect_exactly(phone, team_rows))
+                assert desk.close_codes == [] and phone.close_codes == []
+                # While PostgreSQL was down the service said "try again later", and it did.
+                assert CLOSE_TRY_AGAIN_LATER in cut.close_codes
+                assert len(cut.welcomes) >= 2
+    finally:
+        await asyncio.to_thread(server.stop)
