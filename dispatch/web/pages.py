@@ -90,38 +90,34 @@ def _logged_in(request: Request, issued: IssuedToken) -> Response:
     return response
 
 
-async def login(request: Request) -> Response:
-    if request.method == "GET":
-        return _login_page(request, "login.html")
-    form = await _read_form(request)
-    try:
-        _check_login_csrf(request, form)
-        body = TokenRequest.model_validate({"username": form.get("username", ""),
-                                            "password": form.get("password", "")})
-        async with request.app.state.ctx.pool.acquire() as conn:
-            issued = await do_login(conn, request.app.state.settings, body.username,
-                                    body.password)
-    except (DispatchError, pydantic.ValidationError) as exc:
-        status = exc.status if isinstance(exc, DispatchError) else 422
-        return _login_page(request, "login.html", error="login", status_code=status)
-    return _logged_in(request, issued)
+async def _user_login(conn, settings, form: dict[str, str]) -> IssuedToken:
+    body = TokenRequest.model_validate({"username": form.get("username", ""),
+                                        "password": form.get("password", "")})
+    return await do_login(conn, settings, body.username, body.password)
 
 
-async def team_login(request: Request) -> Response:
-    if request.method == "GET":
-        return _login_page(request, "team_login.html")
-    form = await _read_form(request)
-    try:
-        _check_login_csrf(request, form)
-        body = DeviceRequest.model_validate({"team_code": form.get("team_code", ""),
-                                             "pin": form.get("pin", "")})
-        async with request.app.state.ctx.pool.acquire() as conn:
-            issued = await do_device_login(conn, request.app.state.settings, body.team_code,
-                                           body.pin)
-    except (DispatchError, pydantic.ValidationError) as exc:
-        status = exc.status if isinstance(exc, DispatchError) else 422
-        return _login_page(request, "team_login.html", error="login", status_code=status)
-    return _logged_in(request, issued)
+async def _device_login(conn, settings, form: dict[str, str]) -> IssuedToken:
+    body = DeviceRequest.model_validate({"team_code": form.get("team_code", ""),
+                                         "pin": form.get("pin", "")})
+    return await do_device_login(conn, settings, body.team_code, body.pin)
+
+
+def _login_route(template: str, authenticate):
+    """GET shows the form; POST checks its CSRF token and the credentials, then sets
+    the session cookie and lands on the role's page (or shows the form again)."""
+    async def handler(request: Request) -> Response:
+        if request.method == "GET":
+            return _login_page(request, template)
+        form = await _read_form(request)
+        try:
+            _check_login_csrf(request, form)
+            async with request.app.state.ctx.pool.acquire() as conn:
+                issued = await authenticate(conn, request.app.state.settings, form)
+        except (DispatchError, pydantic.ValidationError) as exc:
+            status = exc.status if isinstance(exc, DispatchError) else 422
+            return _login_page(request, template, error="login", status_code=status)
+        return _logged_in(request, issued)
+    return handler
 
 
 async def logout(request: Request) -> Response:
@@ -155,9 +151,10 @@ async def home(request: Request) -> Response:
 
 routes = [
     Route("/", home, methods=["GET"]),
-    Route("/login", login, methods=["GET", "POST"]),
+    Route("/login", _login_route("login.html", _user_login), methods=["GET", "POST"]),
     Route("/logout", logout, methods=["POST"]),
-    Route("/team/login", team_login, methods=["GET", "POST"]),
+    Route("/team/login", _login_route("team_login.html", _device_login),
+          methods=["GET", "POST"]),
     Route("/dashboard", _page("dashboard.html", ("admin", "operator"), "/login"),
           methods=["GET"]),
     Route("/team", _page("team.html", ("responder",), "/team/login"), methods=["GET"]),
