@@ -14,17 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
 
-from dispatch.config import Settings
-from tests.support import CITY, Api, running_service
+from tests.support import CITY, Api
 
 LIMIT = 64 * 1024
 MISSING = object()  # marks a field to leave out of a body
@@ -36,38 +34,6 @@ TABLES = ("incidents", "calls", "teams", "shifts", "assignments", "events",
 
 # --- one service for the module ---------------------------------------------------------
 
-@pytest.fixture(scope="module")
-async def dsn(server_dsn: str, template_dsn: str) -> AsyncIterator[str]:
-    """A fresh, migrated database shared by the module (the `db` fixture reads it too)."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(server_dsn)
-    try:
-        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {urlsplit(template_dsn).path[1:]}"
-                            " STRATEGY FILE_COPY")
-        yield urlunsplit(urlsplit(server_dsn)._replace(path=f"/{name}"))
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    finally:
-        await admin.close()
-
-
-@pytest.fixture(scope="module")
-def settings(dsn: str) -> Settings:
-    # No ack timeout during the module: the sweeper must not change rows between cases.
-    return Settings(database_url=dsn, secret_key="test", sweep_interval_s=0.2, pool_max=20,
-                    ack_timeout_s=3600)
-
-
-@pytest.fixture(scope="module")
-async def service(settings: Settings) -> AsyncIterator[str]:
-    async with running_service(settings) as base_url:
-        yield base_url
-
-
-@pytest.fixture(scope="module")
-async def api(service: str, dsn: str) -> AsyncIterator[Api]:
-    async with Api(service, dsn) as client:
-        await client.login_all()
-        yield client
 
 
 @pytest.fixture(scope="module")

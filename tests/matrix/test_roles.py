@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import product
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -34,7 +34,7 @@ from db import users as users_db
 from dispatch.app import create_app
 from dispatch.auth import digest, hash_secret
 from dispatch.config import Settings
-from tests.support import CITY, PASSWORDS, Api, running_service
+from tests.support import CITY, PASSWORDS, Api
 
 TOKEN, DEVICE, LOGOUT = "/api/v1/auth/token", "/api/v1/auth/device", "/api/v1/auth/logout"
 PIN = "4321"
@@ -120,6 +120,8 @@ ENDPOINTS = [
              {"number": "112", "label": "112 utama", "priority": 0, "probe": {"kind": "none"}}),
     Endpoint("GET", "/api/v1/lines", STAFF),
     Endpoint("GET", "/api/v1/lines/events", STAFF),
+    Endpoint("GET", "/api/v1/lines/monitor", STAFF),
+    Endpoint("POST", "/api/v1/lines/override", ADMIN, {"line_id": None, "reason": "test"}),
     Endpoint("POST", "/api/v1/lines/{line}/heartbeat", STAFF),
     Endpoint("GET", "/api/v1/callbacks", STAFF),
     Endpoint("POST", "/api/v1/callbacks/{callback}/done", STAFF),
@@ -168,37 +170,6 @@ def test_table_lists_every_served_route() -> None:
 
 # --- one service for the module ---------------------------------------------------------
 
-@pytest.fixture(scope="module")
-async def dsn(server_dsn: str, template_dsn: str) -> AsyncIterator[str]:
-    """A fresh, migrated database shared by the module (the `db` fixture reads it too)."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(server_dsn)
-    try:
-        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {urlsplit(template_dsn).path[1:]}"
-                            " STRATEGY FILE_COPY")
-        yield urlunsplit(urlsplit(server_dsn)._replace(path=f"/{name}"))
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    finally:
-        await admin.close()
-
-
-@pytest.fixture(scope="module")
-def settings(dsn: str) -> Settings:
-    return Settings(database_url=dsn, secret_key="test", sweep_interval_s=0.2, pool_max=20,
-                    ack_timeout_s=3600)
-
-
-@pytest.fixture(scope="module")
-async def service(settings: Settings) -> AsyncIterator[str]:
-    async with running_service(settings) as base_url:
-        yield base_url
-
-
-@pytest.fixture(scope="module")
-async def api(service: str, dsn: str) -> AsyncIterator[Api]:
-    async with Api(service, dsn) as client:
-        await client.login_all()
-        yield client
 
 
 async def fresh_token(api: Api, role: str) -> str:
@@ -233,15 +204,22 @@ async def world(api: Api, dsn: str) -> World:
     for token in revoked.values():
         response = await api.http.post(LOGOUT, headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 204, response.text
+    line = (await api.post("/api/v1/lines", {
+        "number": "0421112", "label": "cadangan", "priority": 1,
+        "probe": {"kind": "heartbeat", "timeout_s": 3600.0}}, role="admin")).json()
+    dropped = (await api.post("/api/v1/calls", {"caller_number": CALLER})).json()
     conn = await asyncpg.connect(dsn)
     try:
         await conn.execute("UPDATE tokens SET expires_at = now() - interval '1 second'"
                            " WHERE token_hash = ANY($1::bytea[])",
                            [digest(token) for token in expired.values()])
+        callback = await conn.fetchval(
+            "INSERT INTO callbacks (call_id, caller_number, line_id) VALUES ($1, $2, $3)"
+            " RETURNING id", dropped["id"], dropped["caller_number"], line["id"])
     finally:
         await conn.close()
-    return World({"team": t1["id"], "incident": incident["id"], "call": call["id"]},
-                 live, revoked, expired)
+    return World({"team": t1["id"], "incident": incident["id"], "call": call["id"],
+                  "line": line["id"], "callback": callback}, live, revoked, expired)
 
 
 # --- checks -----------------------------------------------------------------------------
