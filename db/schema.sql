@@ -36,6 +36,24 @@ ALTER TABLE public.assignments ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY 
     NO MAXVALUE
     CACHE 1
 );
+CREATE TABLE public.callbacks (
+    id bigint NOT NULL,
+    region_id integer DEFAULT 1 NOT NULL,
+    call_id bigint NOT NULL,
+    caller_number text NOT NULL,
+    line_id bigint,
+    dropped_at timestamp with time zone DEFAULT now() NOT NULL,
+    done_at timestamp with time zone,
+    done_by text
+);
+ALTER TABLE public.callbacks ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.callbacks_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
 CREATE TABLE public.calls (
     id bigint NOT NULL,
     region_id integer DEFAULT 1 NOT NULL,
@@ -150,6 +168,43 @@ ALTER TABLE public.incidents ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     NO MAXVALUE
     CACHE 1
 );
+CREATE TABLE public.line_events (
+    id bigint NOT NULL,
+    region_id integer DEFAULT 1 NOT NULL,
+    line_id bigint NOT NULL,
+    state text NOT NULL,
+    active_line_id bigint,
+    critical boolean NOT NULL,
+    override boolean NOT NULL,
+    reason text NOT NULL,
+    actor text NOT NULL,
+    probed_by text,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT line_events_state_check CHECK ((state = ANY (ARRAY['unknown'::text, 'up'::text, 'down'::text])))
+);
+ALTER TABLE public.line_events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.line_events_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+CREATE TABLE public.line_monitor (
+    region_id integer NOT NULL,
+    instance_id text NOT NULL,
+    beat_at timestamp with time zone DEFAULT now() NOT NULL
+);
+CREATE TABLE public.line_status (
+    region_id integer NOT NULL,
+    active_line_id bigint,
+    since timestamp with time zone DEFAULT now() NOT NULL,
+    critical boolean DEFAULT false NOT NULL,
+    override_line_id bigint,
+    override_reason text,
+    override_by text,
+    override_at timestamp with time zone
+);
 CREATE TABLE public.lines (
     id bigint NOT NULL,
     region_id integer DEFAULT 1 NOT NULL,
@@ -159,7 +214,14 @@ CREATE TABLE public.lines (
     probe jsonb DEFAULT '{"kind": "none"}'::jsonb NOT NULL,
     state text DEFAULT 'unknown'::text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    ok_streak integer DEFAULT 0 NOT NULL,
+    fail_streak integer DEFAULT 0 NOT NULL,
+    state_changed_at timestamp with time zone DEFAULT now() NOT NULL,
+    checked_at timestamp with time zone,
+    last_result text,
+    heartbeat_at timestamp with time zone,
     CONSTRAINT lines_priority_check CHECK ((priority >= 0)),
+    CONSTRAINT lines_probe_kind CHECK (((probe ->> 'kind'::text) = ANY (ARRAY['sip_options'::text, 'heartbeat'::text, 'none'::text]))),
     CONSTRAINT lines_state_check CHECK ((state = ANY (ARRAY['unknown'::text, 'up'::text, 'down'::text])))
 );
 ALTER TABLE public.lines ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
@@ -175,6 +237,24 @@ CREATE TABLE public.login_failures (
     region_id integer DEFAULT 1 NOT NULL,
     failures integer DEFAULT 0 NOT NULL,
     last_failure_at timestamp with time zone DEFAULT now() NOT NULL
+);
+CREATE TABLE public.places (
+    id bigint NOT NULL,
+    region_id integer DEFAULT 1 NOT NULL,
+    name text NOT NULL,
+    kind text NOT NULL,
+    lat double precision NOT NULL,
+    lon double precision NOT NULL,
+    CONSTRAINT places_lat_check CHECK (((lat >= ('-90'::integer)::double precision) AND (lat <= (90)::double precision))),
+    CONSTRAINT places_lon_check CHECK (((lon >= ('-180'::integer)::double precision) AND (lon <= (180)::double precision)))
+);
+ALTER TABLE public.places ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.places_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
 );
 CREATE TABLE public.regions (
     id integer NOT NULL,
@@ -280,8 +360,32 @@ ALTER TABLE public.users ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     NO MAXVALUE
     CACHE 1
 );
+CREATE TABLE public.webhook_deliveries (
+    id bigint NOT NULL,
+    region_id integer DEFAULT 1 NOT NULL,
+    url text NOT NULL,
+    payload jsonb NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    next_at timestamp with time zone DEFAULT now() NOT NULL,
+    delivered_at timestamp with time zone,
+    failed_at timestamp with time zone,
+    last_error text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+ALTER TABLE public.webhook_deliveries ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.webhook_deliveries_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
 ALTER TABLE ONLY public.assignments
     ADD CONSTRAINT assignments_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY public.callbacks
+    ADD CONSTRAINT callbacks_call_id_key UNIQUE (call_id);
+ALTER TABLE ONLY public.callbacks
+    ADD CONSTRAINT callbacks_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY public.calls
     ADD CONSTRAINT calls_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY public.districts
@@ -296,12 +400,22 @@ ALTER TABLE ONLY public.idempotency_keys
     ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (actor, key);
 ALTER TABLE ONLY public.incidents
     ADD CONSTRAINT incidents_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY public.line_events
+    ADD CONSTRAINT line_events_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY public.line_monitor
+    ADD CONSTRAINT line_monitor_pkey PRIMARY KEY (region_id);
+ALTER TABLE ONLY public.line_status
+    ADD CONSTRAINT line_status_pkey PRIMARY KEY (region_id);
 ALTER TABLE ONLY public.lines
     ADD CONSTRAINT lines_number_key UNIQUE (number);
 ALTER TABLE ONLY public.lines
     ADD CONSTRAINT lines_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY public.login_failures
     ADD CONSTRAINT login_failures_pkey PRIMARY KEY (key);
+ALTER TABLE ONLY public.places
+    ADD CONSTRAINT places_name_kind_key UNIQUE (name, kind);
+ALTER TABLE ONLY public.places
+    ADD CONSTRAINT places_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY public.regions
     ADD CONSTRAINT regions_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY public.shifts
@@ -320,16 +434,22 @@ ALTER TABLE ONLY public.users
     ADD CONSTRAINT users_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY public.users
     ADD CONSTRAINT users_username_key UNIQUE (username);
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_pkey PRIMARY KEY (id);
 CREATE UNIQUE INDEX assignments_one_active_per_incident ON public.assignments USING btree (incident_id) WHERE (ended_at IS NULL);
 CREATE UNIQUE INDEX assignments_one_active_per_team ON public.assignments USING btree (team_id) WHERE (ended_at IS NULL);
 CREATE INDEX assignments_team_day ON public.assignments USING btree (team_id, created_at);
 CREATE INDEX assignments_unacknowledged ON public.assignments USING btree (created_at) WHERE ((ended_at IS NULL) AND (acknowledged_at IS NULL));
+CREATE INDEX callbacks_open ON public.callbacks USING btree (dropped_at) WHERE (done_at IS NULL);
 CREATE INDEX calls_open ON public.calls USING btree (line_id) WHERE (status = 'open'::text);
 CREATE INDEX events_incident ON public.events USING btree (incident_id, seq) WHERE (incident_id IS NOT NULL);
 CREATE INDEX events_team ON public.events USING btree (team_id, seq) WHERE (team_id IS NOT NULL);
 CREATE INDEX incidents_active ON public.incidents USING btree (status) WHERE (status <> ALL (ARRAY['closed'::text, 'cancelled'::text]));
 CREATE INDEX incidents_queue ON public.incidents USING btree (priority, received_at) WHERE (status = 'queued'::text);
+CREATE INDEX line_events_line ON public.line_events USING btree (line_id, id);
+CREATE INDEX places_name ON public.places USING btree (lower(name) text_pattern_ops);
 CREATE INDEX shifts_team_time ON public.shifts USING btree (team_id, ends_at, starts_at);
+CREATE INDEX webhook_deliveries_due ON public.webhook_deliveries USING btree (next_at) WHERE ((delivered_at IS NULL) AND (failed_at IS NULL));
 CREATE TRIGGER events_no_update BEFORE UPDATE ON public.events FOR EACH ROW EXECUTE FUNCTION public.events_append_only();
 CREATE TRIGGER events_serialise BEFORE INSERT ON public.events FOR EACH STATEMENT EXECUTE FUNCTION public.events_serialise_writers();
 ALTER TABLE ONLY public.assignments
@@ -338,6 +458,12 @@ ALTER TABLE ONLY public.assignments
     ADD CONSTRAINT assignments_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
 ALTER TABLE ONLY public.assignments
     ADD CONSTRAINT assignments_team_id_fkey FOREIGN KEY (team_id) REFERENCES public.teams(id);
+ALTER TABLE ONLY public.callbacks
+    ADD CONSTRAINT callbacks_call_id_fkey FOREIGN KEY (call_id) REFERENCES public.calls(id);
+ALTER TABLE ONLY public.callbacks
+    ADD CONSTRAINT callbacks_line_id_fkey FOREIGN KEY (line_id) REFERENCES public.lines(id);
+ALTER TABLE ONLY public.callbacks
+    ADD CONSTRAINT callbacks_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
 ALTER TABLE ONLY public.calls
     ADD CONSTRAINT calls_incident_id_fkey FOREIGN KEY (incident_id) REFERENCES public.incidents(id);
 ALTER TABLE ONLY public.calls
@@ -360,10 +486,26 @@ ALTER TABLE ONLY public.incidents
     ADD CONSTRAINT incidents_district_id_fkey FOREIGN KEY (district_id) REFERENCES public.districts(id) ON DELETE SET NULL;
 ALTER TABLE ONLY public.incidents
     ADD CONSTRAINT incidents_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
+ALTER TABLE ONLY public.line_events
+    ADD CONSTRAINT line_events_active_line_id_fkey FOREIGN KEY (active_line_id) REFERENCES public.lines(id);
+ALTER TABLE ONLY public.line_events
+    ADD CONSTRAINT line_events_line_id_fkey FOREIGN KEY (line_id) REFERENCES public.lines(id);
+ALTER TABLE ONLY public.line_events
+    ADD CONSTRAINT line_events_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
+ALTER TABLE ONLY public.line_monitor
+    ADD CONSTRAINT line_monitor_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
+ALTER TABLE ONLY public.line_status
+    ADD CONSTRAINT line_status_active_line_id_fkey FOREIGN KEY (active_line_id) REFERENCES public.lines(id);
+ALTER TABLE ONLY public.line_status
+    ADD CONSTRAINT line_status_override_line_id_fkey FOREIGN KEY (override_line_id) REFERENCES public.lines(id);
+ALTER TABLE ONLY public.line_status
+    ADD CONSTRAINT line_status_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
 ALTER TABLE ONLY public.lines
     ADD CONSTRAINT lines_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
 ALTER TABLE ONLY public.login_failures
     ADD CONSTRAINT login_failures_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
+ALTER TABLE ONLY public.places
+    ADD CONSTRAINT places_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
 ALTER TABLE ONLY public.shifts
     ADD CONSTRAINT shifts_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
 ALTER TABLE ONLY public.shifts
@@ -382,3 +524,5 @@ ALTER TABLE ONLY public.tokens
     ADD CONSTRAINT tokens_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 ALTER TABLE ONLY public.users
     ADD CONSTRAINT users_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
