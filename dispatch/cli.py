@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import resource
 import signal
 import sys
 from collections.abc import Iterator, Sequence
@@ -121,18 +122,32 @@ def cmd_places_import(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def raise_open_file_limit() -> int:
+    """Every websocket is a file descriptor: lift the soft limit to the hard one, since
+    a common default of 1024 would refuse phones past a thousand and leave asyncio
+    spinning on accept(). Returns the limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = 65536 if hard == resource.RLIM_INFINITY else hard
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        return target
+    return soft
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from dispatch.app import create_app
     from dispatch.logs import configure_logging
     configure_logging(settings.log_level)
+    files = raise_open_file_limit()
     asyncio.run(_run_migrations(settings.database_url))
     # uvicorn re-raises SIGTERM after its graceful shutdown; turn it into SystemExit
     # so that the embedded server is stopped on the way out.
     signal.signal(signal.SIGTERM, _exit_on_signal)
     print(f"dispatch112 serving on http://{args.host}:{args.port}/  "
-          f"(API: /api/v1, contract: /openapi.json, live events: /ws)", flush=True)
+          f"(operators: /login, teams: /team/login; up to {files} open connections)",
+          flush=True)
     # Protocol pings every ws_ping_s; a socket whose pong is that late is closed.
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning",
                 proxy_headers=False, ws_ping_interval=settings.ws_ping_s,

@@ -33,6 +33,9 @@ class Hub:
         self.pool, self.dsn, self.poll_s = pool, dsn, poll_s
         self.last_seq = 0
         self.subscribers: set[Subscriber] = set()
+        # Who may see an event is decided by its team_id: index the sockets by it, so
+        # an event costs the sockets that may see it, not every socket of the instance.
+        self._by_team: dict[int | None, set[Subscriber]] = {}
         self.listening = asyncio.Event()
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
@@ -57,9 +60,17 @@ class Hub:
 
     def add(self, subscriber: Subscriber) -> None:
         self.subscribers.add(subscriber)
+        self._by_team.setdefault(self._key(subscriber), set()).add(subscriber)
 
     def remove(self, subscriber: Subscriber) -> None:
         self.subscribers.discard(subscriber)
+        self._by_team.get(self._key(subscriber), set()).discard(subscriber)
+
+    @staticmethod
+    def _key(subscriber: Subscriber) -> int | None:
+        """None for sockets that see every event (staff), else the only team_id whose
+        events the viewer may see (-1, no team, for the health office)."""
+        return subscriber.viewer.team_filter
 
     def get_team_ids(self) -> list[int]:
         """Teams with a phone connected to this instance."""
@@ -131,6 +142,9 @@ class Hub:
         """Offer one event to every live subscriber (synchronously: no event can
         slip between a subscriber's switch to live and this seq)."""
         text = event_frame(row)
-        for subscriber in list(self.subscribers):
+        audience = list(self._by_team.get(None, ()))
+        if row["team_id"] is not None:
+            audience += self._by_team.get(row["team_id"], ())
+        for subscriber in audience:
             subscriber.offer(row["seq"], row["team_id"], text)
         self.last_seq = max(self.last_seq, row["seq"])
