@@ -22,12 +22,14 @@ from db.pool import create_pool
 from dispatch.api import auth as auth_api
 from dispatch.api import geo as geo_api
 from dispatch.api import incidents as incidents_api
+from dispatch.api import lines as lines_api
 from dispatch.api import responders as responders_api
 from dispatch.api import teams as teams_api
 from dispatch.config import Settings
 from dispatch.context import Context
 from dispatch.errors import DispatchError, MethodNotAllowed, NotFound
 from dispatch.http import JSON, problem
+from dispatch.lines.monitor import LineMonitor
 from dispatch.openapi import openapi_json
 from dispatch.presence import run_presence
 from dispatch.queue import run_sweeper
@@ -117,10 +119,12 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     hub = Hub(pool, settings.database_url)
     ctx = Context.create(settings, pool, after_commit=hub.wake)
     app.state.ctx, app.state.pool, app.state.hub = ctx, pool, hub
+    app.state.line_monitor = monitor = LineMonitor(ctx)
     await hub.start()
     stop = asyncio.Event()
     background = [asyncio.create_task(run_sweeper(ctx, stop)),
-                  asyncio.create_task(run_presence(ctx, hub.get_team_ids, stop))]
+                  asyncio.create_task(run_presence(ctx, hub.get_team_ids, stop)),
+                  asyncio.create_task(monitor.run(stop))]
     try:
         yield
     finally:
@@ -136,7 +140,8 @@ def create_app(settings: Settings) -> Starlette:
         raise ValueError("create_app needs settings.database_url")
     routes = [Route("/api/v1/health", health, methods=["GET"]),
               *auth_api.routes, *teams_api.routes, *incidents_api.routes,
-              *responders_api.routes, *geo_api.routes, *ws_routes, *page_routes,
+              *responders_api.routes, *geo_api.routes, *lines_api.routes, *ws_routes,
+              *page_routes,
               Mount("/static/vendor/leaflet", StaticFiles(directory=leaflet.BASE_DIR),
                     name="leaflet"),
               Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),

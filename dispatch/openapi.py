@@ -22,7 +22,9 @@ from dispatch.schemas import (
     CancelIn,
     DeviceRequest,
     IncidentIn,
+    LineIn,
     LocationIn,
+    OverrideIn,
     ShiftIn,
     StatusIn,
     TeamIn,
@@ -34,6 +36,7 @@ PUBLIC: tuple[str, ...] = ()
 STAFF = ("admin", "operator")
 ANY_ROLE = ("admin", "operator", "health_office", "responder")
 RESPONDER = ("responder",)
+ADMIN = ("admin",)
 
 # (method, path, summary, request model, roles allowed (empty: no token), answers)
 OPERATIONS: list[tuple[str, str, str, type[BaseModel] | None, tuple[str, ...], dict]] = [
@@ -89,6 +92,28 @@ OPERATIONS: list[tuple[str, str, str, type[BaseModel] | None, tuple[str, ...], d
       404: "no such incident", 409: "step does not follow from the current state"}),
     ("post", "/api/v1/team/location", "A GPS fix of the calling team", LocationIn, RESPONDER,
      {204: "stored (an older fix than the stored one is ignored)"}),
+    ("post", "/api/v1/lines", "Add a 112 line or backup number with its probe", LineIn, ADMIN,
+     {201: "the line", 409: "a line with this number exists"}),
+    ("get", "/api/v1/lines", "Lines with state and the active line", None, STAFF,
+     {200: "`{\"items\": [line], \"active_line_id\", \"since\", \"critical\", "
+           "\"override\"}`"}),
+    ("get", "/api/v1/lines/events", "The line history, newest first (?limit=)", None, STAFF,
+     {200: "`{\"items\": [{\"line_id\", \"state\", \"active_line_id\", \"at\", "
+           "\"reason\", ...}]}`"}),
+    ("get", "/api/v1/lines/monitor", "Which instance probes the lines", None, STAFF,
+     {200: "`instance_id`, `leading`, `probes_sent` of this instance, and `leader`"}),
+    ("post", "/api/v1/lines/override", "Force a line active, or back to automatic (null)",
+     OverrideIn, ADMIN, {200: "`active_line_id`, `since`, `critical`, `override`"}),
+    ("post", "/api/v1/lines/{id}/heartbeat", "The telephony gateway's heartbeat of a line",
+     None, STAFF, {204: "noted", 409: "the line is not probed by heartbeats"}),
+    ("get", "/api/v1/hotline", "The number to call now", None, PUBLIC,
+     {200: "`number`, `label`, `line_id`, `since`, `critical`, `override`",
+      404: "no line is configured"}),
+    ("get", "/api/v1/callbacks", "Callers to call back (?done=true|false, ?limit=)", None,
+     STAFF, {200: "`{\"items\": [{\"id\", \"call_id\", \"caller_number\", "
+                  "\"line_id\", \"dropped_at\", \"done\"}]}`"}),
+    ("post", "/api/v1/callbacks/{id}/done", "Mark a callback done", None, STAFF,
+     {200: "the callback (the same when done already)"}),
 ]
 
 EXTRA_PARAMETERS = {

@@ -145,10 +145,12 @@ async function refreshLines() {
     banner.hidden = false;
     banner.className = `line-banner ${hotline.critical ? "critical" : "ok"}`;
     banner.textContent = t(hotline.critical ? "line.critical" : "line.active",
-                           { number: hotline.number });
+                           { number: `${hotline.number} (${hotline.label})` })
+      + (hotline.override ? ` · ${t("line.override")}` : "");
     const callbacks = await api("GET", "/api/v1/callbacks");
-    $("callback-list").replaceChildren(...callbacks.items.filter((c) => !c.done).map((c) =>
-      el("li", {}, `${c.caller_number} · ${new Date(c.dropped_at).toLocaleTimeString()} `,
+    const open = callbacks.items.filter((c) => !c.done);
+    $("callback-list").replaceChildren(...(open.length ? [] : [el("li", { class: "muted" }, t("callbacks.none"))]),
+      ...open.map((c) => el("li", { class: "callback" }, `${c.caller_number} · ${new Date(c.dropped_at).toLocaleTimeString()} `,
          el("button", { type: "button", onclick: () => api("POST", `/api/v1/callbacks/${c.id}/done`, {})
            .then(scheduleRefresh) }, t("callbacks.done")))));
   } catch (err) {

@@ -7,9 +7,9 @@ logging out and a token past its expiry: no, garbage, revoked and expired
 tokens get 401, a role not listed gets 403, a listed role gets anything but
 401/403 (2xx, 404, 409, 422... never 5xx). Public endpoints ignore the token.
 
-Endpoints of the contract that the service does not serve yet are skipped (and
-run as soon as a route answers there); a check makes sure every served route is
-in the table.
+Endpoints of the contract that the service does not serve yet (the reports) stay
+out of the matrix; a check fails as soon as one of them is served, and another
+makes sure every served route is in the table.
 
 One service and one database serve the module (see the fixtures): the tokens of
 every kind are made once, not per case.
@@ -145,13 +145,20 @@ class _Ones(dict):
         return "1"
 
 
+NOT_BUILT = {"/api/v1/reports/response-times", "/api/v1/reports/response-times.csv"}
+
+
 def _matrix() -> list:
-    params = []
-    for endpoint, caller in product(ENDPOINTS, CALLERS):
-        marks = () if _is_served(endpoint.method, endpoint.path) else (
-            pytest.mark.skip(reason=f"{endpoint} is not served yet"),)
-        params.append(pytest.param(endpoint, caller, marks=marks, id=f"{endpoint}-{caller}"))
-    return params
+    served = [e for e in ENDPOINTS if _is_served(e.method, e.path)]
+    return [pytest.param(endpoint, caller, id=f"{endpoint}-{caller}")
+            for endpoint, caller in product(served, CALLERS)]
+
+
+def test_only_the_unbuilt_endpoints_are_left_out() -> None:
+    """The contract's endpoints not in the matrix are exactly the ones not built yet:
+    once one is served, it joins the matrix (and this list must shrink)."""
+    left_out = {urlsplit(e.path).path for e in ENDPOINTS if not _is_served(e.method, e.path)}
+    assert left_out == NOT_BUILT
 
 
 def test_table_lists_every_served_route() -> None:
