@@ -177,3 +177,34 @@ async def test_team_view_installs_and_loads_without_signal(browser: Browser, api
     await expect(team.locator("#net-state")).to_contain_text("Luring")
     await context.set_offline(False)
     assert watch.errors == [] and watch.foreign == []
+
+
+async def test_line_banner_and_callbacks_on_the_dashboard(browser: Browser, settings, dsn: str,
+                                                          db: asyncpg.Connection) -> None:
+    from dataclasses import replace
+
+    from tests.support import running_service
+    async with running_service(replace(settings, line_poll_s=0.1)) as url, Api(url, dsn) as api:
+        await api.login_all()
+        primary = (await api.post("/api/v1/lines", {
+            "number": "112", "label": "EKSIS 112", "priority": 0,
+            "probe": {"kind": "heartbeat", "timeout_s": 1}}, role="admin")).json()
+        backup = (await api.post("/api/v1/lines", {
+            "number": "081100000112", "label": "Cadangan", "priority": 1,
+            "probe": {"kind": "heartbeat", "timeout_s": 60}}, role="admin")).json()
+        assert (await api.post(f"/api/v1/lines/{backup['id']}/heartbeat")).status_code == 204
+        call = await api.post("/api/v1/calls", {"caller_number": "0812 9999 1234",
+                                                "line_id": primary["id"]})
+        assert call.status_code == 201
+        watch = Watch(url)
+        operator = await _operator_page(browser, url, watch)
+        # The primary falls silent: the banner names the backup, the caller waits for
+        # a call back.
+        banner = operator.locator("#line-banner")
+        await expect(banner).to_contain_text("081100000112 (Cadangan)", timeout=10000)
+        callback = operator.locator("#callback-list li.callback")
+        await expect(callback).to_contain_text("+6281299991234", timeout=10000)
+        await callback.locator("button").click()
+        await expect(operator.locator("#callback-list li.callback")).to_have_count(0)
+        assert await db.fetchval("SELECT count(*) FROM callbacks WHERE done_at IS NOT NULL") == 1
+        assert watch.errors == [] and watch.foreign == []
