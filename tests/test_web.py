@@ -78,3 +78,14 @@ async def test_gazetteer_search(api: Api, db) -> None:
     assert (await api.get("/api/v1/places?q=%25")).status_code == 422
     assert (await api.get("/api/v1/places?q=100%25")).json()["items"] == []
     assert (await api.get("/api/v1/places?q=lomp", role="health_office")).status_code == 403
+
+
+async def test_locked_out_login_page_says_to_wait(service: str, api: Api) -> None:
+    async with httpx.AsyncClient(base_url=service) as client:
+        for _ in range(6):
+            form = await client.get("/login")
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+            response = await client.post("/login", data={
+                "username": "operator", "password": "wrong", "csrf_token": csrf})
+        assert response.status_code == 429
+        assert "Terlalu banyak percobaan" in response.text

@@ -115,7 +115,8 @@ def _login_route(template: str, authenticate):
                 issued = await authenticate(conn, request.app.state.settings, form)
         except (DispatchError, pydantic.ValidationError) as exc:
             status = exc.status if isinstance(exc, DispatchError) else 422
-            return _login_page(request, template, error="login", status_code=status)
+            error = "locked" if status == 429 else "login"
+            return _login_page(request, template, error=error, status_code=status)
         return _logged_in(request, issued)
     return handler
 
