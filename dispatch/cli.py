@@ -89,37 +89,39 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_districts_import(settings: Settings, args: argparse.Namespace) -> int:
-    from dispatch.districts import DistrictImportError, do_import_districts, read_geojson_districts
+def _import_geojson(settings: Settings, path: str, read, store, what: str) -> int:
+    """Read a GeoJSON file with `read(path)`, then `store(conn, items)` in one
+    transaction; exit code 2 with the reason when the file cannot be used."""
+    from dispatch.districts import DistrictImportError
     try:
-        items = read_geojson_districts(Path(args.file), args.name_property)
+        items = read(Path(path))
     except DistrictImportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     asyncio.run(_run_migrations(settings.database_url))
     count = asyncio.run(_in_transaction(settings.database_url,
-                                        lambda conn: do_import_districts(conn, items)))
-    print(f"imported {count} districts from {args.file}")
+                                        lambda conn: store(conn, items)))
+    print(f"imported {count} {what} from {path}")
     return 0
+
+
+def cmd_districts_import(settings: Settings, args: argparse.Namespace) -> int:
+    from dispatch.districts import do_import_districts, read_geojson_districts
+    return _import_geojson(settings, args.file,
+                           lambda path: read_geojson_districts(path, args.name_property),
+                           do_import_districts, "districts")
+
+
+def cmd_places_import(settings: Settings, args: argparse.Namespace) -> int:
+    from dispatch.places import do_import_places, read_geojson_places
+    return _import_geojson(settings, args.file,
+                           lambda path: read_geojson_places(path, args.name_property),
+                           lambda conn, items: do_import_places(conn, args.kind, items),
+                           f"places ({args.kind})")
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
-
-
-def cmd_places_import(settings: Settings, args: argparse.Namespace) -> int:
-    from dispatch.districts import DistrictImportError
-    from dispatch.places import do_import_places, read_geojson_places
-    try:
-        items = read_geojson_places(Path(args.file), args.name_property)
-    except DistrictImportError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    asyncio.run(_run_migrations(settings.database_url))
-    count = asyncio.run(_in_transaction(settings.database_url,
-                                        lambda conn: do_import_places(conn, args.kind, items)))
-    print(f"imported {count} places ({args.kind}) from {args.file}")
-    return 0
 
 
 def raise_open_file_limit() -> int:
