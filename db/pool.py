@@ -41,3 +41,8 @@ async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asy
     """Create the pool the service and its queries run on."""
     return await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size,
                                      init=_init_connection, command_timeout=30)
+
+
+async def ping(conn: asyncpg.Connection) -> None:
+    """A round trip: raises when the connection or the server is gone."""
+    await conn.fetchval("SELECT 1")

@@ -18,7 +18,7 @@ from starlette.routing import Match, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from db.pool import create_pool
+from db.pool import create_pool, ping
 from dispatch.api import auth as auth_api
 from dispatch.api import geo as geo_api
 from dispatch.api import incidents as incidents_api
@@ -107,7 +107,7 @@ async def service_worker(request: Request) -> Response:
 
 async def health(request: Request) -> Response:
     async with request.app.state.ctx.pool.acquire() as conn:
-        await conn.fetchval("SELECT 1")
+        await ping(conn)
     return JSON({"status": "ok"})
 
 

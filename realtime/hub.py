@@ -18,7 +18,7 @@ import asyncpg
 import structlog
 
 from db import events as events_db
-from db.pool import connect
+from db.pool import connect, ping
 from realtime.frames import event_frame
 from realtime.subscriber import Subscriber
 
@@ -99,7 +99,7 @@ class Hub:
             self._wake.set()  # catch up on whatever came while we were away
             while not conn.is_closed():
                 await asyncio.sleep(self.poll_s)
-                await conn.execute("SELECT 1")  # notices a dead connection promptly
+                await ping(conn)  # notices a dead connection promptly
         finally:
             self.listening.clear()
             if not conn.is_closed():
