@@ -32,7 +32,7 @@ import structlog
 
 from db import events as events_db
 from db import line_monitor as monitor_db
-from db.pool import connect
+from db.pool import DATABASE_ERRORS, connect
 from dispatch.events import end_buffer, flush_buffer, start_buffer
 
 log = structlog.get_logger(__name__)
@@ -76,7 +76,7 @@ class Election:
                     await self._end_stale_holder(conn)
                     return False
                 await monitor_db.beat(conn, self.instance_id)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except DATABASE_ERRORS as exc:
             log.warning("lines.election_failed", error=repr(exc))
             await self.close()
             return False
@@ -108,7 +108,7 @@ class Election:
             if self.conn is not None and not self.conn.is_closed():
                 async with self.lock:
                     await monitor_db.unlock(self.conn)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        except DATABASE_ERRORS:
             await self.close()
 
     async def close(self) -> None:

@@ -16,10 +16,10 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-import asyncpg
 import structlog
 
 from db import lines as lines_db
+from db.pool import DATABASE_ERRORS
 from dispatch.context import Context
 from dispatch.lines.failover import do_mark_unmonitored_up, do_record_result, do_refresh_active
 from dispatch.lines.leader import Election, new_instance_id
@@ -29,7 +29,6 @@ from dispatch.lines.timing import stop_task, wait_event
 from dispatch.lines.webhooks import run_deliverer
 
 log = structlog.get_logger(__name__)
-DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 @dataclass
@@ -85,7 +84,7 @@ class LineMonitor:
                 await self.election.beat()
                 await self._reconcile()
                 await wait_event(stop, self.ctx.settings.line_poll_s)
-        except DB_ERRORS as exc:
+        except DATABASE_ERRORS as exc:
             log.warning("lines.lead_lost", instance_id=self.instance_id, error=repr(exc))
         finally:
             await self._sync_loops({})
@@ -136,7 +135,7 @@ class LineMonitor:
             async with self.election.lock:
                 fresh = await lines_db.is_heartbeat_fresh(self.election.conn, line_id,
                                                           probe.timeout_s)
-        except (*DB_ERRORS, AttributeError) as exc:  # AttributeError: session gone
+        except (*DATABASE_ERRORS, AttributeError) as exc:  # AttributeError: session gone
             return ProbeResult(False, f"heartbeat not readable: {exc!r}")
         if fresh is None:
             return None
@@ -148,7 +147,7 @@ class LineMonitor:
             async with self.election.transaction(self.ctx.after_commit) as conn:
                 change = await do_record_result(conn, self.ctx, line_id, probe, result,
                                                 probed_by=self.instance_id)
-        except (*DB_ERRORS, AttributeError) as exc:
+        except (*DATABASE_ERRORS, AttributeError) as exc:
             # The lead loop notices a lost session at its next beat and stops this loop.
             log.warning("lines.record_failed", line_id=line_id, error=repr(exc))
             return

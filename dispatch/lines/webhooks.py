@@ -19,6 +19,7 @@ import httpx
 import structlog
 
 from db import webhooks as webhooks_db
+from db.pool import DATABASE_ERRORS
 from dispatch.context import Context
 from dispatch.lines.timing import wait_event
 
@@ -86,7 +87,7 @@ async def run_deliverer(ctx: Context, wake: asyncio.Event, stop: asyncio.Event) 
             try:
                 while await do_deliver_due(ctx, client) == BATCH and not stop.is_set():
                     pass
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except DATABASE_ERRORS as exc:
                 log.error("webhook.deliverer_failed", error=repr(exc))
             await wait_event(wake, ctx.settings.line_poll_s)
             wake.clear()
