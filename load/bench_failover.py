@@ -35,9 +35,9 @@ from db.pool import connect
 from load.common import fresh_database, machine, percentile
 from load.service import service_in_process, service_process
 from realtime.client import EventClient
-from tests.lines_support import create_line, next_event, sip_line, wait_states, ws_url
+from tests.lines_support import create_line, next_event, sip_line, wait_states
 from tests.sip_peer import SippPeer
-from tests.support import Api, create_users
+from tests.support import Api, create_users, ws_url
 
 MAX_ROUNDS = 200
 EVENT_WAIT_S = 30.0

@@ -28,10 +28,6 @@ def detection_bound_s(probe: dict) -> float:
     return probe["fail_after"] * probe["interval_s"] + probe["timeout_s"] + 1.0
 
 
-def ws_url(base_url: str) -> str:
-    return "ws" + base_url.removeprefix("http") + "/ws"
-
-
 async def wait_until(check: Callable[[], Awaitable[object]], timeout_s: float,
                      what: str = "condition", poll_s: float = 0.05) -> object:
     """Poll `check` until it returns something truthy; that value. TimeoutError otherwise."""

@@ -129,3 +129,17 @@ class Api:
         return await self.post("/api/v1/team/status", {
             "action": action, "incident_id": incident_id,
             "client_id": client_id or uuid.uuid4().hex}, role=f"team:{code}")
+
+
+def ws_url(base_url: str) -> str:
+    """The /ws address of a service at `base_url`."""
+    return base_url.replace("http", "ws", 1) + "/ws"
+
+
+async def logged(db: asyncpg.Connection, after: int, *,
+                 team_id: int | None = None) -> list[asyncpg.Record]:
+    """The log above `after` (only `team_id`'s rows when given), in seq order."""
+    return await db.fetch(
+        """SELECT seq, name, data FROM events
+           WHERE seq > $1 AND ($2::bigint IS NULL OR team_id = $2) ORDER BY seq""",
+        after, team_id)

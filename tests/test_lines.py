@@ -28,10 +28,9 @@ from tests.lines_support import (
     sip_line,
     wait_states,
     wait_until,
-    ws_url,
 )
 from tests.sip_peer import SippPeer, free_udp_port
-from tests.support import Api
+from tests.support import Api, ws_url
 
 BOUND_S = detection_bound_s(FAST)
 FLAKY, STEADY = "/flaky", "/sms"

@@ -33,10 +33,9 @@ from tests.lines_support import (
     sip_line,
     wait_states,
     wait_until,
-    ws_url,
 )
 from tests.sip_peer import SippPeer, read_user_agents
-from tests.support import Api, running_service
+from tests.support import Api, running_service, ws_url
 
 POLL_S, STALE_S = 0.2, 1.0
 # "Within a few probe intervals": the standby retries every poll.

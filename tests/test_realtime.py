@@ -35,25 +35,12 @@ from realtime.frames import (
     CLOSE_UNAUTHORIZED,
 )
 from realtime.subscriber import Subscriber
-from tests.support import CITY, Api, running_service
+from tests.support import CITY, Api, logged, running_service, ws_url
 
 QUIET_S = 0.5  # how long "nothing (more) arrives" is watched for
 FAR = (-4.05, 119.68)  # some 7 km from CITY
 INSERT_EVENT = """INSERT INTO events (name, actor, data, team_id)
                   VALUES ($1, 'test', $2, $3) RETURNING seq"""
-
-
-def ws_url(base_url: str) -> str:
-    return base_url.replace("http", "ws", 1) + "/ws"
-
-
-async def logged(db: asyncpg.Connection, after: int, *,
-                 team_id: int | None = None) -> list[asyncpg.Record]:
-    """The log above `after` (only `team_id`'s rows when given), in seq order."""
-    return await db.fetch(
-        """SELECT seq, name, data FROM events
-           WHERE seq > $1 AND ($2::bigint IS NULL OR team_id = $2) ORDER BY seq""",
-        after, team_id)
 
 
 async def assert_quiet(client: EventClient, seconds: float = QUIET_S) -> None:

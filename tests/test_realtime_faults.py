@@ -17,23 +17,10 @@ from dispatch.config import Settings
 from realtime.client import EventClient
 from realtime.frames import CLOSE_TRY_AGAIN_LATER
 from realtime.hub import LISTEN_APPLICATION_NAME
-from tests.support import CITY, Api, create_users, running_service
+from tests.support import CITY, Api, create_users, logged, running_service, ws_url
 
 QUIET_S = 0.5
 RECOVERY_S = 10.0  # how long the service may take to serve again after PostgreSQL is back
-
-
-def ws_url(base_url: str) -> str:
-    return base_url.replace("http", "ws", 1) + "/ws"
-
-
-async def logged(db: asyncpg.Connection, after: int, *,
-                 team_id: int | None = None) -> list[asyncpg.Record]:
-    """The log above `after` (only `team_id`'s rows when given), in seq order."""
-    return await db.fetch(
-        """SELECT seq, name, data FROM events
-           WHERE seq > $1 AND ($2::bigint IS NULL OR team_id = $2) ORDER BY seq""",
-        after, team_id)
 
 
 async def logged_at(dsn: str, after: int, *, team_id: int | None = None
