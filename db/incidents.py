@@ -6,6 +6,8 @@ from datetime import datetime
 
 import asyncpg
 
+from db import locks
+
 # Columns a transition may stamp; the name is interpolated, so only these pass.
 STAMP_COLUMNS = frozenset({"assigned_at", "acknowledged_at", "en_route_at", "on_scene_at",
                            "transporting_at", "at_hospital_at", "closed_at", "cancelled_at"})
@@ -83,14 +85,11 @@ async def set_cancel_reason(conn: asyncpg.Connection, incident_id: int, reason: 
                        incident_id, reason)
 
 
-# Advisory lock key: one queue server at a time across all instances, so that two
-# servers never hand a freed team to a younger incident past an older one.
-QUEUE_LOCK_KEY = 1120003
-
-
 async def lock_queue(conn: asyncpg.Connection) -> None:
-    """Wait for the queue-serving lock; held until the transaction ends."""
-    await conn.execute("SELECT pg_advisory_xact_lock($1)", QUEUE_LOCK_KEY)
+    """Wait for the queue-serving lock, held until the transaction ends: one queue
+    server at a time across all instances, so that two servers never hand a freed
+    team to a younger incident past an older one."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", locks.QUEUE)
 
 
 async def lock_next_queued(conn: asyncpg.Connection,

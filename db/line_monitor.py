@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncpg
 
+from db import locks
+
 # Arbitrary constant, like the migration lock: "this session probes the lines".
-MONITOR_LOCK_KEY = 112_0005
 
 
 async def try_lock(conn: asyncpg.Connection) -> bool:
     """Take the monitor lock for this session, without waiting; True when held."""
-    return await conn.fetchval("SELECT pg_try_advisory_lock($1)", MONITOR_LOCK_KEY)
+    return await conn.fetchval("SELECT pg_try_advisory_lock($1)", locks.LINE_MONITOR)
 
 
 async def unlock(conn: asyncpg.Connection) -> None:
@@ -51,4 +52,4 @@ async def end_stale_holder(conn: asyncpg.Connection, application_name: str, inst
              AND a.application_name = $2
              AND EXISTS (SELECT 1 FROM line_monitor WHERE instance_id = $3
                          AND beat_at < now() - make_interval(secs => $4))""",
-        MONITOR_LOCK_KEY, application_name, instance_id, stale_s))
+        locks.LINE_MONITOR, application_name, instance_id, stale_s))

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import asyncpg
 
+from db import locks
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-# Arbitrary constant: the advisory lock key for "schema is being migrated".
-MIGRATION_LOCK_KEY = 112_0001
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -55,7 +55,7 @@ async def _ensure_table(conn: asyncpg.Connection) -> None:
 async def migrate(conn: asyncpg.Connection) -> list[str]:
     """Apply pending migrations, each in its own transaction; return the names applied."""
     applied_now: list[str] = []
-    await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
+    await conn.execute("SELECT pg_advisory_lock($1)", locks.MIGRATION)
     try:
         await _ensure_table(conn)
         done = await get_applied_versions(conn)
@@ -69,5 +69,5 @@ async def migrate(conn: asyncpg.Connection) -> list[str]:
                     migration.version, migration.name)
             applied_now.append(migration.name)
     finally:
-        await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
+        await conn.execute("SELECT pg_advisory_unlock($1)", locks.MIGRATION)
     return applied_now

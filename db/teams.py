@@ -6,12 +6,14 @@ from datetime import datetime
 
 import asyncpg
 
-_TEAM_COLUMNS = """
+# Whether team `t` is on duty: now falls inside one of its shifts.
+ON_DUTY = """EXISTS (SELECT 1 FROM shifts s WHERE s.team_id = t.id
+                        AND s.starts_at <= now() AND s.ends_at > now())"""
+_TEAM_COLUMNS = f"""
     t.id, t.code, t.name, t.kind, t.status, t.base_name, t.base_lat, t.base_lon, t.phone,
     t.fix_lat, t.fix_lon, t.fix_accuracy_m, t.fix_at, t.status_changed_at,
     t.device_seen_at, t.signal_lost_at,
-    EXISTS (SELECT 1 FROM shifts s WHERE s.team_id = t.id
-            AND s.starts_at <= now() AND s.ends_at > now()) AS on_duty,
+    {ON_DUTY} AS on_duty,
     (t.fix_at IS NOT NULL AND t.fix_at > now() - make_interval(secs => $1)) AS fix_fresh
 """
 
@@ -25,10 +27,6 @@ async def insert_team(conn: asyncpg.Connection, *, code: str, name: str, kind: s
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
            ON CONFLICT (code) DO NOTHING RETURNING id""",
         code, name, kind, base_lat, base_lon, base_name, pin_hash, phone)
-
-
-async def update_team_pin(conn: asyncpg.Connection, team_id: int, pin_hash: str) -> None:
-    await conn.execute("UPDATE teams SET pin_hash = $2 WHERE id = $1", team_id, pin_hash)
 
 
 async def get_team(conn: asyncpg.Connection, team_id: int,
@@ -54,7 +52,7 @@ async def get_candidate_teams(conn: asyncpg.Connection, *, kinds: list[str], gps
     of assignments since `day_start`, the tie-breaker between equally near teams.
     """
     return await conn.fetch(
-        """SELECT t.id, t.code,
+        f"""SELECT t.id, t.code,
                   fresh AS gps,
                   CASE WHEN fresh THEN t.fix_lat ELSE t.base_lat END AS lat,
                   CASE WHEN fresh THEN t.fix_lon ELSE t.base_lon END AS lon,
@@ -65,8 +63,7 @@ async def get_candidate_teams(conn: asyncpg.Connection, *, kinds: list[str], gps
            LEFT JOIN (SELECT team_id, count(*) AS today FROM assignments
                       WHERE created_at >= $4 GROUP BY team_id) d ON d.team_id = t.id
            WHERE t.status = 'available' AND t.kind = ANY($1) AND t.id <> ALL($3)
-             AND EXISTS (SELECT 1 FROM shifts s WHERE s.team_id = t.id
-                         AND s.starts_at <= now() AND s.ends_at > now())""",
+             AND {ON_DUTY}""",
         kinds, float(gps_fresh_s), exclude, day_start)
 
 
@@ -123,9 +120,8 @@ async def clear_signal_lost(conn: asyncpg.Connection,
 async def mark_signal_lost(conn: asyncpg.Connection, silent_s: int) -> list[asyncpg.Record]:
     """Mark on-duty teams whose phone has not been heard for `silent_s` seconds."""
     return await conn.fetch(
-        """UPDATE teams t SET signal_lost_at = now()
+        f"""UPDATE teams t SET signal_lost_at = now()
            WHERE t.signal_lost_at IS NULL AND t.device_seen_at IS NOT NULL
              AND t.device_seen_at < now() - make_interval(secs => $1)
-             AND EXISTS (SELECT 1 FROM shifts s WHERE s.team_id = t.id
-                         AND s.starts_at <= now() AND s.ends_at > now())
+             AND {ON_DUTY}
            RETURNING t.id, t.code, t.device_seen_at""", float(silent_s))

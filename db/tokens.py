@@ -34,13 +34,6 @@ async def revoke_token(conn: asyncpg.Connection, token_hash: bytes) -> bool:
     return status.endswith(" 1")
 
 
-async def revoke_team_tokens(conn: asyncpg.Connection, team_id: int) -> None:
-    """A changed PIN logs out every phone of the team."""
-    await conn.execute(
-        "UPDATE tokens SET revoked_at = now() WHERE team_id = $1 AND revoked_at IS NULL",
-        team_id)
-
-
 async def revoke_user_tokens(conn: asyncpg.Connection, user_id: int) -> None:
     """A reset password or role logs the user out everywhere."""
     await conn.execute(

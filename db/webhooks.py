@@ -45,6 +45,3 @@ async def mark_failed(conn: asyncpg.Connection, delivery_id: int, error: str) ->
         delivery_id, error)
 
 
-async def get_deliveries(conn: asyncpg.Connection, limit: int = 100) -> list[asyncpg.Record]:
-    return await conn.fetch(
-        f"SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries ORDER BY id DESC LIMIT $1", limit)

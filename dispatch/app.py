@@ -1,4 +1,5 @@
-"""The Starlette application: routes, middleware, the one error renderer, lifespan."""
+"""The Starlette application: routes from the operations table, middleware, the one
+error renderer, lifespan (the hub, the sweeper, presence, the line monitor)."""
 
 from __future__ import annotations
 
@@ -18,23 +19,18 @@ from starlette.routing import Match, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from db.pool import create_pool, ping
-from dispatch.api import auth as auth_api
-from dispatch.api import geo as geo_api
-from dispatch.api import incidents as incidents_api
-from dispatch.api import lines as lines_api
-from dispatch.api import responders as responders_api
-from dispatch.api import teams as teams_api
+from db.pool import create_pool
+from dispatch.api import OPERATIONS
 from dispatch.config import Settings
 from dispatch.context import Context
 from dispatch.errors import DispatchError, MethodNotAllowed, NotFound
 from dispatch.http import JSON, problem
 from dispatch.lines.monitor import LineMonitor
-from dispatch.openapi import openapi_json
-from dispatch.presence import run_presence
-from dispatch.queue import run_sweeper
-from dispatch.web.pages import routes as page_routes
-from dispatch.ws import routes as ws_routes
+from dispatch.openapi import get_document
+from dispatch.sweeper import run_sweeper
+from dispatch.teams.presence import run_presence
+from dispatch.web.endpoints import routes as page_routes
+from dispatch.ws.endpoints import routes as ws_routes
 from realtime.hub import Hub
 
 log = structlog.get_logger(__name__)
@@ -96,7 +92,7 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
                 status_code=500, media_type="application/problem+json")
 
 
-STATIC_DIR = Path(__file__).resolve().parent / "static"
+STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 
 
 async def service_worker(request: Request) -> Response:
@@ -105,18 +101,12 @@ async def service_worker(request: Request) -> Response:
                         headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"})
 
 
-async def health(request: Request) -> Response:
-    async with request.app.state.ctx.pool.acquire() as conn:
-        await ping(conn)
-    return JSON({"status": "ok"})
-
-
 @contextlib.asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     pool = await create_pool(settings.database_url, min_size=settings.pool_min,
                              max_size=settings.pool_max)
-    hub = Hub(pool, settings.database_url)
+    hub = Hub(pool, settings.database_url, poll_s=settings.hub_poll_s)
     ctx = Context.create(settings, pool, after_commit=hub.wake)
     app.state.ctx, app.state.pool, app.state.hub = ctx, pool, hub
     app.state.line_monitor = monitor = LineMonitor(ctx)
@@ -138,18 +128,15 @@ def create_app(settings: Settings) -> Starlette:
     """The service for `settings` (whose database_url must be set)."""
     if not settings.database_url:
         raise ValueError("create_app needs settings.database_url")
-    routes = [Route("/api/v1/health", health, methods=["GET"]),
-              *auth_api.routes, *teams_api.routes, *incidents_api.routes,
-              *responders_api.routes, *geo_api.routes, *lines_api.routes, *ws_routes,
-              *page_routes,
+    routes = [*(operation.route() for operation in OPERATIONS), *ws_routes, *page_routes,
               Mount("/static/vendor/leaflet", StaticFiles(directory=leaflet.BASE_DIR),
                     name="leaflet"),
               Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
-              Route("/sw.js", service_worker, methods=["GET"]),
-              Route("/openapi.json", openapi_json, methods=["GET"])]
+              Route("/sw.js", service_worker, methods=["GET"])]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
         DispatchError: on_dispatch_error, HTTPException: on_http_error,
         Exception: on_unexpected})
     app.state.settings = settings
+    app.state.openapi = get_document(OPERATIONS)
     app.add_middleware(RequestContext)
     return app

@@ -62,7 +62,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_user_create(settings: Settings, args: argparse.Namespace) -> int:
     from db import tokens as tokens_db
     from db import users as users_db
-    from dispatch.auth import hash_secret
+    from dispatch.auth.service import hash_secret
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else args.password
     if not password or len(password) < 8:
         print("error: the password needs at least 8 characters", file=sys.stderr)
@@ -92,7 +92,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 def _import_geojson(settings: Settings, path: str, read, store, what: str) -> int:
     """Read a GeoJSON file with `read(path)`, then `store(conn, items)` in one
     transaction; exit code 2 with the reason when the file cannot be used."""
-    from dispatch.districts import DistrictImportError
+    from dispatch.geo.districts import DistrictImportError
     try:
         items = read(Path(path))
     except DistrictImportError as exc:
@@ -106,14 +106,14 @@ def _import_geojson(settings: Settings, path: str, read, store, what: str) -> in
 
 
 def cmd_districts_import(settings: Settings, args: argparse.Namespace) -> int:
-    from dispatch.districts import do_import_districts, read_geojson_districts
+    from dispatch.geo.districts import do_import_districts, read_geojson_districts
     return _import_geojson(settings, args.file,
                            lambda path: read_geojson_districts(path, args.name_property),
                            do_import_districts, "districts")
 
 
 def cmd_places_import(settings: Settings, args: argparse.Namespace) -> int:
-    from dispatch.places import do_import_places, read_geojson_places
+    from dispatch.geo.places import do_import_places, read_geojson_places
     return _import_geojson(settings, args.file,
                            lambda path: read_geojson_places(path, args.name_property),
                            lambda conn, items: do_import_places(conn, args.kind, items),

@@ -73,6 +73,12 @@ class Settings:
     ws_heartbeat_s: float = 20.0
     ws_queue: int = 1000
     ws_ping_s: float = 20.0
+    # A socket must say hello this soon after opening, or it is closed (4401).
+    ws_hello_timeout_s: float = 10.0
+    # A resuming socket's missed events are read from the log this many at a time.
+    ws_replay_page: int = 500
+    # The hub reads the log this often even without a NOTIFY (a lost one only delays).
+    hub_poll_s: float = 1.0
     signal_lost_s: int = 90
     # Map tiles, e.g. a city's own tile server: https://tiles.example/{z}/{x}/{y}.png.
     # None: the map shows boundaries and markers on a plain background.

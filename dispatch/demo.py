@@ -18,7 +18,7 @@ from db import lines as lines_db
 from db import places as places_db
 from db import teams as teams_db
 from db import users as users_db
-from dispatch.auth import hash_secret
+from dispatch.auth.service import hash_secret
 
 # (name, centroid lat, lon): approximate centroids of the four kecamatan.
 DISTRICTS = [

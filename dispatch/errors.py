@@ -33,10 +33,6 @@ class DispatchError(Exception):
         return body
 
 
-class BadRequest(DispatchError):
-    pass
-
-
 class MalformedJSON(DispatchError):
     title, slug = "Malformed JSON", "malformed-json"
 

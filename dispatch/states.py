@@ -10,15 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-INCIDENT_STATES = ("queued", "assigned", "acknowledged", "en_route", "on_scene",
-                   "transporting", "at_hospital", "closed", "cancelled")
-TEAM_STATES = ("available", "dispatched", "en_route", "on_scene", "transporting",
-               "at_hospital", "out_of_service")
-ACTIVE_INCIDENT_STATES = INCIDENT_STATES[:7]
-BUSY_TEAM_STATES = ("dispatched", "en_route", "on_scene", "transporting", "at_hospital")
-# Steps a responder sends from the phone, in the order they follow each other.
-RESPONDER_ACTIONS = ("acknowledge", "en_route", "on_scene", "transporting", "at_hospital",
-                     "clear")
+from dispatch.vocabulary import ACTIVE_INCIDENT_STATES, BUSY_TEAM_STATES, RESPONDER_ACTIONS
 
 
 @dataclass(frozen=True)
@@ -73,10 +65,14 @@ def get_transition(action: str) -> Transition:
     return TRANSITIONS[action]
 
 
-def can_apply(action: str, incident_status: str | None, team_status: str | None) -> bool:
-    """Whether `action` follows from the given states (None: that row is not involved)."""
-    transition = TRANSITIONS[action]
-    for step, status in ((transition.incident, incident_status), (transition.team, team_status)):
-        if step is not None and status is not None and status not in step.sources:
-            return False
-    return True
+def get_team_steps() -> dict[str, dict[str, str]]:
+    """The team view's step list, from the table: `next`, the step a phone offers for
+    each incident state (the first responder action that state allows), and `after`,
+    the incident state each step leads to."""
+    following: dict[str, str] = {}
+    for action in RESPONDER_ACTIONS:
+        for state in TRANSITIONS[action].incident.sources:
+            following.setdefault(state, action)
+    return {"next": following,
+            "after": {action: TRANSITIONS[action].incident.target
+                      for action in RESPONDER_ACTIONS}}

@@ -28,12 +28,13 @@ import asyncpg
 from db import incidents as incidents_db
 from db import teams as teams_db
 from db.pool import create_pool
-from dispatch.allocation import KINDS_FOR, do_allocate, get_ranked_candidates
-from dispatch.auth import hash_secret
+from dispatch import events
+from dispatch.auth.service import hash_secret
 from dispatch.config import Settings
 from dispatch.context import Context
-from dispatch.events import end_buffer, flush_buffer, start_buffer
+from dispatch.incidents.allocation import do_allocate, get_ranked_candidates
 from dispatch.logs import configure_logging
+from dispatch.vocabulary import KINDS_FOR
 from load.common import (
     REQUIRED_KIND_SHARES,
     TEAM_PIN,
@@ -74,24 +75,28 @@ def make_points(count: int, seed: int) -> list[Point]:
             for _ in range(count)]
 
 
+class _RollBack(Exception):
+    """Ends the decision's transaction with a rollback: nothing it wrote stays."""
+
+
 async def decide(conn: asyncpg.Connection, ctx: Context, point: Point) -> tuple[float, str]:
     """One allocation decision, rolled back. Returns (seconds, outcome)."""
-    transaction, buffer = conn.transaction(), start_buffer()
-    await transaction.start()
     try:
-        started = time.perf_counter()
-        incident_id = await incidents_db.insert_incident(
-            conn, call_id=None, caller_number="+6281234567890", lat=point.lat, lon=point.lon,
-            district_id=None, address="Jl. Uji Beban", complaint="sesak napas",
-            priority=point.priority, required_kind=point.required_kind, patients=1, notes="",
-            received_at=None, created_by=ACTOR)
-        incident = await incidents_db.lock_incident(conn, incident_id)
-        assignment = await do_allocate(conn, ctx, incident, actor=ACTOR)
-        await flush_buffer(conn)  # the events, written last as Context.transaction does
-        elapsed = time.perf_counter() - started
-    finally:
-        await transaction.rollback()
-        end_buffer(buffer)
+        async with events.transaction(conn):
+            started = time.perf_counter()
+            incident_id = await incidents_db.insert_incident(
+                conn, call_id=None, caller_number="+6281234567890", lat=point.lat,
+                lon=point.lon, district_id=None, address="Jl. Uji Beban",
+                complaint="sesak napas", priority=point.priority,
+                required_kind=point.required_kind, patients=1, notes="", received_at=None,
+                created_by=ACTOR)
+            incident = await incidents_db.lock_incident(conn, incident_id)
+            assignment = await do_allocate(conn, ctx, incident, actor=ACTOR)
+            await events.flush(conn)  # the events, written last as the commit would
+            elapsed = time.perf_counter() - started
+            raise _RollBack
+    except _RollBack:
+        pass
     if assignment is None:
         return elapsed, "queued"
     return elapsed, f"assigned ({assignment['position_source']})"
@@ -100,7 +105,8 @@ async def decide(conn: asyncpg.Connection, ctx: Context, point: Point) -> tuple[
 async def rank_only(conn: asyncpg.Connection, ctx: Context, point: Point) -> tuple[float, ...]:
     """get_ranked_candidates, then its query and its routing on their own (seconds each)."""
     started = time.perf_counter()
-    await get_ranked_candidates(conn, ctx, point.lat, point.lon, point.required_kind, [])
+    await get_ranked_candidates(conn, ctx, point.lat, point.lon,
+                                KINDS_FOR[point.required_kind], [])
     ranked = time.perf_counter() - started
     started = time.perf_counter()
     rows = await teams_db.get_candidate_teams(

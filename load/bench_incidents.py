@@ -32,8 +32,8 @@ import httpx
 
 from db import users as users_db
 from db.pool import connect
-from dispatch.auth import hash_secret
-from dispatch.districts import do_import_districts, read_geojson_districts
+from dispatch.auth.service import hash_secret
+from dispatch.geo.districts import do_import_districts, read_geojson_districts
 from load import observe
 from load.common import (
     DISTRICTS_FILE,

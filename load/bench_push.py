@@ -46,8 +46,8 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from db import tokens as tokens_db
 from db import users as users_db
 from db.pool import connect
-from dispatch.auth import digest, hash_secret
-from dispatch.districts import do_import_districts
+from dispatch.auth.service import digest, hash_secret
+from dispatch.geo.districts import do_import_districts
 from load import observe
 from load.bench_incidents import COMPLAINTS, _district_items
 from load.common import (

@@ -6,7 +6,6 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-STAFF_ROLES = frozenset({"admin", "operator"})
 # Close codes (4000-4999 are the application's own).
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN_ORIGIN = 4403
@@ -17,22 +16,24 @@ CLOSE_TRY_AGAIN_LATER = 1013  # the database is out of reach; reconnect with las
 
 @dataclass(frozen=True)
 class Viewer:
-    """Whose socket this is: decides which events it may see."""
+    """Whose socket this is, which decides the events it may see: every event
+    (`sees_all`, the dispatch staff), or only those of its own team (a team's phone),
+    or none (neither: the health office reads reports, never caller data). The
+    application decides which roles see all (dispatch/vocabulary.py)."""
 
     role: str
     team_id: int | None = None
+    sees_all: bool = False
 
     def may_see(self, team_id: int | None) -> bool:
-        """Operators and admins see everything, a responder only its own team's
-        events, the health office none (it reads reports, never caller data)."""
-        if self.role in STAFF_ROLES:
+        if self.sees_all:
             return True
-        return self.role == "responder" and team_id is not None and team_id == self.team_id
+        return team_id is not None and team_id == self.team_id
 
     @property
     def team_filter(self) -> int | None:
-        """The team_id a replay query filters on (None: every event)."""
-        return None if self.role in STAFF_ROLES else (self.team_id or -1)
+        """The team_id a replay query filters on (None: every event; -1: none)."""
+        return None if self.sees_all else (self.team_id or -1)
 
 
 def _time(value: datetime) -> str:

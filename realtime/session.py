@@ -20,16 +20,16 @@ from realtime.hub import Hub
 from realtime.subscriber import Subscriber
 
 Handler = Callable[[dict], Awaitable[dict | None]]
-REPLAY_PAGE = 500
 SEND_TIMEOUT_S = 30.0
 MAX_FRAME_BYTES = 16 * 1024
 
 
 class Session:
     def __init__(self, ws: WebSocket, hub: Hub, viewer: Viewer, handlers: dict[str, Handler],
-                 *, heartbeat_s: float = 20.0, max_queue: int = 1000) -> None:
+                 *, heartbeat_s: float = 20.0, max_queue: int = 1000,
+                 replay_page: int = 500) -> None:
         self.ws, self.hub, self.viewer, self.handlers = ws, hub, viewer, handlers
-        self.heartbeat_s = heartbeat_s
+        self.heartbeat_s, self.replay_page = heartbeat_s, replay_page
         self.subscriber = Subscriber(viewer, 0, max_queue)
 
     async def run(self, last_seq: int | None) -> None:
@@ -67,14 +67,14 @@ class Session:
             async with self.hub.pool.acquire() as conn:
                 upto = await events_db.get_latest_seq(conn)
                 rows = await events_db.get_events_after(
-                    conn, sub.cursor, team_id=self.viewer.team_filter, limit=REPLAY_PAGE,
+                    conn, sub.cursor, team_id=self.viewer.team_filter, limit=self.replay_page,
                     upto=upto)
             for row in rows:
                 await self.ws.send_text(event_frame(row))
                 sub.cursor = row["seq"]
-            if len(rows) < REPLAY_PAGE:
+            if len(rows) < self.replay_page:
                 sub.cursor = max(sub.cursor, upto)
-            if sub.cursor >= self.hub.last_seq and len(rows) < REPLAY_PAGE:
+            if sub.cursor >= self.hub.last_seq and len(rows) < self.replay_page:
                 sub.go_live()
                 return
 

@@ -16,9 +16,6 @@ class Position:
         if not (-90.0 <= self.lat <= 90.0) or not (-180.0 <= self.lon <= 180.0):
             raise ValueError(f"position out of range: {self.lat}, {self.lon}")
 
-    def as_dict(self) -> dict[str, float]:
-        return {"lat": self.lat, "lon": self.lon}
-
 
 def geodesic_m(a: Position, b: Position) -> float:
     """Shortest distance on the WGS 84 ellipsoid, in metres."""

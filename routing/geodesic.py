@@ -48,9 +48,6 @@ class GeodesicRouter:
         distance = straight_m * self.circuity
         return Route(eta_s=round(distance / self.speed_ms), distance_m=round(distance))
 
-    def route(self, origin: Position, destination: Position) -> Route:
-        return self._route(geodesic_m(origin, destination))
-
     async def routes(self, origins: list[Position], destination: Position) -> list[Route | None]:
         lat, lon = destination.lat, destination.lon
         rough = [haversine_m(o.lat, o.lon, lat, lon) for o in origins]

@@ -79,9 +79,11 @@ async def db(dsn: str) -> AsyncIterator[asyncpg.Connection]:
 
 
 @pytest.fixture
-def settings(dsn: str) -> Settings:
+def settings(dsn: str, request: pytest.FixtureRequest) -> Settings:
+    """The service's settings; `@pytest.mark.settings(name=value, ...)` changes some."""
+    marker = request.node.get_closest_marker("settings")
     return Settings(database_url=dsn, secret_key="test", sweep_interval_s=0.2,
-                    pool_max=20)
+                    pool_max=20, **(marker.kwargs if marker else {}))
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import uvicorn
 
 from db import users as users_db
 from dispatch.app import create_app
-from dispatch.auth import hash_secret
+from dispatch.auth.service import hash_secret
 from dispatch.config import Settings
 
 PASSWORDS = {"admin": "admin-secret-1", "operator": "operator-secret-1",

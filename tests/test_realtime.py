@@ -310,9 +310,8 @@ async def test_slow_consumer_is_cut_off_alone_and_resumes_without_loss(
 # -- protocol errors
 
 
-async def test_refused_sockets_get_their_close_codes(
-        api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("dispatch.ws.HELLO_TIMEOUT_S", 0.3)
+@pytest.mark.settings(ws_hello_timeout_s=0.3)
+async def test_refused_sockets_get_their_close_codes(api: Api) -> None:
     url = ws_url(api.base_url)
     async with websockets.connect(url, origin="http://evil.example") as ws:
         assert await close_code(ws) == CLOSE_FORBIDDEN_ORIGIN  # before any hello
@@ -468,12 +467,12 @@ async def test_event_writers_commit_in_seq_order_and_readers_miss_nothing(
 # -- a burst
 
 
+@pytest.mark.settings(ws_replay_page=7)
 async def test_burst_of_incidents_reaches_the_desk_once_and_in_order(
-        api: Api, db: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch) -> None:
+        api: Api, db: asyncpg.Connection) -> None:
     """200 incidents at once: the desk connected throughout gets every event once, in
     order; a desk resuming while they pour in (its replay in pages of 7, so many
     pages, racing the live feed) ends with exactly the same."""
-    monkeypatch.setattr("realtime.session.REPLAY_PAGE", 7)
     for n in range(3):
         await api.team(f"T{n}", CITY[0] + n * 0.01, CITY[1])
     url = ws_url(api.base_url)

@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncpg
 
 from db import callbacks as callbacks_db
-from dispatch import views
+from dispatch.calls.views import call_view
 from dispatch.errors import NotFound
 from dispatch.events import emit
+from dispatch.events.catalogue import CallbackCreated, CallbackUpdated, CallEnded
 from dispatch.lines.views import callback_view
 
 
@@ -18,13 +19,13 @@ async def do_drop_calls(conn: asyncpg.Connection, line: asyncpg.Record, *,
     each caller for a callback: `call.ended` and `callback.created` per call."""
     queued = []
     for call in await callbacks_db.drop_open_calls(conn, line["id"]):
-        await emit(conn, "call.ended", actor=actor, incident_id=call["incident_id"],
-                   data={**views.call_view(call), "reason": "line_down"})
+        await emit(conn, CallEnded(**call_view(call), reason="line_down"), actor=actor,
+                   incident_id=call["incident_id"])
         row = await callbacks_db.insert_callback(conn, call["id"], call["caller_number"],
                                                  line["id"])
         if row is not None:
             view = {**callback_view(row), "line_number": line["number"]}
-            await emit(conn, "callback.created", actor=actor, data=view)
+            await emit(conn, CallbackCreated(**view), actor=actor)
             queued.append(view)
     return queued
 
@@ -44,5 +45,5 @@ async def do_mark_done(conn: asyncpg.Connection, callback_id: int, *, actor: str
             raise NotFound(f"no callback {callback_id}")
         return callback_view(existing)
     view = callback_view(row)
-    await emit(conn, "callback.updated", actor=actor, data=view)
+    await emit(conn, CallbackUpdated(**view), actor=actor)
     return view

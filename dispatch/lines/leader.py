@@ -30,10 +30,9 @@ from contextlib import asynccontextmanager
 import asyncpg
 import structlog
 
-from db import events as events_db
 from db import line_monitor as monitor_db
 from db.pool import DATABASE_ERRORS, connect
-from dispatch.events import end_buffer, flush_buffer, start_buffer
+from dispatch import events
 
 log = structlog.get_logger(__name__)
 # PostgreSQL keeps 63 bytes of an application_name.
@@ -120,18 +119,8 @@ class Election:
     @asynccontextmanager
     async def transaction(self, after_commit: Callable[[], None] | None
                           ) -> AsyncIterator[asyncpg.Connection]:
-        """A transaction on the lock-holding session, with events buffered and written
-        before COMMIT and listeners woken after it, as Context.transaction does for
-        pool connections."""
-        token = start_buffer()
-        try:
-            async with self.lock:
-                async with self.conn.transaction():
-                    yield self.conn
-                    latest = await flush_buffer(self.conn)
-                if latest is not None:
-                    await events_db.do_notify(self.conn, latest)
-            if latest is not None and after_commit is not None:
-                after_commit()
-        finally:
-            end_buffer(token)
+        """A transaction on the lock-holding session, with events written before COMMIT
+        and announced after it (dispatch.events.transaction), one at a time."""
+        async with self.lock:
+            async with events.transaction(self.conn, after_commit):
+                yield self.conn

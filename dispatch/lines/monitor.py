@@ -21,9 +21,9 @@ import structlog
 from db import lines as lines_db
 from db.pool import DATABASE_ERRORS
 from dispatch.context import Context
-from dispatch.lines.failover import do_mark_unmonitored_up, do_record_result, do_refresh_active
 from dispatch.lines.leader import Election, new_instance_id
 from dispatch.lines.probes import Probe, get_probe
+from dispatch.lines.service import do_mark_unmonitored_up, do_record_result, do_refresh_active
 from dispatch.lines.sip import ProbeResult, probe_options
 from dispatch.lines.timing import stop_task, wait_event
 from dispatch.lines.webhooks import run_deliverer

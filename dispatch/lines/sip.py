@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from dispatch.lines.timing import wait_future
 
 T1_S, T2_S = 0.5, 4.0
-MAX_DATAGRAM = 65535
 # RFC 3261 section 8.1.1.7: every branch starts with this magic cookie.
 BRANCH_COOKIE = "z9hG4bK"
 # Compact header forms (RFC 3261 section 7.3.3) of the headers read here.

@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-STATES = ("unknown", "up", "down")
-
 # (state, probe succeeded) -> the state the line moves to once the streak of that
 # result reaches its threshold (recover_after for successes, fail_after for failures).
 # A pair that is not here leaves the state as it is (up stays up on success, down

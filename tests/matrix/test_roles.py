@@ -32,7 +32,7 @@ from starlette.routing import Match
 
 from db import users as users_db
 from dispatch.app import create_app
-from dispatch.auth import digest, hash_secret
+from dispatch.auth.service import digest, hash_secret
 from dispatch.config import Settings
 from tests.support import CITY, PASSWORDS, Api
 

@@ -1,0 +1,92 @@
+"""Emitting events: typed (see catalogue.py), buffered per transaction, written just
+before COMMIT, announced after it.
+
+The event log serialises its writers (see migration 0002) so that seq order is
+commit order; appending the events as the last statement keeps that lock short.
+Outside `transaction()` an event is written at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+import asyncpg
+import structlog
+
+from db import events as events_db
+from db.pool import DATABASE_ERRORS
+from dispatch.events.catalogue import Event
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    name: str
+    actor: str
+    data: dict
+    incident_id: int | None
+    team_id: int | None
+
+
+_buffer: ContextVar[list[PendingEvent] | None] = ContextVar("event_buffer", default=None)
+
+
+async def emit(conn: asyncpg.Connection, event: Event, *, actor: str,
+               incident_id: int | None = None, team_id: int | None = None) -> None:
+    """Record `event` in the current transaction. `incident_id` and `team_id` say
+    whose it is: a responder's socket sees only events of its own team."""
+    pending = PendingEvent(event.NAME, actor, event.payload(), incident_id, team_id)
+    buffer = _buffer.get()
+    if buffer is None:
+        await events_db.append_events(conn, [pending])
+    else:
+        buffer.append(pending)
+
+
+async def flush(conn: asyncpg.Connection) -> int | None:
+    """Write the buffered events now, in order (transaction() does it just before
+    COMMIT); return the last seq (None: nothing)."""
+    pending = _buffer.get()
+    if not pending:
+        return None
+    events = list(pending)
+    pending.clear()
+    return await events_db.append_events(conn, events)
+
+
+async def _announce(conn: asyncpg.Connection, latest: int,
+                    after_commit: Callable[[], None] | None) -> None:
+    """After commit: wake this instance's hub at once and NOTIFY every instance. The
+    change has committed; if the NOTIFY fails, hubs still find the events at their
+    next poll, so the failure is logged, not raised."""
+    if after_commit is not None:
+        after_commit()
+    try:
+        await events_db.do_notify(conn, latest)
+    except DATABASE_ERRORS as exc:
+        log.warning("events.notify_failed", seq=latest, error=str(exc))
+
+
+@asynccontextmanager
+async def transaction(conn: asyncpg.Connection,
+                      after_commit: Callable[[], None] | None = None
+                      ) -> AsyncIterator[asyncpg.Connection]:
+    """A transaction on `conn` whose events are written last, just before COMMIT;
+    after it commits, listeners learn the last seq.
+
+    The NOTIFY is sent after commit, outside the transaction: inside one it would
+    take a global lock at commit, serialising all committing writers.
+    """
+    token = _buffer.set([])
+    try:
+        async with conn.transaction():
+            yield conn
+            latest = await flush(conn)
+        if latest is not None:
+            await _announce(conn, latest, after_commit)
+    finally:
+        _buffer.reset(token)

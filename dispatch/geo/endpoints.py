@@ -1,0 +1,44 @@
+"""/api/v1/districts and /api/v1/places: the dashboard's map and gazetteer."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from db import districts as districts_db
+from db import places as places_db
+from dispatch.auth.service import Principal
+from dispatch.errors import ValidationFailed
+from dispatch.http import JSON, Operation
+from dispatch.vocabulary import STAFF
+
+
+async def districts(request: Request, principal: Principal) -> Response:
+    """Imported boundaries as a GeoJSON FeatureCollection (centroids for the others)."""
+    async with request.app.state.ctx.pool.acquire() as conn:
+        rows = await districts_db.get_districts(conn)
+    features = [{"type": "Feature", "id": row["id"],
+                 "properties": {"name": row["name"], "centroid": {
+                     "lat": row["centroid_lat"], "lon": row["centroid_lon"]}},
+                 "geometry": row["geometry"]} for row in rows]
+    return JSON({"type": "FeatureCollection", "features": features})
+
+
+async def places(request: Request, principal: Principal) -> Response:
+    """Gazetteer search: ?q= at least 2 characters, up to 20 places."""
+    query = request.query_params.get("q", "").strip()
+    if not 2 <= len(query) <= 100:
+        raise ValidationFailed.field("q", "must be 2 to 100 characters")
+    async with request.app.state.ctx.pool.acquire() as conn:
+        rows = await places_db.search_places(conn, query)
+    return JSON({"items": [dict(row) for row in rows]})
+
+
+operations = [
+    Operation("get", "/api/v1/districts", districts, STAFF,
+              "District boundaries as a GeoJSON FeatureCollection",
+              answers={200: "FeatureCollection (geometry null where only a centroid is known)"}),
+    Operation("get", "/api/v1/places", places, STAFF, "Gazetteer search (?q=, 2-100 characters)",
+              answers={200: "`{\"items\": [{name, kind, lat, lon}]}`",
+                       422: "q missing or too long"}),
+]

@@ -1,0 +1,129 @@
+"""Choosing and reserving the nearest free on-duty team for an incident.
+
+The caller owns the transaction and has locked (or just inserted) the incident:
+locks are always taken incident first, then team.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+import structlog
+
+from db import assignments as assignments_db
+from db import incidents as incidents_db
+from db import teams as teams_db
+from dispatch.context import Context
+from dispatch.events import emit
+from dispatch.events.catalogue import AssignmentCreated, IncidentUpdated
+from dispatch.incidents.views import incident_view
+from dispatch.states import get_transition
+from dispatch.teams.service import do_announce_team
+from dispatch.vocabulary import KINDS_FOR
+from routing import Position, Route
+
+log = structlog.get_logger(__name__)
+
+@dataclass(frozen=True)
+class Candidate:
+    team_id: int
+    code: str
+    source: str
+    today: int
+    route: Route
+
+
+async def get_ranked_candidates(conn: asyncpg.Connection, ctx: Context, lat: float, lon: float,
+                                kinds: tuple[str, ...],
+                                exclude: list[int]) -> list[Candidate]:
+    """Free on-duty teams of `kinds`, nearest first (ties: fewer assignments today, code)."""
+    rows = await teams_db.get_candidate_teams(
+        conn, kinds=list(kinds), gps_fresh_s=ctx.settings.gps_fresh_s,
+        exclude=exclude, day_start=ctx.day_start())
+    if not rows:
+        return []
+    routes = await ctx.router.routes([Position(r["lat"], r["lon"]) for r in rows],
+                                     Position(lat, lon))
+    found = [Candidate(r["id"], r["code"], "gps" if r["gps"] else "base", r["today"], route)
+             for r, route in zip(rows, routes, strict=True) if route is not None]
+    return sorted(found, key=lambda c: (c.route.eta_s, c.today, c.code))
+
+
+async def _reserve(conn: asyncpg.Connection, incident_id: int,
+                   candidate: Candidate) -> asyncpg.Record | None:
+    """Reserve the team and write the assignment; None when another request won it."""
+    step = get_transition("allocate").team
+    async with conn.transaction():  # a savepoint: a lost race undoes only this try
+        if await teams_db.update_team_status(conn, candidate.team_id, step.target,
+                                             step.sources) is None:
+            return None
+        try:
+            return await assignments_db.insert_assignment(
+                conn, incident_id=incident_id, team_id=candidate.team_id,
+                eta_s=candidate.route.eta_s, distance_m=candidate.route.distance_m,
+                position_source=candidate.source)
+        except asyncpg.UniqueViolationError:
+            raise _LostRace() from None
+
+
+class _LostRace(Exception):
+    """Raised inside the savepoint so that it rolls back."""
+
+
+async def do_reserve(conn: asyncpg.Connection, ctx: Context, incident: asyncpg.Record,
+                     candidate: Candidate, *, actor: str) -> asyncpg.Record | None:
+    """Send `candidate` to the queued `incident`: reserve, assign, log. None if lost."""
+    try:
+        assignment = await _reserve(conn, incident["id"], candidate)
+    except _LostRace:
+        assignment = None
+    if assignment is None:
+        log.info("allocation.lost_race", incident_id=incident["id"], team_id=candidate.team_id)
+        return None
+    step = get_transition("allocate")
+    updated = await incidents_db.update_incident_status(
+        conn, incident["id"], step.incident.target, step.incident.sources, stamp=step.stamp)
+    if updated is None:
+        raise RuntimeError(f"incident {incident['id']} left the queue while locked")
+    await _log_assignment(conn, ctx, incident, candidate, assignment, actor)
+    return assignment
+
+
+async def _log_assignment(conn: asyncpg.Connection, ctx: Context, incident: asyncpg.Record,
+                          candidate: Candidate, assignment: asyncpg.Record, actor: str) -> None:
+    """`assignment.created` (the card on the team's phone), `team.updated` and
+    `incident.updated`, each with the whole thing as it now is."""
+    team_id = candidate.team_id
+    view = incident_view(await incidents_db.get_incident(conn, incident["id"]))
+    await emit(conn, AssignmentCreated(
+        assignment_id=assignment["id"], incident_id=incident["id"], team_id=team_id,
+        team_code=candidate.code, priority=incident["priority"], location=view["location"],
+        address=view["address"], complaint=view["complaint"], eta_s=candidate.route.eta_s,
+        distance_m=candidate.route.distance_m, position_source=candidate.source,
+        incident=view), actor=actor, incident_id=incident["id"], team_id=team_id)
+    await do_announce_team(conn, team_id, actor=actor, gps_fresh_s=ctx.settings.gps_fresh_s,
+                           incident_id=incident["id"])
+    await emit(conn, IncidentUpdated(**view), actor=actor, incident_id=incident["id"],
+               team_id=team_id)
+    log.info("allocation.assigned", incident_id=incident["id"], team_id=team_id,
+             eta_s=candidate.route.eta_s, source=candidate.source)
+
+
+async def do_allocate(conn: asyncpg.Connection, ctx: Context, incident: asyncpg.Record, *,
+                      actor: str) -> asyncpg.Record | None:
+    """Assign the nearest free fitting team to the queued, locked `incident`.
+
+    Tries candidates nearest first; a team taken meanwhile by another request is
+    skipped. Teams that already let this incident time out are not tried again.
+    Returns the assignment, or None (the incident stays queued).
+    """
+    exclude = await assignments_db.get_withdrawn_team_ids(conn, incident["id"])
+    candidates = await get_ranked_candidates(conn, ctx, incident["lat"], incident["lon"],
+                                             KINDS_FOR[incident["required_kind"]], exclude)
+    for candidate in candidates:
+        assignment = await do_reserve(conn, ctx, incident, candidate, actor=actor)
+        if assignment is not None:
+            return assignment
+    log.info("allocation.queued", incident_id=incident["id"], candidates=len(candidates))
+    return None

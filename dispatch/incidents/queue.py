@@ -1,0 +1,87 @@
+"""The queue: serving queued incidents when teams come free, and withdrawing
+assignments nobody acknowledged (run by dispatch/sweeper.py in every instance).
+
+Each runs in short transactions of its own and skips rows another instance is
+already handling (SKIP LOCKED), so any number of instances may run it.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+import structlog
+
+from db import assignments as assignments_db
+from db import incidents as incidents_db
+from db.pool import DATABASE_ERRORS
+from dispatch.context import Context
+from dispatch.incidents.allocation import do_allocate
+from dispatch.incidents.service import do_withdraw
+from dispatch.vocabulary import KINDS_FOR
+
+log = structlog.get_logger(__name__)
+SYSTEM = "system"
+MAX_PER_SWEEP = 50
+
+
+async def do_serve_queue(ctx: Context) -> int:
+    """Give queued incidents the nearest free team, most urgent and oldest first.
+
+    Servers in all instances take turns per incident (an advisory lock). Within a
+    pass, once an incident found no team of its kinds, later incidents that could
+    use only those kinds are passed over too: a team freed in the middle of the
+    pass must go to the older incident, which the pass that the freeing change
+    starts will find first. Returns how many incidents got a team.
+    """
+    served, passed_over, exhausted = 0, [], []
+    for _ in range(MAX_PER_SWEEP):
+        async with ctx.transaction() as conn:
+            await incidents_db.lock_queue(conn)
+            incident = await incidents_db.lock_next_queued(conn, passed_over)
+            if incident is None:
+                break
+            kinds = frozenset(KINDS_FOR[incident["required_kind"]])
+            if any(kinds <= gone for gone in exhausted) or await do_allocate(
+                    conn, ctx, incident, actor=SYSTEM) is None:
+                passed_over.append(incident["id"])
+                exhausted.append(kinds)
+            else:
+                served += 1
+    return served
+
+
+async def serve_queue_after_commit(ctx: Context) -> None:
+    """Serve the queue now that a team came free. The change that freed it has
+    committed already, so a failure here is logged and left to the sweeper."""
+    try:
+        await do_serve_queue(ctx)
+    except DATABASE_ERRORS as exc:
+        log.error("queue.serve_failed", error=str(exc))
+
+
+async def _withdraw_one(conn: asyncpg.Connection, ctx: Context, assignment_id: int,
+                        incident_id: int) -> bool:
+    incident = await incidents_db.lock_incident_nowait(conn, incident_id)
+    if incident is None:  # a responder's step is being applied right now
+        return False
+    current = await assignments_db.get_active_assignment(conn, incident_id=incident_id)
+    if current is None or current["id"] != assignment_id or current["acknowledged_at"]:
+        return False
+    await do_withdraw(conn, ctx, incident_id, current, reason="ack_timeout",
+                      team_action="no_answer", actor=SYSTEM)
+    log.warning("assignment.ack_timeout", incident_id=incident_id, team_id=current["team_id"])
+    await do_allocate(conn, ctx, await incidents_db.lock_incident(conn, incident_id),
+                      actor=SYSTEM)
+    return True
+
+
+async def do_withdraw_overdue(ctx: Context) -> int:
+    """Withdraw assignments not acknowledged within the ack timeout and send the next
+    nearest team. The silent team is taken out of service until an operator puts it
+    back, so that it is not sent again to someone else while unreachable."""
+    async with ctx.pool.acquire() as conn:
+        overdue = await assignments_db.get_overdue_assignments(conn, ctx.settings.ack_timeout_s)
+    withdrawn = 0
+    for row in overdue:
+        async with ctx.transaction() as conn:
+            withdrawn += await _withdraw_one(conn, ctx, row["id"], row["incident_id"])
+    return withdrawn

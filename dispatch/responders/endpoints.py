@@ -1,0 +1,54 @@
+"""/api/v1/team: the team's phone (responder token)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from dispatch.auth.service import Principal
+from dispatch.http import JSON, Operation, read_model
+from dispatch.incidents.queue import serve_queue_after_commit
+from dispatch.responders import service as responders
+from dispatch.responders.schemas import LocationIn, StatusIn
+from dispatch.vocabulary import RESPONDER
+
+
+async def get_assignment(request: Request, principal: Principal) -> Response:
+    async with request.app.state.ctx.pool.acquire() as conn:
+        assignment = await responders.get_team_assignment(conn, principal.team_id)
+    return JSON({"assignment": assignment})
+
+
+async def post_status(request: Request, principal: Principal) -> Response:
+    body = await read_model(request, StatusIn)
+    ctx = request.app.state.ctx
+    async with ctx.transaction() as conn:
+        result = await responders.do_team_step(conn, ctx, principal.team_id, body,
+                                               actor=principal.actor)
+    if body.action == "clear" and not result.get("replayed"):
+        await serve_queue_after_commit(ctx)
+    return JSON({"client_id": body.client_id, "ok": True, **result})
+
+
+async def post_location(request: Request, principal: Principal) -> Response:
+    body = await read_model(request, LocationIn)
+    ctx = request.app.state.ctx
+    async with ctx.transaction() as conn:
+        await responders.do_team_location(conn, ctx, principal.team_id, body,
+                                          actor=principal.actor)
+    return Response(status_code=204)
+
+
+operations = [
+    Operation("get", "/api/v1/team/assignment", get_assignment, (RESPONDER,),
+              "The calling team's active assignment",
+              answers={200: "`{\"assignment\": {..., \"incident\": {...}} | null}`"}),
+    Operation("post", "/api/v1/team/status", post_status, (RESPONDER,),
+              "A status step of the calling team", StatusIn,
+              {200: "`client_id`, `ok`, `incident_id`, `incident_status`, `team_status`, "
+                    "`action`",
+               404: "no such incident", 409: "step does not follow from the current state"}),
+    Operation("post", "/api/v1/team/location", post_location, (RESPONDER,),
+              "A GPS fix of the calling team", LocationIn,
+              {204: "stored (an older fix than the stored one is ignored)"}),
+]

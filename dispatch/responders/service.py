@@ -1,0 +1,88 @@
+"""What a team's phone does: status steps, GPS fixes, reading its assignment."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import asyncpg
+
+from db import assignments as assignments_db
+from db import incidents as incidents_db
+from db import teams as teams_db
+from dispatch.clock import check_recent_time
+from dispatch.context import Context
+from dispatch.errors import Conflict, InvalidTransition, NotFound
+from dispatch.incidents import views
+from dispatch.incidents.announce import do_announce_incident
+from dispatch.responders.schemas import LocationIn, StatusIn
+from dispatch.states import get_transition
+from dispatch.teams.service import do_announce_team
+
+
+async def get_team_assignment(conn: asyncpg.Connection, team_id: int) -> dict | None:
+    """The team's active assignment with its incident, or None."""
+    assignment = await assignments_db.get_active_assignment(conn, team_id=team_id)
+    if assignment is None:
+        return None
+    incident = await incidents_db.get_incident(conn, assignment["incident_id"])
+    return {**views.assignment_view(assignment), "incident": views.incident_view(incident)}
+
+
+async def _replayed(conn: asyncpg.Connection, team_id: int, body: StatusIn) -> dict:
+    previous = await assignments_db.get_client_id_result(conn, team_id, body.client_id)
+    if previous["incident_id"] != body.incident_id or previous["action"] != body.action:
+        raise Conflict("client_id was already used for another step")
+    return {**previous["result"], "replayed": True}
+
+
+async def do_team_step(conn: asyncpg.Connection, ctx: Context, team_id: int, body: StatusIn,
+                       *, actor: str) -> dict:
+    """Apply a responder's step to its incident and team.
+
+    The same client_id again returns the first answer and changes nothing. A
+    step that does not follow from the current states is refused with 409 and,
+    the caller's transaction rolling back, leaves no trace.
+    """
+    at = check_recent_time(body.at)
+    if not await assignments_db.claim_client_id(conn, team_id, body.client_id,
+                                                body.incident_id, body.action):
+        return await _replayed(conn, team_id, body)
+    if await incidents_db.lock_incident(conn, body.incident_id) is None:
+        raise NotFound(f"no incident {body.incident_id}")
+    assignment = await assignments_db.get_active_assignment(conn, incident_id=body.incident_id,
+                                                            team_id=team_id)
+    if assignment is None:
+        raise InvalidTransition("this team is not assigned to that incident (any more)")
+    transition = get_transition(body.action)
+    incident = await incidents_db.update_incident_status(
+        conn, body.incident_id, transition.incident.target, transition.incident.sources,
+        stamp=transition.stamp, at=at)
+    team = await teams_db.update_team_status(conn, team_id, transition.team.target,
+                                             transition.team.sources)
+    if incident is None or team is None:
+        raise InvalidTransition(f"{body.action} does not follow from the current state")
+    if body.action == "acknowledge":
+        await assignments_db.acknowledge_assignment(conn, assignment["id"], at)
+    if body.action == "clear":
+        await assignments_db.end_assignment(conn, assignment["id"], "completed")
+    result = {"incident_id": body.incident_id, "incident_status": incident["status"],
+              "team_status": team["status"], "action": body.action}
+    await _log_step(conn, ctx, body, team_id, actor)
+    await assignments_db.set_client_id_result(conn, team_id, body.client_id, result)
+    return result
+
+
+async def _log_step(conn: asyncpg.Connection, ctx: Context, body: StatusIn, team_id: int,
+                    actor: str) -> None:
+    await do_announce_incident(conn, body.incident_id, actor=actor, team_id=team_id,
+                               action=body.action, client_id=body.client_id)
+    await do_announce_team(conn, team_id, actor=actor, gps_fresh_s=ctx.settings.gps_fresh_s)
+
+
+async def do_team_location(conn: asyncpg.Connection, ctx: Context, team_id: int,
+                           body: LocationIn, *, actor: str) -> None:
+    """Store a GPS fix (a late, older fix never replaces a newer one)."""
+    at = check_recent_time(body.at) or datetime.now(UTC)
+    if await teams_db.update_team_fix(conn, team_id, body.lat, body.lon, body.accuracy_m, at):
+        await do_announce_team(conn, team_id, actor=actor,
+                               gps_fresh_s=ctx.settings.gps_fresh_s, accuracy_m=body.accuracy_m)

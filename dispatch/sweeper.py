@@ -1,0 +1,33 @@
+"""The background sweep every instance runs: ack timeouts, the queue, signal lost.
+
+Each duty runs in short transactions of its own and skips rows another instance is
+already handling, so any number of instances may sweep at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+
+from db.pool import DATABASE_ERRORS
+from dispatch.context import Context
+from dispatch.incidents.queue import do_serve_queue, do_withdraw_overdue
+from dispatch.teams.presence import do_mark_signal_lost
+
+log = structlog.get_logger(__name__)
+
+
+async def run_sweeper(ctx: Context, stop: asyncio.Event) -> None:
+    """Sweep every `sweep_interval_s` until `stop` is set; errors are logged, not fatal."""
+    while not stop.is_set():
+        try:
+            await do_withdraw_overdue(ctx)
+            await do_serve_queue(ctx)
+            await do_mark_signal_lost(ctx)
+        except DATABASE_ERRORS as exc:
+            log.error("sweeper.failed", error=str(exc))
+        try:
+            await asyncio.wait_for(stop.wait(), ctx.settings.sweep_interval_s)
+        except TimeoutError:
+            pass

@@ -1,0 +1,73 @@
+"""/api/v1/teams: teams and their shifts (admin, operator)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from db import teams as teams_db
+from dispatch.auth.service import Principal
+from dispatch.http import JSON, Operation, path_id, read_model
+from dispatch.teams import service as teams
+from dispatch.teams.schemas import ShiftIn, TeamIn, TeamServiceIn
+from dispatch.teams.views import team_view
+from dispatch.vocabulary import STAFF
+
+
+async def list_teams(request: Request, principal: Principal) -> Response:
+    ctx = request.app.state.ctx
+    async with ctx.pool.acquire() as conn:
+        rows = await teams_db.get_teams(conn, ctx.settings.gps_fresh_s)
+    return JSON({"items": [team_view(row) for row in rows]})
+
+
+async def create_team(request: Request, principal: Principal) -> Response:
+    body = await read_model(request, TeamIn)
+    ctx = request.app.state.ctx
+    async with ctx.transaction() as conn:
+        team = await teams.do_create_team(conn, body, actor=principal.actor,
+                                          gps_fresh_s=ctx.settings.gps_fresh_s)
+    return JSON(team, status_code=201)
+
+
+async def get_team(request: Request, principal: Principal) -> Response:
+    ctx = request.app.state.ctx
+    async with ctx.pool.acquire() as conn:
+        team = await teams.get_team_or_404(conn, path_id(request), ctx.settings.gps_fresh_s)
+        team["shifts"] = [dict(s) for s in await teams_db.get_shifts(conn, team["id"])]
+    return JSON(team)
+
+
+async def add_shift(request: Request, principal: Principal) -> Response:
+    team_id = path_id(request)
+    body = await read_model(request, ShiftIn)
+    ctx = request.app.state.ctx
+    async with ctx.transaction() as conn:
+        shift = await teams.do_add_shift(conn, team_id, body, actor=principal.actor,
+                                         gps_fresh_s=ctx.settings.gps_fresh_s)
+    return JSON(shift, status_code=201)
+
+
+async def set_service(request: Request, principal: Principal) -> Response:
+    team_id = path_id(request)
+    body = await read_model(request, TeamServiceIn)
+    ctx = request.app.state.ctx
+    async with ctx.transaction() as conn:
+        team = await teams.do_set_service(conn, team_id, body.status, actor=principal.actor,
+                                          gps_fresh_s=ctx.settings.gps_fresh_s)
+    return JSON(team)
+
+
+operations = [
+    Operation("get", "/api/v1/teams", list_teams, STAFF, "Teams with status, duty and position",
+              answers={200: "`{\"items\": [team]}`"}),
+    Operation("post", "/api/v1/teams", create_team, STAFF, "Create a team", TeamIn,
+              {201: "the team", 409: "team code already taken"}),
+    Operation("get", "/api/v1/teams/{id}", get_team, STAFF, "A team with its shifts",
+              answers={200: "the team"}),
+    Operation("post", "/api/v1/teams/{id}/shifts", add_shift, STAFF, "Add a shift to a team",
+              ShiftIn, {201: "the shift"}),
+    Operation("post", "/api/v1/teams/{id}/service", set_service, STAFF,
+              "Put a free team out of service, or back in", TeamServiceIn,
+              {200: "the team", 409: "the team is on an assignment"}),
+]

@@ -1,0 +1,51 @@
+"""Whether a team's phone is reachable: `signal lost` when it has not been heard
+from for `signal_lost_s` while on duty, shown to operators in `team.updated`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Iterable
+
+import structlog
+
+from db import teams as teams_db
+from db.pool import DATABASE_ERRORS
+from dispatch.context import Context
+from dispatch.teams.service import do_announce_team
+
+log = structlog.get_logger(__name__)
+SYSTEM = "system"
+
+
+async def do_touch_devices(ctx: Context, team_ids: list[int]) -> None:
+    """These teams' phones are connected: note it, and announce a signal that is back."""
+    if not team_ids:
+        return
+    async with ctx.transaction() as conn:
+        await teams_db.touch_devices(conn, team_ids)
+        for team in await teams_db.clear_signal_lost(conn, team_ids):
+            await do_announce_team(conn, team["id"], actor=SYSTEM,
+                                   gps_fresh_s=ctx.settings.gps_fresh_s)
+
+
+async def do_mark_signal_lost(ctx: Context) -> int:
+    """Announce on-duty teams whose phone has been silent too long."""
+    async with ctx.transaction() as conn:
+        lost = await teams_db.mark_signal_lost(conn, ctx.settings.signal_lost_s)
+        for team in lost:
+            await do_announce_team(conn, team["id"], actor=SYSTEM,
+                                   gps_fresh_s=ctx.settings.gps_fresh_s)
+    return len(lost)
+
+
+async def run_presence(ctx: Context, get_team_ids: Callable[[], Iterable[int]],
+                       stop: asyncio.Event) -> None:
+    """Every `presence_touch_s` until `stop`, note the phones connected here."""
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), ctx.settings.presence_touch_s)
+        try:
+            await do_touch_devices(ctx, sorted(set(get_team_ids())))
+        except DATABASE_ERRORS as exc:
+            log.warning("presence.touch_failed", error=str(exc))

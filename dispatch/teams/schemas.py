@@ -1,0 +1,26 @@
+"""Request bodies of managing teams and shifts."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from dispatch.schemas import Body, Code, Kind, Phone, Pin, PositionIn, Text, Time
+
+
+class TeamIn(Body):
+    code: Code
+    name: Text(100, 1)
+    kind: Kind
+    base: PositionIn
+    base_name: Text(200) = ""
+    pin: Pin
+    phone: Phone | None = None
+
+
+class TeamServiceIn(Body):
+    status: Literal["available", "out_of_service"]
+
+
+class ShiftIn(Body):
+    starts_at: Time
+    ends_at: Time

@@ -1,0 +1,30 @@
+"""How teams are shown to clients (the field names of the public contract)."""
+
+from __future__ import annotations
+
+import asyncpg
+
+
+def position(lat: float, lon: float) -> dict:
+    return {"lat": lat, "lon": lon}
+
+
+def team_view(row: asyncpg.Record) -> dict:
+    """A team as GET /api/v1/teams lists it, and as every `team.updated` event carries it:
+    the position is the fresh GPS fix, else the base."""
+    gps = bool(row["fix_fresh"])
+    return {
+        "id": row["id"], "code": row["code"], "name": row["name"], "kind": row["kind"],
+        "status": row["status"], "on_duty": row["on_duty"],
+        "base_name": row["base_name"], "base": position(row["base_lat"], row["base_lon"]),
+        "phone": row["phone"], "status_changed_at": row["status_changed_at"],
+        "position": {
+            **position(row["fix_lat"] if gps else row["base_lat"],
+                       row["fix_lon"] if gps else row["base_lon"]),
+            "at": row["fix_at"] if gps else None,
+            "source": "gps" if gps else "base",
+        },
+        "last_fix_at": row["fix_at"],
+        "device_seen_at": row["device_seen_at"],
+        "signal": "lost" if row["signal_lost_at"] else "ok",
+    }

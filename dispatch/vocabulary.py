@@ -1,0 +1,52 @@
+"""Every closed list of words the service uses, declared once.
+
+The request schemas, the transition table, the route table's roles, the socket's
+viewer, the page guards and the team view's step list are built from these; the
+database's CHECK lists repeat them, and tests/test_vocabulary.py proves they agree.
+"""
+
+from __future__ import annotations
+
+# --- who --------------------------------------------------------------------------------
+ADMIN, OPERATOR, HEALTH_OFFICE, RESPONDER = "admin", "operator", "health_office", "responder"
+ROLES = (ADMIN, OPERATOR, HEALTH_OFFICE, RESPONDER)
+# Roles of people who log in with a password (a responder is a team's phone, with a PIN).
+USER_ROLES = (ADMIN, OPERATOR, HEALTH_OFFICE)
+# Run the dashboard: every endpoint of calls, incidents, teams and lines, every event.
+STAFF = (ADMIN, OPERATOR)
+# Read the response-time reports (never caller numbers).
+REPORT_READERS = (ADMIN, HEALTH_OFFICE)
+PUBLIC: tuple[str, ...] = ()
+# The page each role lands on after logging in.
+LANDING = {ADMIN: "/dashboard", OPERATOR: "/dashboard", HEALTH_OFFICE: "/reports",
+           RESPONDER: "/team"}
+
+# --- teams ------------------------------------------------------------------------------
+TEAM_KINDS = ("als", "bls", "motorbike")
+# Which team kinds may answer an incident needing `required_kind`: a more capable
+# ambulance always may; motorbike first responders only where the incident allows.
+KINDS_FOR: dict[str | None, tuple[str, ...]] = {
+    "als": ("als",),
+    "bls": ("als", "bls"),
+    None: ("als", "bls"),
+    "motorbike": TEAM_KINDS,
+}
+TEAM_STATES = ("available", "dispatched", "en_route", "on_scene", "transporting",
+               "at_hospital", "out_of_service")
+BUSY_TEAM_STATES = TEAM_STATES[1:6]
+
+# --- incidents --------------------------------------------------------------------------
+INCIDENT_STATES = ("queued", "assigned", "acknowledged", "en_route", "on_scene",
+                   "transporting", "at_hospital", "closed", "cancelled")
+ACTIVE_INCIDENT_STATES = INCIDENT_STATES[:7]
+PRIORITIES = (1, 2, 3)  # 1 red (life-threatening), 2 yellow, 3 green
+# Steps a responder sends from the phone, in the order they follow each other.
+RESPONDER_ACTIONS = ("acknowledge", "en_route", "on_scene", "transporting", "at_hospital",
+                     "clear")
+# Why an assignment ended.
+ASSIGNMENT_END_REASONS = ("completed", "cancelled", "ack_timeout", "reassigned", "withdrawn")
+
+# --- calls and lines --------------------------------------------------------------------
+CALL_DISPOSITIONS = ("incident", "info", "prank", "dropped", "duplicate")
+LINE_STATES = ("unknown", "up", "down")
+PROBE_KINDS = ("sip_options", "heartbeat", "none")

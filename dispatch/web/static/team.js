@@ -1,0 +1,152 @@
+// The medical team's phone: the current assignment, one big button for the next step,
+// GPS every ~12 s, and a queue of steps that survives losing signal.
+"use strict";
+
+// The steps come from the service's transition table (dispatch/states.py):
+// next[incident status] = the step to offer, after[step] = the status it leads to.
+const STEPS = JSON.parse(document.getElementById("team-steps").textContent);
+const NEXT = STEPS.next;
+const AFTER = STEPS.after;
+const GPS_EVERY_MS = 12000;
+const QUEUE_KEY = "dispatch112.pending";
+const $ = (id) => document.getElementById(id);
+let current = null;      // {incident, eta_s, ...} or null
+let flushing = false;
+
+// ---- the step queue (localStorage, so a reload or a closed tab loses nothing) ----------
+function pending() { return JSON.parse(localStorage.getItem(QUEUE_KEY) || "[]"); }
+function savePending(items) { localStorage.setItem(QUEUE_KEY, JSON.stringify(items)); showNet(); }
+
+function newClientId() {
+  return (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`).replace(/[^A-Za-z0-9_.:-]/g, "");
+}
+
+function tap(action) {
+  if (!current) return;
+  const step = { action, incident_id: current.incident.id, client_id: newClientId(),
+                 at: new Date().toISOString() };
+  savePending([...pending(), step]);
+  current.incident.status = AFTER[action];   // show the step at once; the server confirms
+  if (action === "clear") current = null;
+  draw();
+  flush();
+}
+
+// Send queued steps in order; a network failure keeps them for later, an answer
+// (accepted, or refused because the step no longer follows) takes them off.
+async function flush() {
+  if (flushing) return;
+  flushing = true;
+  try {
+    for (let items = pending(); items.length; items = pending()) {
+      try {
+        await api("POST", "/api/v1/team/status", items[0]);
+      } catch (err) {
+        if (!(err instanceof ApiError)) break;        // offline: try again later
+        if (err.status >= 500 || err.status === 429) break;
+      }
+      savePending(pending().slice(1));
+    }
+  } finally {
+    flushing = false;
+    showNet();
+  }
+  if (!pending().length) loadAssignment().catch(() => {});
+}
+
+function showNet() {
+  const online = navigator.onLine;
+  const n = pending().length;
+  const net = $("net-state");
+  net.className = `net ${online ? "ok" : "off"}`;
+  net.textContent = online ? t("team.online") : t("team.offline_short");
+  const box = $("pending");
+  box.hidden = n === 0 && online;
+  box.textContent = online ? t("team.pending", { n }) : t("team.offline", { n });
+}
+
+// ---- the assignment card -------------------------------------------------------------
+function draw() {
+  $("idle").hidden = Boolean(current);
+  $("card").hidden = !current;
+  document.body.dataset.priority = current ? current.incident.priority : "";
+  if (!current) return;
+  const inc = current.incident;
+  $("card").className = `card p${inc.priority}`;
+  $("card-priority").textContent = t("priority." + inc.priority);
+  $("card-status").textContent = t("status." + inc.status);
+  $("card-complaint").textContent = inc.complaint;
+  $("card-address").textContent = inc.address;
+  $("card-notes").textContent = inc.notes || "";
+  $("card-eta").textContent = t("team.eta", { eta: Math.max(1, Math.round(current.eta_s / 60)) });
+  const { lat, lon } = inc.location;
+  $("nav-geo").href = `geo:${lat},${lon}?q=${lat},${lon}`;
+  $("nav-map").href = `https://www.openstreetmap.org/?mlat=${lat}&mlon=${lon}#map=17/${lat}/${lon}`;
+  const next = NEXT[inc.status];
+  $("next-step").hidden = !next;
+  $("next-step").textContent = next ? t("action." + next) : "";
+  $("next-step").dataset.action = next || "";
+  $("clear-on-scene").hidden = inc.status !== "on_scene";
+}
+
+function alarm() {
+  beep(4, 988);
+  if (navigator.vibrate) navigator.vibrate([400, 200, 400, 200, 800]);
+}
+
+async function loadAssignment() {
+  const data = await api("GET", "/api/v1/team/assignment");
+  const before = current && current.id;
+  current = data.assignment;
+  // Steps still queued on the phone are ahead of the server: show them applied.
+  for (const step of pending()) {
+    if (current && step.incident_id === current.incident.id) current.incident.status = AFTER[step.action];
+  }
+  if (current && current.incident.status === "closed") current = null;
+  if (current && current.id !== before && current.incident.status === "assigned") alarm();
+  draw();
+}
+
+$("next-step").addEventListener("click", (e) => tap(e.target.dataset.action));
+$("clear-on-scene").addEventListener("click", () => tap("clear"));
+
+// ---- GPS and screen ------------------------------------------------------------------
+let lastFix = 0;
+function startGps() {
+  if (!navigator.geolocation) { $("gps-state").textContent = t("team.gps_off"); return; }
+  navigator.geolocation.watchPosition((pos) => {
+    $("gps-state").textContent = t("team.gps_ok");
+    if (Date.now() - lastFix < GPS_EVERY_MS || !navigator.onLine) return;
+    lastFix = Date.now();
+    api("POST", "/api/v1/team/location", {
+      lat: pos.coords.latitude, lon: pos.coords.longitude,
+      accuracy_m: pos.coords.accuracy, at: new Date(pos.timestamp).toISOString(),
+    }).catch(() => { lastFix = 0; });
+  }, () => { $("gps-state").textContent = t("team.gps_off"); },
+  { enableHighAccuracy: true, maximumAge: 10000, timeout: 30000 });
+}
+
+async function keepAwake() {
+  try { if ("wakeLock" in navigator) await navigator.wakeLock.request("screen"); } catch (err) { /* not allowed now */ }
+}
+document.addEventListener("visibilitychange", () => { if (!document.hidden) keepAwake(); });
+
+// ---- live ----------------------------------------------------------------------------
+new Live({
+  onEvent: (frame) => {
+    if (frame.name === "assignment.created" || frame.name === "assignment.withdrawn"
+        || frame.name === "incident.updated") loadAssignment().catch(() => {});
+  },
+  onResync: () => loadAssignment().catch(() => {}),
+  onState: (up) => { if (up) { flush(); loadAssignment().catch(() => {}); } showNet(); },
+});
+
+window.addEventListener("online", () => { showNet(); flush(); });
+window.addEventListener("offline", showNet);
+setInterval(flush, 5000);
+if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js", { scope: "/team" }).catch(() => {});
+showNet();
+draw();
+loadAssignment().catch(() => {});
+startGps();
+keepAwake();
