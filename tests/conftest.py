@@ -14,7 +14,7 @@ import pytest
 from db.migrate import migrate
 from db.pool import connect
 from dispatch.config import Settings
-from tests.support import Api, create_users, running_service
+from tests.support import Api, check_logged_events, create_users, running_service
 
 TEMPLATE = "d112_test_template"
 
@@ -65,7 +65,10 @@ async def dsn(server_dsn: str, template_dsn: str) -> AsyncIterator[str]:
     try:
         await admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE} STRATEGY FILE_COPY")
         yield _with_database(server_dsn, name)
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        try:  # what the test made the service emit matches the catalogue
+            await check_logged_events(_with_database(server_dsn, name))
+        finally:
+            await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     finally:
         await admin.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -11,12 +12,14 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
+import pydantic
 import uvicorn
 
 from db import users as users_db
 from dispatch.app import create_app
 from dispatch.auth.service import hash_secret
 from dispatch.config import Settings
+from dispatch.events.catalogue import check_event
 
 PASSWORDS = {"admin": "admin-secret-1", "operator": "operator-secret-1",
              "health_office": "office-secret-1"}
@@ -143,3 +146,30 @@ async def logged(db: asyncpg.Connection, after: int, *,
         """SELECT seq, name, data FROM events
            WHERE seq > $1 AND ($2::bigint IS NULL OR team_id = $2) ORDER BY seq""",
         after, team_id)
+
+
+# Events a test writes into the log by hand, to exercise the log itself.
+HAND_WRITTEN = "test."
+
+
+async def check_logged_events(dsn: str) -> int:
+    """Every event the service wrote to the log at `dsn` matches its declaration in
+    the catalogue (Zulip's event_schema check, over every test's database). Returns
+    how many were checked."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads,
+                                  schema="pg_catalog")
+        rows = await conn.fetch("SELECT seq, name, data FROM events ORDER BY seq")
+    finally:
+        await conn.close()
+    failures = []
+    for row in rows:
+        if row["name"].startswith(HAND_WRITTEN):
+            continue
+        try:
+            check_event(row["name"], row["data"])
+        except (KeyError, pydantic.ValidationError) as exc:
+            failures.append(f"seq {row['seq']} {row['name']}: {exc}")
+    assert not failures, "events that do not match the catalogue:\n" + "\n".join(failures)
+    return len(rows)

@@ -2,18 +2,23 @@
 
 import asyncio
 from dataclasses import replace
+from datetime import datetime
 
 from dispatch.config import Settings
 from realtime.client import EventClient
 from tests.support import Api, running_service
 
 
-async def _next_named(client: EventClient, name: str, key: str, seconds: float) -> dict:
+async def _next_signal(client: EventClient, team_id: int, signal: str,
+                       seconds: float = 30) -> dict:
+    """The next `team.updated` of `team_id` announcing `signal` (every one carries the
+    whole team, so the other fields must still be the team's)."""
     deadline = asyncio.get_running_loop().time() + seconds
     while True:
         left = deadline - asyncio.get_running_loop().time()
         event = await client.next_event(max(left, 0.01))
-        if event["name"] == name and key in event["data"]:
+        if (event["name"] == "team.updated" and event["data"]["id"] == team_id
+                and event["data"]["signal"] == signal):
             return event
 
 
@@ -28,8 +33,9 @@ async def test_signal_lost_then_back(settings: Settings, dsn: str) -> None:
             phone = EventClient(ws_url, token)
             await phone.__aenter__()
             await phone.drop()  # into Bacukiki's hills, out of signal
-            lost = await _next_named(operator, "team.updated", "signal", seconds=5)
-            assert lost["data"] == {**lost["data"], "id": team["id"], "signal": "lost"}
+            lost = await _next_signal(operator, team["id"], "lost")
+            assert lost["data"]["code"] == "HILL" and lost["data"]["device_seen_at"]
             async with EventClient(ws_url, token):
-                back = await _next_named(operator, "team.updated", "signal", seconds=5)
-            assert back["data"]["signal"] == "ok"
+                back = await _next_signal(operator, team["id"], "ok")
+            seen = [datetime.fromisoformat(e["data"]["device_seen_at"]) for e in (lost, back)]
+            assert seen[1] >= seen[0]

@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 
 from dispatch.config import Settings
-from tests.support import Api, running_service
+from tests.support import Api, check_logged_events, running_service
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,10 @@ async def dsn(server_dsn: str, template_dsn: str) -> AsyncIterator[str]:
         await admin.execute(f"CREATE DATABASE {name} TEMPLATE {urlsplit(template_dsn).path[1:]}"
                             " STRATEGY FILE_COPY")
         yield urlunsplit(urlsplit(server_dsn)._replace(path=f"/{name}"))
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        try:  # what the module made the service emit matches the catalogue
+            await check_logged_events(urlunsplit(urlsplit(server_dsn)._replace(path=f"/{name}")))
+        finally:
+            await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     finally:
         await admin.close()
 
