@@ -15,8 +15,7 @@ from pathlib import Path
 from db.migrate import migrate
 from db.pool import connect
 from dispatch.config import Settings, SettingsError
-
-ROLES = ("admin", "operator", "health_office")
+from dispatch.vocabulary import USER_ROLES
 
 
 @contextlib.contextmanager
@@ -169,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                                       required=True)
     create = user.add_parser("create", help="create or reset a user")
     create.add_argument("username")
-    create.add_argument("--role", required=True, choices=ROLES)
+    create.add_argument("--role", required=True, choices=USER_ROLES)
     secret = create.add_mutually_exclusive_group(required=True)
     secret.add_argument("--password")
     secret.add_argument("--password-stdin", action="store_true")

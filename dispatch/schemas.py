@@ -16,6 +16,8 @@ from pydantic import (
     field_validator,
 )
 
+from dispatch.vocabulary import TEAM_KINDS
+
 DEFAULT_REGION = "ID"
 
 
@@ -50,7 +52,7 @@ Latitude = Annotated[float, Field(strict=True, ge=-90, le=90)]
 Longitude = Annotated[float, Field(strict=True, ge=-180, le=180)]
 Priority = Annotated[int, Field(strict=True, ge=1, le=3)]
 Id = Annotated[int, Field(strict=True, ge=1, le=2**63 - 1)]
-Kind = Literal["als", "bls", "motorbike"]
+Kind = Literal[TEAM_KINDS]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32,
                                         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
 Pin = Annotated[str, StringConstraints(min_length=4, max_length=12, pattern=r"^[0-9]+$")]

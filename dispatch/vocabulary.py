@@ -47,6 +47,7 @@ RESPONDER_ACTIONS = ("acknowledge", "en_route", "on_scene", "transporting", "at_
 ASSIGNMENT_END_REASONS = ("completed", "cancelled", "ack_timeout", "reassigned", "withdrawn")
 
 # --- calls and lines --------------------------------------------------------------------
+CALL_STATES = ("open", "ended")
 CALL_DISPOSITIONS = ("incident", "info", "prank", "dropped", "duplicate")
 LINE_STATES = ("unknown", "up", "down")
 PROBE_KINDS = ("sip_options", "heartbeat", "none")

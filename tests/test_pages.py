@@ -208,3 +208,38 @@ async def test_line_banner_and_callbacks_on_the_dashboard(browser: Browser, sett
         await expect(operator.locator("#callback-list li.callback")).to_have_count(0)
         assert await db.fetchval("SELECT count(*) FROM callbacks WHERE done_at IS NOT NULL") == 1
         assert watch.errors == [] and watch.foreign == []
+
+
+async def test_dashboard_applies_events_and_asks_again_only_after_a_gap(
+        browser: Browser, api: Api, service: str) -> None:
+    """Events carry whole teams and incidents: the dashboard shows a GPS fix, a new
+    incident and a team's step without fetching the lists again; a gap in seq (an event
+    it never got) makes it fetch them."""
+    team = await api.team("GPS1", -4.001, 119.6405)
+    await api.device_token("GPS1")
+    watch = Watch(service)
+    operator = await _operator_page(browser, service, watch)
+    row = operator.locator("tr.team[data-code=GPS1]")
+    await expect(row).to_contain_text("Siaga")
+    fetched: list[str] = []
+    operator.on("request", lambda r: fetched.append(r.url) if "/api/v1/" in r.url else None)
+
+    fix = await api.post("/api/v1/team/location", {"lat": -4.0105, "lon": 119.6262},
+                         role="team:GPS1")
+    assert fix.status_code == 204
+    await expect(row).to_contain_text("GPS")
+    incident = (await api.incident(-4.0005, 119.6402, complaint="kejang")).json()
+    item = operator.locator(f"li.incident[data-id='{incident['id']}']")
+    await expect(item).to_contain_text("GPS1")
+    await api.step("GPS1", "acknowledge", incident["id"])
+    await expect(item.locator(".status")).to_contain_text("Diterima")
+    await expect(row.locator(".team-status")).not_to_contain_text("Siaga")
+    assert fetched == [], f"the dashboard asked again: {fetched}"
+
+    # An event after a gap: the dashboard cannot know what it missed, so it asks.
+    async with operator.expect_request(lambda r: "/api/v1/incidents?active=true" in r.url,
+                                       timeout=30000):
+        await operator.evaluate("""live.receive({type: "event", seq: live.lastSeq + 2,
+            name: "team.updated", at: new Date().toISOString(), data: {}})""")
+    await expect(row).to_contain_text("GPS")
+    assert team["code"] == "GPS1" and watch.errors == [] and watch.foreign == []

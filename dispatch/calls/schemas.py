@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from dispatch.schemas import Body, Id, Phone, Time
+from dispatch.vocabulary import CALL_DISPOSITIONS
 
 
 class CallIn(Body):
@@ -14,5 +15,5 @@ class CallIn(Body):
 
 
 class CallEndIn(Body):
-    disposition: Literal["incident", "info", "prank", "dropped", "duplicate"]
+    disposition: Literal[CALL_DISPOSITIONS]
     incident_id: Id | None = None

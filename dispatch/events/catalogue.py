@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from dispatch.vocabulary import (
     ASSIGNMENT_END_REASONS,
     CALL_DISPOSITIONS,
+    CALL_STATES,
     INCIDENT_STATES,
     LINE_STATES,
     PRIORITIES,
@@ -122,7 +123,7 @@ class Call(Shape):
     id: int
     caller_number: str | None
     line_id: int | None
-    status: Literal["open", "ended"]
+    status: Literal[CALL_STATES]
     disposition: Literal[CALL_DISPOSITIONS] | None
     incident_id: int | None
     received_at: datetime

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from dispatch.lines.probes import HEARTBEAT_TIMEOUT_S, Probe
 from dispatch.schemas import Body, Id, Text
 
 # Line failover. Probe bounds: intervals from 0.1 s (tests) to an hour; a timeout
@@ -30,18 +31,18 @@ class SipOptionsProbeIn(ProbeBody):
 
     kind: Literal["sip_options"]
     host: Host
-    port: Annotated[int, Field(strict=True, ge=1, le=65535)] = 5060
-    interval_s: Annotated[float, Field(strict=True, ge=0.1, le=3600)] = 10.0
-    timeout_s: Seconds = 2.0
-    fail_after: Count = 3
-    recover_after: Count = 2
+    port: Annotated[int, Field(strict=True, ge=1, le=65535)] = Probe.port
+    interval_s: Annotated[float, Field(strict=True, ge=0.1, le=3600)] = Probe.interval_s
+    timeout_s: Seconds = Probe.timeout_s
+    fail_after: Count = Probe.fail_after
+    recover_after: Count = Probe.recover_after
 
 
 class HeartbeatProbeIn(ProbeBody):
     """The telephony gateway posts heartbeats; silence over `timeout_s` is a failure."""
 
     kind: Literal["heartbeat"]
-    timeout_s: Annotated[float, Field(strict=True, ge=0.2, le=86400)] = 30.0
+    timeout_s: Annotated[float, Field(strict=True, ge=0.2, le=86400)] = HEARTBEAT_TIMEOUT_S
 
 
 class NoProbeIn(ProbeBody):

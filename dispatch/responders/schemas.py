@@ -7,11 +7,11 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints
 
 from dispatch.schemas import Body, Id, Latitude, Longitude, Time
+from dispatch.vocabulary import RESPONDER_ACTIONS
 
 
 class StatusIn(Body):
-    action: Literal["acknowledge", "en_route", "on_scene", "transporting", "at_hospital",
-                    "clear"]
+    action: Literal[RESPONDER_ACTIONS]
     incident_id: Id
     client_id: Annotated[str, StringConstraints(min_length=1, max_length=100,
                                                 pattern=r"^[A-Za-z0-9_.:-]+$")]

@@ -31,6 +31,7 @@ import pytest
 from starlette.routing import Match
 
 from db import users as users_db
+from dispatch.api import OPERATIONS
 from dispatch.app import create_app
 from dispatch.auth.service import digest, hash_secret
 from dispatch.config import Settings
@@ -173,6 +174,20 @@ def test_table_lists_every_served_route() -> None:
                 continue
             assert any(m == method and route.matches({"type": "http", "method": m, "path": p})[0]
                        is Match.FULL for m, p in listed), f"{method} {route.path} not in ENDPOINTS"
+
+
+def test_operations_table_grants_the_contracts_roles() -> None:
+    """The one table the guard and /openapi.json read (dispatch/api.py) gives each
+    endpoint exactly the roles of the contract; the calls below prove the guard obeys."""
+    for endpoint in ENDPOINTS:
+        concrete = urlsplit(endpoint.path.format_map(_Ones())).path
+        scope = {"type": "http", "method": endpoint.method, "path": concrete}
+        matching = [op for op in OPERATIONS if op.route().matches(scope)[0] is Match.FULL]
+        if not _is_served(endpoint.method, endpoint.path):
+            assert not matching
+            continue
+        assert len(matching) == 1, endpoint
+        assert frozenset(matching[0].roles) == endpoint.roles, endpoint
 
 
 # --- one service for the module ---------------------------------------------------------

@@ -4,7 +4,8 @@
 const TARGET_MIN = 15;          // Parepare's arrival target
 const UNACKED_ALERT_S = 30;     // an assignment not acknowledged this long rings
 const PARE_PARE = [-4.015, 119.645];
-const state = { incidents: [], teams: [], selected: null, alerted: new Set() };
+const state = { incidents: [], teams: [], callbacks: [], hotline: null, selected: null,
+                alerted: new Set() };
 const $ = (id) => document.getElementById(id);
 
 // ---- map ----------------------------------------------------------------------------
@@ -96,8 +97,8 @@ function teamRow(team) {
 function render() {
   $("incident-list").replaceChildren(...state.incidents.map(incidentItem));
   $("team-list").replaceChildren(...state.teams.map(teamRow));
+  renderLines();
   drawMap();
-  if (state.selected) openDetail(state.selected, true);
 }
 
 function tickTimers() {
@@ -121,14 +122,16 @@ function raiseAlerts() {
   }
 }
 
+// The whole picture over HTTP: on the first connection, after a `resync` and after a gap
+// in `seq`. Everything else arrives in the events themselves (applyEvent).
 async function refresh() {
   const [incidents, teams] = await Promise.all([
     api("GET", "/api/v1/incidents?active=true"), api("GET", "/api/v1/teams")]);
   state.teams = teams.items;
   state.incidents = incidents.items;
+  await refreshLines();
   render();
   raiseAlerts();
-  await refreshLines();
 }
 
 let refreshTimer = null;
@@ -137,25 +140,67 @@ function scheduleRefresh() {
   refreshTimer = setTimeout(() => refresh().catch(console.error), 60);
 }
 
+// ---- applying events -------------------------------------------------------------------
+const ENDED = new Set(["closed", "cancelled"]);
+const byPriority = (a, b) => a.priority - b.priority || Date.parse(a.received_at) - Date.parse(b.received_at);
+
+// Replace (or add) `item` in `list` by id; drop it when `keep` is false.
+function upsert(list, item, keep = true) {
+  const rest = list.filter((x) => x.id !== item.id);
+  return keep ? [...rest, item] : rest;
+}
+
+const APPLY = {
+  "incident.created": (data) => { state.incidents = upsert(state.incidents, data).sort(byPriority); },
+  "incident.updated": (data) => {
+    state.incidents = upsert(state.incidents, data, !ENDED.has(data.status)).sort(byPriority);
+  },
+  "team.updated": (data) => {
+    state.teams = upsert(state.teams, data).sort((a, b) => a.code.localeCompare(b.code));
+  },
+  "line.state": (data) => {
+    state.hotline = { number: data.active_number, label: data.active_label,
+                      critical: data.critical, override: data.override };
+  },
+  "callback.created": (data) => { state.callbacks = upsert(state.callbacks, data); },
+  "callback.updated": (data) => { state.callbacks = upsert(state.callbacks, data); },
+};
+
+function applyEvent(frame) {
+  const apply = APPLY[frame.name];
+  if (!apply) return;            // calls and assignments: their incident.updated follows
+  apply(frame.data);
+  render();
+  raiseAlerts();
+  const about = frame.data.incident_id || (frame.name.startsWith("incident.") && frame.data.id);
+  if (state.selected && about === state.selected) openDetail(state.selected, true).catch(console.error);
+}
+
 // ---- lines and call-backs (shown when the line service is present) ---------------------
 async function refreshLines() {
   try {
-    const hotline = await api("GET", "/api/v1/hotline");
-    const banner = $("line-banner");
-    banner.hidden = false;
+    state.hotline = await api("GET", "/api/v1/hotline");
+    state.callbacks = (await api("GET", "/api/v1/callbacks")).items;
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 404)) throw err;
+  }
+}
+
+function renderLines() {
+  const hotline = state.hotline;
+  const banner = $("line-banner");
+  banner.hidden = !hotline;
+  if (hotline) {
     banner.className = `line-banner ${hotline.critical ? "critical" : "ok"}`;
     banner.textContent = t(hotline.critical ? "line.critical" : "line.active",
                            { number: `${hotline.number} (${hotline.label})` })
       + (hotline.override ? ` · ${t("line.override")}` : "");
-    const callbacks = await api("GET", "/api/v1/callbacks");
-    const open = callbacks.items.filter((c) => !c.done);
-    $("callback-list").replaceChildren(...(open.length ? [] : [el("li", { class: "muted" }, t("callbacks.none"))]),
-      ...open.map((c) => el("li", { class: "callback" }, `${c.caller_number} · ${new Date(c.dropped_at).toLocaleTimeString()} `,
-         el("button", { type: "button", onclick: () => api("POST", `/api/v1/callbacks/${c.id}/done`, {})
-           .then(scheduleRefresh) }, t("callbacks.done")))));
-  } catch (err) {
-    if (!(err instanceof ApiError && err.status === 404)) throw err;
   }
+  const open = state.callbacks.filter((c) => !c.done);
+  $("callback-list").replaceChildren(...(open.length ? [] : [el("li", { class: "muted" }, t("callbacks.none"))]),
+    ...open.map((c) => el("li", { class: "callback" }, `${c.caller_number} · ${new Date(c.dropped_at).toLocaleTimeString()} `,
+       el("button", { type: "button", onclick: () => api("POST", `/api/v1/callbacks/${c.id}/done`, {}) },
+          t("callbacks.done")))));
 }
 
 // ---- detail -------------------------------------------------------------------------
@@ -180,7 +225,6 @@ async function openDetail(id, quiet) {
 
 async function assign(id, teamId) {
   await api("POST", `/api/v1/incidents/${id}/assign`, { team_id: teamId });
-  scheduleRefresh();
 }
 
 $("detail-close").addEventListener("click", () => { $("detail").hidden = true; state.selected = null; });
@@ -188,7 +232,6 @@ $("cancel-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   await api("POST", `/api/v1/incidents/${state.selected}/cancel`, { reason: event.target.reason.value });
   event.target.reset();
-  scheduleRefresh();
 });
 
 // ---- call-taking form ----------------------------------------------------------------
@@ -225,10 +268,6 @@ $("incident-form").addEventListener("submit", async (event) => {
                                eta: Math.max(1, Math.round(result.assignment.eta_s / 60)) })
       : t("result.queued");
     form.reset();
-    scheduleRefresh();
-    await refresh();
-    if (result.assignment) out.textContent = t("result.assigned", {
-      team: teamCode(result.assignment.team_id), eta: Math.max(1, Math.round(result.assignment.eta_s / 60)) });
   } catch (err) {
     out.className = "result error";
     out.textContent = t("result.error", { detail: err.message });
@@ -249,14 +288,15 @@ $("place-search").addEventListener("input", async (event) => {
 });
 
 // ---- live ----------------------------------------------------------------------------
+// A dashboard sees every event: a skipped seq means one was missed, so it asks again.
 const live = new Live({
-  onEvent: () => scheduleRefresh(),
-  onResync: () => scheduleRefresh(),
-  onState: (up, fresh) => { $("conn-banner").hidden = up; if (up) scheduleRefresh(); },
+  onEvent: applyEvent,
+  onResync: scheduleRefresh,
+  onState: (up, fresh) => { $("conn-banner").hidden = up; if (up && fresh) scheduleRefresh(); },
+  gapless: true,
 });
 
 fillComplaints();
 loadDistricts().catch(console.error);
-refresh().catch(console.error);
 setInterval(tickTimers, 1000);
 setInterval(() => { raiseAlerts(); }, 5000);

@@ -63,9 +63,12 @@ function beep(times = 2, frequency = 880) {
 function minutesSince(iso) { return Math.max(0, (Date.now() - Date.parse(iso)) / 60000); }
 
 // The live connection: hello with last_seq, events in order once, reconnect with backoff.
+// `gapless`: this client sees every event (a dashboard), so a jump in seq means events
+// were missed and onResync is called to fetch the state again.
 class Live {
-  constructor({ onEvent, onState, onResync }) {
+  constructor({ onEvent, onState, onResync, gapless = false }) {
     this.onEvent = onEvent; this.onState = onState; this.onResync = onResync;
+    this.gapless = gapless;
     this.lastSeq = null; this.backoff = 500; this.lastFrame = Date.now();
     this.connect();
     setInterval(() => this.watchdog(), 5000);
@@ -94,8 +97,10 @@ class Live {
       this.backoff = 500;
       this.onState(true, fresh);
     } else if (frame.type === "event" && frame.seq > this.lastSeq) {
+      const gap = this.gapless && frame.seq > this.lastSeq + 1;
       this.lastSeq = frame.seq;
-      this.onEvent(frame);
+      if (gap) this.onResync();
+      else this.onEvent(frame);
     } else if (frame.type === "resync") {
       this.lastSeq = frame.seq;
       this.onResync();

@@ -35,8 +35,9 @@ function tap(action) {
 // Send queued steps in order; a network failure keeps them for later, an answer
 // (accepted, or refused because the step no longer follows) takes them off.
 async function flush() {
-  if (flushing) return;
+  if (flushing || !pending().length) return;
   flushing = true;
+  let refused = false;
   try {
     for (let items = pending(); items.length; items = pending()) {
       try {
@@ -44,6 +45,7 @@ async function flush() {
       } catch (err) {
         if (!(err instanceof ApiError)) break;        // offline: try again later
         if (err.status >= 500 || err.status === 429) break;
+        refused = true;                               // the step no longer follows
       }
       savePending(pending().slice(1));
     }
@@ -51,7 +53,8 @@ async function flush() {
     flushing = false;
     showNet();
   }
-  if (!pending().length) loadAssignment().catch(() => {});
+  // A refused step means the card shows a state the server does not have: ask it.
+  if (refused && !pending().length) loadAssignment().catch(() => {});
 }
 
 function showNet() {
@@ -94,18 +97,33 @@ function alarm() {
   if (navigator.vibrate) navigator.vibrate([400, 200, 400, 200, 800]);
 }
 
-async function loadAssignment() {
-  const data = await api("GET", "/api/v1/team/assignment");
+// Show `assignment` (or none): steps still queued on the phone are ahead of the server,
+// so they are shown applied; a new assignment rings.
+function show(assignment) {
   const before = current && current.id;
-  current = data.assignment;
-  // Steps still queued on the phone are ahead of the server: show them applied.
+  current = assignment;
   for (const step of pending()) {
     if (current && step.incident_id === current.incident.id) current.incident.status = AFTER[step.action];
   }
-  if (current && current.incident.status === "closed") current = null;
+  if (current && ["closed", "cancelled"].includes(current.incident.status)) current = null;
   if (current && current.id !== before && current.incident.status === "assigned") alarm();
   draw();
 }
+
+async function loadAssignment() {
+  show((await api("GET", "/api/v1/team/assignment")).assignment);
+}
+
+// The events carry what the card needs: no need to ask the server again.
+const APPLY = {
+  "assignment.created": (d) => show({ id: d.assignment_id, incident_id: d.incident_id,
+                                      team_id: d.team_id, eta_s: d.eta_s, distance_m: d.distance_m,
+                                      incident: d.incident }),
+  "assignment.withdrawn": (d) => { if (current && current.id === d.assignment_id) show(null); },
+  "incident.updated": (d) => {
+    if (current && current.incident.id === d.id) show({ ...current, incident: d });
+  },
+};
 
 $("next-step").addEventListener("click", (e) => tap(e.target.dataset.action));
 $("clear-on-scene").addEventListener("click", () => tap("clear"));
@@ -133,12 +151,13 @@ document.addEventListener("visibilitychange", () => { if (!document.hidden) keep
 
 // ---- live ----------------------------------------------------------------------------
 new Live({
-  onEvent: (frame) => {
-    if (frame.name === "assignment.created" || frame.name === "assignment.withdrawn"
-        || frame.name === "incident.updated") loadAssignment().catch(() => {});
-  },
+  onEvent: (frame) => { if (APPLY[frame.name]) APPLY[frame.name](frame.data); },
   onResync: () => loadAssignment().catch(() => {}),
-  onState: (up) => { if (up) { flush(); loadAssignment().catch(() => {}); } showNet(); },
+  // Back after a gap in signal: the socket replays what was missed since the last seq.
+  onState: (up, fresh) => {
+    if (up) { flush(); if (fresh) loadAssignment().catch(() => {}); }
+    showNet();
+  },
 });
 
 window.addEventListener("online", () => { showNet(); flush(); });
