@@ -1,0 +1,2 @@
+"""Logging in: passwords and PINs (argon2id), bearer tokens, the role guard, page
+sessions' tokens. URLs: /api/v1/auth/*."""

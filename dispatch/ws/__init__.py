@@ -1,0 +1,1 @@
+"""GET /ws: the live feed of the event log for dashboards and phones."""
