@@ -82,7 +82,8 @@ OPERATIONS: list[tuple[str, str, str, type[BaseModel] | None, tuple[str, ...], d
      "The nearest free on-duty teams for a manual assignment, with ETAs", None, STAFF,
      {200: "`{\"items\": [{team_id, code, eta_s, distance_m, source}]}`"}),
     ("get", "/api/v1/districts", "District boundaries as a GeoJSON FeatureCollection", None,
-     STAFF, {200: "FeatureCollection (geometry null where only a centroid is known)"}),
+     STAFF, {200: "FeatureCollection of kecamatan and kelurahan (properties name, level, "
+            "population, centroid; geometry null where only a centroid is known)"}),
     ("get", "/api/v1/places", "Gazetteer search (?q=, 2-100 characters)", None, STAFF,
      {200: "`{\"items\": [{name, kind, lat, lon}]}`", 422: "q missing or too long"}),
     ("get", "/api/v1/team/assignment", "The calling team's active assignment", None,

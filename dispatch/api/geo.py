@@ -18,13 +18,15 @@ MAX_CANDIDATES = 10
 
 
 async def districts(request: Request) -> Response:
-    """Imported boundaries as a GeoJSON FeatureCollection (centroids for the others)."""
+    """Imported boundaries as a GeoJSON FeatureCollection (centroids for the others):
+    kecamatan first, then kelurahan, each with its `level` and `population` (or null)."""
     await require(request, *STAFF)
     async with request.app.state.ctx.pool.acquire() as conn:
         rows = await districts_db.get_districts(conn)
     features = [{"type": "Feature", "id": row["id"],
-                 "properties": {"name": row["name"], "centroid": {
-                     "lat": row["centroid_lat"], "lon": row["centroid_lon"]}},
+                 "properties": {"name": row["name"], "level": row["level"],
+                                "population": row["population"], "centroid": {
+                                    "lat": row["centroid_lat"], "lon": row["centroid_lon"]}},
                  "geometry": row["geometry"]} for row in rows]
     return JSON({"type": "FeatureCollection", "features": features})
 

@@ -28,7 +28,9 @@ async function loadDistricts() {
   const withShape = data.features.filter((f) => f.geometry);
   if (withShape.length) {
     L.geoJSON({ type: "FeatureCollection", features: withShape }, {
-      style: { color: "#555", weight: 1.5, fillOpacity: 0.04 },
+      style: (f) => (f.properties.level === "kelurahan"
+        ? { color: "#888", weight: 0.6, fillOpacity: 0 }
+        : { color: "#555", weight: 1.5, fillOpacity: 0.04 }),
       onEachFeature: (f, layer) => layer.bindTooltip(el("span", {}, f.properties.name)),
     }).addTo(map);
   }
