@@ -11,9 +11,6 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # The embedded PostgreSQL data dir that `clean` stops and removes (the CLI default).
 DATA_DIR := .dispatch112
-# Parepare districts (BPS 2024); imported in place when present, never copied into the project.
-DISTRICTS_GEOJSON := ../shared/data/parepare/parepare_bps2024_kecamatan.geojson
-KELURAHAN_GEOJSON := ../shared/data/parepare/parepare_kemendagri_kelurahan.geojson
 
 # ---------------------------------------------------------------------------
 # APT_PACKAGES: system packages the tests need, as DEBIAN_PACKAGE:COMMAND pairs.
@@ -26,7 +23,7 @@ APT_PACKAGES := postgresql:initdb sip-tester:sipp chromium:chromium chromium-dri
 
 help:
 	@echo "make venv       create $(VENV) and install the project with its test extras"
-	@echo "make run        import districts (if available), load demo data, serve"
+	@echo "make run        load the Parepare city pack and demo data, serve"
 	@echo "make test       run the test suite (extra pytest args: PYTEST_ARGS=...)"
 	@echo "make test-deps  install missing system packages the tests need (root only)"
 	@echo "make lint       ruff check"
@@ -40,14 +37,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -e '.[test]'
 	touch $@
 
+# The demo loads the city pack shipped in the package (dispatch/cities/parepare): the
+# kecamatan and kelurahan on the map, the gazetteer's kelurahan and health facilities.
 run: venv
-	@if [ -f "$(DISTRICTS_GEOJSON)" ]; then \
-	  echo "importing districts from $(DISTRICTS_GEOJSON)"; \
-	  $(BIN)/dispatch112 districts import "$(DISTRICTS_GEOJSON)" --name-property nmkec; \
-	fi
-	@if [ -f "$(KELURAHAN_GEOJSON)" ]; then \
-	  $(BIN)/dispatch112 places import "$(KELURAHAN_GEOJSON)" --kind kelurahan --name-property nama; \
-	fi
 	$(BIN)/dispatch112 demo
 	$(BIN)/dispatch112 serve --host $(HOST) --port $(PORT)
 

@@ -83,7 +83,11 @@ CREATE TABLE public.districts (
     centroid_lat double precision NOT NULL,
     centroid_lon double precision NOT NULL,
     geometry jsonb,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    level text DEFAULT 'kecamatan'::text NOT NULL,
+    population integer,
+    CONSTRAINT districts_level CHECK ((level = ANY (ARRAY['kecamatan'::text, 'kelurahan'::text]))),
+    CONSTRAINT districts_population CHECK ((population >= 0))
 );
 ALTER TABLE public.districts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.districts_id_seq
@@ -389,7 +393,7 @@ ALTER TABLE ONLY public.callbacks
 ALTER TABLE ONLY public.calls
     ADD CONSTRAINT calls_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY public.districts
-    ADD CONSTRAINT districts_name_key UNIQUE (name);
+    ADD CONSTRAINT districts_level_name_key UNIQUE (level, name);
 ALTER TABLE ONLY public.districts
     ADD CONSTRAINT districts_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY public.events_horizon

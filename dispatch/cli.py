@@ -1,4 +1,5 @@
-"""The `dispatch112` command: serve, migrate, user create, demo, districts import."""
+"""The `dispatch112` command: serve, migrate, user create, demo, city load, districts and
+places import."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from db.migrate import migrate
 from db.pool import connect
+from dispatch.cities import DEFAULT_PACK, LEVELS, pack_names
 from dispatch.config import Settings, SettingsError
 from dispatch.vocabulary import USER_ROLES
 
@@ -108,7 +110,20 @@ def cmd_districts_import(settings: Settings, args: argparse.Namespace) -> int:
     from dispatch.geo.districts import do_import_districts, read_geojson_districts
     return _import_geojson(settings, args.file,
                            lambda path: read_geojson_districts(path, args.name_property),
-                           do_import_districts, "districts")
+                           lambda conn, items: do_import_districts(conn, items, args.level),
+                           f"districts ({args.level})")
+
+
+def cmd_city_load(settings: Settings, args: argparse.Namespace) -> int:
+    """Load a city pack shipped with the package (kecamatan, kelurahan, facilities)."""
+    from dispatch.cities import load_pack
+    from dispatch.cities.loader import do_load_city
+    pack = load_pack(args.name)
+    asyncio.run(_run_migrations(settings.database_url))
+    loaded = asyncio.run(_in_transaction(settings.database_url,
+                                         lambda conn: do_load_city(conn, pack)))
+    print(f"loaded the city pack {loaded.describe(pack.name)}")
+    return 0
 
 
 def cmd_places_import(settings: Settings, args: argparse.Namespace) -> int:
@@ -179,7 +194,15 @@ def build_parser() -> argparse.ArgumentParser:
     load = districts.add_parser("import", help="import boundaries from GeoJSON")
     load.add_argument("file")
     load.add_argument("--name-property", default=None)
+    load.add_argument("--level", default="kecamatan", choices=LEVELS,
+                      help="kecamatan (incidents are located in these) or kelurahan (map)")
     load.set_defaults(func=cmd_districts_import)
+    city = sub.add_parser("city", help="the city packs shipped with dispatch112")
+    city_load = city.add_subparsers(dest="city_command", required=True).add_parser(
+        "load", help="load a city's kecamatan, kelurahan and health facilities")
+    city_load.add_argument("name", nargs="?", default=DEFAULT_PACK, choices=pack_names(),
+                           help=f"a shipped pack (default {DEFAULT_PACK})")
+    city_load.set_defaults(func=cmd_city_load)
     places = sub.add_parser("places", help="the gazetteer operators search").add_subparsers(
         dest="places_command", required=True)
     add = places.add_parser("import", help="import named places from GeoJSON")

@@ -1,4 +1,5 @@
-"""The Parepare demo: districts, team bases, teams, shifts, lines and users.
+"""The Parepare demo: the city pack (kecamatan, kelurahan, health facilities), team
+bases, teams, shifts, lines and users.
 
 Facts from the city's health office: EKSIS Call Centre 112, teams rotating
 from RSUD Andi Makkasau and the puskesmas. Loading it twice changes nothing
@@ -13,31 +14,12 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from db import districts as districts_db
 from db import lines as lines_db
-from db import places as places_db
 from db import teams as teams_db
 from db import users as users_db
 from dispatch.auth.service import hash_secret
-
-# (name, centroid lat, lon): approximate centroids of the four kecamatan.
-DISTRICTS = [
-    ("Bacukiki", -4.0380, 119.6780),
-    ("Bacukiki Barat", -4.0432, 119.6334),
-    ("Ujung", -3.9941, 119.6519),
-    ("Soreang", -3.9881, 119.6438),
-]
-
-
-FACILITIES = [
-    ("RSUD Andi Makkasau", -4.034919, 119.633957),
-    ("Puskesmas Lakessi", -4.005628, 119.628014),
-    ("Puskesmas Cempae", -4.001474, 119.632942),
-    ("Puskesmas Madising Na Mario", -4.013532, 119.628006),
-    ("Puskesmas Lappadde", -3.990952, 119.656288),
-    ("Puskesmas Lompoe", -4.034359, 119.679390),
-    ("Puskesmas Lumpue", -4.048105, 119.693542),
-]
+from dispatch.cities import load_pack
+from dispatch.cities.loader import do_load_city
 
 
 @dataclass(frozen=True)
@@ -107,18 +89,13 @@ async def _load_team(conn: asyncpg.Connection, team: DemoTeam, tz: str) -> None:
 
 async def do_load_demo(conn: asyncpg.Connection, tz: str) -> None:
     """Load (or refresh) the Parepare demo in the caller's transaction."""
-    for name, lat, lon in DISTRICTS:
-        await districts_db.upsert_district(conn, name, lat, lon, None)
+    await do_load_city(conn, load_pack("parepare"))
     for number, label, priority in LINES:
         await lines_db.upsert_line(conn, number, label, priority, {"kind": "none"})
     for username, role, password in USERS:
         await users_db.upsert_user(conn, username, await hash_secret(password), role)
     for team in TEAMS:
         await _load_team(conn, team, tz)
-    for name, lat, lon in DISTRICTS:
-        await places_db.upsert_place(conn, f"Kecamatan {name}", "kecamatan", lat, lon)
-    for name, lat, lon in FACILITIES:
-        await places_db.upsert_place(conn, name, "faskes", lat, lon)
 
 
 def describe_logins() -> str:

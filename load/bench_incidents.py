@@ -88,10 +88,11 @@ def make_bodies(count: int, seed: int) -> list[dict]:
 
 
 def _district_items(path: str) -> list[tuple[str, dict]]:
-    """The kecamatan polygons of `path` (read in place), or none without the file."""
+    """The kecamatan polygons of `path` (named by `name`, `nmkec`...), or none without
+    the file."""
     if not path or not Path(path).exists():
         return []
-    return read_geojson_districts(Path(path), "nmkec")
+    return read_geojson_districts(Path(path), None)
 
 
 async def prepare(dsn: str, args: argparse.Namespace) -> tuple[dict[str, int], int]:

@@ -24,8 +24,10 @@ import asyncpg
 
 from db.migrate import migrate
 from db.pool import connect
+from dispatch import cities
 
-# Parepare's bounding box (../shared/PAREPARE.md): lon 119.6168..119.7275, lat -4.0799..-3.9594.
+# Parepare's bounding box (the city's fact sheet; the shipped city pack's kecamatan lie
+# within it): lon 119.6168..119.7275, lat -4.0799..-3.9594.
 LAT_MIN, LAT_MAX = -4.0799, -3.9594
 LON_MIN, LON_MAX = 119.6168, 119.7275
 # Team kinds and their share of the fleet.
@@ -33,8 +35,8 @@ KIND_SHARES = (("als", 0.2), ("bls", 0.5), ("motorbike", 0.3))
 # What an incident asks for (None: any ambulance), and how often.
 REQUIRED_KIND_SHARES = ((None, 0.7), ("als", 0.1), ("motorbike", 0.2))
 TEAM_PIN = "4321"
-DISTRICTS_FILE = (Path(__file__).resolve().parents[2] / "shared" / "data" / "parepare"
-                  / "parepare_bps2024_kecamatan.geojson")
+# The kecamatan of the city pack shipped in the package (dispatch/cities/parepare).
+DISTRICTS_FILE = Path(cities.__file__).resolve().parent / cities.DEFAULT_PACK / "kecamatan.geojson"
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -102,9 +101,3 @@ async def api(service: str, dsn: str) -> AsyncIterator[Api]:
     async with Api(service, dsn) as client:
         await client.login_all()
         yield client
-
-
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """The city's data files beside the project (read, never copied)."""
-    return Path(__file__).resolve().parents[2] / "shared" / "data" / "parepare"

@@ -1,13 +1,17 @@
-"""An incident's kecamatan: the imported polygon containing it, else the nearest centroid."""
+"""An incident's kecamatan: the imported polygon containing it, else the nearest centroid.
+`dispatch112 districts import` reads any GeoJSON: here the shipped city pack's kecamatan,
+and small files made by the tests."""
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
+from dispatch import cities
 from tests.support import Api
+
+PACK_KECAMATAN = Path(cities.__file__).resolve().parent / "parepare" / "kecamatan.geojson"
 
 
 def _import(dsn: str, path: Path, *extra: str) -> subprocess.CompletedProcess:
@@ -16,17 +20,23 @@ def _import(dsn: str, path: Path, *extra: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120)
 
 
-@pytest.fixture
-def kecamatan(shared_data: Path) -> Path:
-    path = shared_data / "parepare_bps2024_kecamatan.geojson"
-    assert path.exists(), f"the city's data is expected at {path}"
+def _square(lon: float, lat: float, size: float = 0.01) -> dict:
+    ring = [[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size],
+            [lon, lat]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def _write_collection(path: Path, features: list[tuple[dict, dict]]) -> Path:
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": props, "geometry": geometry}
+        for props, geometry in features]}))
     return path
 
 
-async def test_polygon_import_then_locate(api: Api, dsn: str, kecamatan: Path, db) -> None:
-    result = _import(dsn, kecamatan, "--name-property", "nmkec")
+async def test_polygon_import_then_locate(api: Api, dsn: str, db) -> None:
+    result = _import(dsn, PACK_KECAMATAN)
     assert result.returncode == 0, result.stderr
-    assert "imported 4 districts" in result.stdout
+    assert "imported 4 districts (kecamatan)" in result.stdout
     names = {r["name"] for r in await db.fetch("SELECT name FROM districts")}
     assert names == {"Bacukiki", "Bacukiki Barat", "Ujung", "Soreang"}
     await api.team("T", -4.0, 119.64)
@@ -41,17 +51,27 @@ async def test_polygon_import_then_locate(api: Api, dsn: str, kecamatan: Path, d
     assert (await api.incident(-4.04, 119.60)).json()["district"] == "Bacukiki Barat"
 
 
-async def test_kelurahan_file_with_other_name_property(dsn: str, shared_data: Path, db) -> None:
-    result = _import(dsn, shared_data / "parepare_bps2024_kelurahan.geojson",
-                     "--name-property", "nmdesa")
+async def test_other_name_property_and_the_kelurahan_level(api: Api, dsn: str, tmp_path: Path,
+                                                           db) -> None:
+    """Features sharing a name are merged; kelurahan are stored but locate no incident."""
+    path = _write_collection(tmp_path / "desa.geojson", [
+        ({"nmdesa": "LOMPOE", "name": "ignored"}, _square(119.64, -4.03)),
+        ({"nmdesa": "LOMPOE"}, _square(119.65, -4.03)),
+        ({"nmdesa": "LEMOE"}, _square(119.68, -4.04))])
+    result = _import(dsn, path, "--name-property", "nmdesa", "--level", "kelurahan")
     assert result.returncode == 0, result.stderr
-    assert await db.fetchval("SELECT count(*) FROM districts") == 22
+    assert "imported 2 districts (kelurahan)" in result.stdout
+    rows = await db.fetch("SELECT name, level, centroid_lon FROM districts ORDER BY name")
+    assert [(r["name"], r["level"]) for r in rows] == [("Lemoe", "kelurahan"),
+                                                       ("Lompoe", "kelurahan")]
+    assert abs(rows[1]["centroid_lon"] - 119.65) < 1e-9  # the two squares merged
+    await api.team("T", -4.0, 119.64)
+    assert (await api.incident(-4.025, 119.645)).json()["district"] is None
 
 
 def test_bad_file_is_refused_with_a_reason(dsn: str, tmp_path: Path) -> None:
-    bad = tmp_path / "bad.geojson"
-    bad.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", '
-                   '"properties": {}, "geometry": {"type": "Point", "coordinates": [1, 2]}}]}')
+    bad = _write_collection(tmp_path / "bad.geojson", [({}, {"type": "Point",
+                                                             "coordinates": [1, 2]})])
     result = _import(dsn, bad)
     assert result.returncode == 2
     assert "no Polygon" in result.stderr

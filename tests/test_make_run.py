@@ -1,4 +1,4 @@
-"""`make run` sets up, loads the Parepare demo and serves it."""
+"""`make run` sets up, loads the Parepare demo (with the shipped city pack) and serves it."""
 
 import os
 import signal
@@ -49,6 +49,10 @@ def test_make_run_serves_the_demo(tmp_path: Path) -> None:
         on_duty = [t for t in teams.json()["items"] if t["on_duty"]]
         assert len(on_duty) >= 5
         assert any(t["base_name"] == "RSUD Andi Makkasau" for t in on_duty)
+        districts = httpx.get(f"{url}/api/v1/districts",
+                              headers={"Authorization": f"Bearer {token}"}).json()
+        levels = [f["properties"]["level"] for f in districts["features"] if f["geometry"]]
+        assert (levels.count("kecamatan"), levels.count("kelurahan")) == (4, 22)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         output, _ = process.communicate(timeout=60)

@@ -1,5 +1,5 @@
 """Which kecamatan an incident lies in: the imported polygon that contains it,
-else the district with the nearest centroid."""
+else the kecamatan with the nearest centroid. Kelurahan are only drawn on the map."""
 
 from __future__ import annotations
 
@@ -40,7 +40,8 @@ class DistrictIndex:
         version = await districts_db.get_districts_version(conn)
         if version == self._version:
             return
-        self._districts = [_load(row) for row in await districts_db.get_districts(conn)]
+        self._districts = [_load(row) for row
+                           in await districts_db.get_districts(conn, "kecamatan")]
         self._version = version
 
     async def locate(self, conn: asyncpg.Connection, lat: float, lon: float) -> int | None:
@@ -98,8 +99,10 @@ def _feature(feature: dict, name_property: str | None) -> tuple[str, dict] | Non
     return (str(name).strip().title(), geometry) if name else None
 
 
-async def do_import_districts(conn: asyncpg.Connection, items: list[tuple[str, dict]]) -> int:
-    """Store the polygons (features sharing a name are merged); return how many districts."""
+async def do_import_districts(conn: asyncpg.Connection, items: list[tuple[str, dict]],
+                              level: str = "kecamatan") -> int:
+    """Store the polygons as districts of `level` (features sharing a name are merged);
+    return how many districts."""
     merged: dict[str, BaseGeometry] = {}
     for name, geometry in items:
         polygon = shape(geometry)
@@ -109,5 +112,5 @@ async def do_import_districts(conn: asyncpg.Connection, items: list[tuple[str, d
     for name, polygon in merged.items():
         centre = polygon.centroid
         await districts_db.upsert_district(conn, name, centre.y, centre.x,
-                                           polygon.__geo_interface__)
+                                           polygon.__geo_interface__, level=level)
     return len(merged)

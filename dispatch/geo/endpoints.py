@@ -14,12 +14,14 @@ from dispatch.vocabulary import STAFF
 
 
 async def districts(request: Request, principal: Principal) -> Response:
-    """Imported boundaries as a GeoJSON FeatureCollection (centroids for the others)."""
+    """Imported boundaries as a GeoJSON FeatureCollection (centroids for the others):
+    kecamatan first, then kelurahan, each with its `level` and `population` (or null)."""
     async with request.app.state.ctx.pool.acquire() as conn:
         rows = await districts_db.get_districts(conn)
     features = [{"type": "Feature", "id": row["id"],
-                 "properties": {"name": row["name"], "centroid": {
-                     "lat": row["centroid_lat"], "lon": row["centroid_lon"]}},
+                 "properties": {"name": row["name"], "level": row["level"],
+                                "population": row["population"], "centroid": {
+                                    "lat": row["centroid_lat"], "lon": row["centroid_lon"]}},
                  "geometry": row["geometry"]} for row in rows]
     return JSON({"type": "FeatureCollection", "features": features})
 
@@ -37,7 +39,9 @@ async def places(request: Request, principal: Principal) -> Response:
 operations = [
     Operation("get", "/api/v1/districts", districts, STAFF,
               "District boundaries as a GeoJSON FeatureCollection",
-              answers={200: "FeatureCollection (geometry null where only a centroid is known)"}),
+              answers={200: "FeatureCollection of kecamatan and kelurahan (properties name, "
+                            "level, population, centroid; geometry null where only a "
+                            "centroid is known)"}),
     Operation("get", "/api/v1/places", places, STAFF, "Gazetteer search (?q=, 2-100 characters)",
               answers={200: "`{\"items\": [{name, kind, lat, lon}]}`",
                        422: "q missing or too long"}),

@@ -29,7 +29,9 @@ async function loadDistricts() {
   const withShape = data.features.filter((f) => f.geometry);
   if (withShape.length) {
     L.geoJSON({ type: "FeatureCollection", features: withShape }, {
-      style: { color: "#555", weight: 1.5, fillOpacity: 0.04 },
+      style: (f) => (f.properties.level === "kelurahan"
+        ? { color: "#888", weight: 0.6, fillOpacity: 0 }
+        : { color: "#555", weight: 1.5, fillOpacity: 0.04 }),
       onEachFeature: (f, layer) => layer.bindTooltip(el("span", {}, f.properties.name)),
     }).addTo(map);
   }
@@ -123,21 +125,35 @@ function raiseAlerts() {
 }
 
 // The whole picture over HTTP: on the first connection, after a `resync` and after a gap
-// in `seq`. Everything else arrives in the events themselves (applyEvent).
+// in `seq`. Everything else arrives in the events themselves (applyEvent). Events that
+// arrive while the lists are being fetched are applied again on top of them: the lists
+// may have been read before those changes, and each event carries the whole thing.
+let arrived = null;   // events received during a refresh (null: none running)
 async function refresh() {
-  const [incidents, teams] = await Promise.all([
-    api("GET", "/api/v1/incidents?active=true"), api("GET", "/api/v1/teams")]);
-  state.teams = teams.items;
-  state.incidents = incidents.items;
-  await refreshLines();
+  arrived = [];
+  try {
+    const [incidents, teams] = await Promise.all([
+      api("GET", "/api/v1/incidents?active=true"), api("GET", "/api/v1/teams")]);
+    state.teams = teams.items;
+    state.incidents = incidents.items;
+    await refreshLines();
+    for (const frame of arrived) APPLY[frame.name](frame.data);
+  } finally {
+    arrived = null;
+  }
   render();
   raiseAlerts();
 }
 
 let refreshTimer = null;
+let refreshing = null;
 function scheduleRefresh() {
   clearTimeout(refreshTimer);
-  refreshTimer = setTimeout(() => refresh().catch(console.error), 60);
+  refreshTimer = setTimeout(async () => {
+    if (refreshing) await refreshing.catch(() => {});   // one at a time
+    refreshing = refresh();
+    refreshing.catch(console.error);
+  }, 60);
 }
 
 // ---- applying events -------------------------------------------------------------------
@@ -170,6 +186,7 @@ function applyEvent(frame) {
   const apply = APPLY[frame.name];
   if (!apply) return;            // calls and assignments: their incident.updated follows
   apply(frame.data);
+  if (arrived) arrived.push(frame);
   render();
   raiseAlerts();
   const about = frame.data.incident_id || (frame.name.startsWith("incident.") && frame.data.id);
