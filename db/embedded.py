@@ -36,7 +36,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from db.pgbin import (  # noqa: F401 - find_bindir and the error are part of this API
@@ -54,6 +54,7 @@ SUPERUSER = "dispatch112"
 HOST = "127.0.0.1"
 MAX_SOCKET_PATH = 107  # Linux sun_path is 108 bytes including the trailing NUL
 _DB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 
 
 def _clean_env() -> dict[str, str]:
@@ -119,11 +120,19 @@ class EmbeddedPostgres:
     """One PostgreSQL cluster under `data_dir`; see the module docstring for layout and root."""
 
     def __init__(self, data_dir: Path | str, *, port: int | None = None,
-                 database: str = "dispatch112", fast: bool = False, timeout: float = 60.0):
+                 database: str = "dispatch112", fast: bool = False, timeout: float = 60.0,
+                 settings: Mapping[str, str] | None = None):
         """`fast` trades durability for speed (fsync, synchronous_commit and full_page_writes
-        off; initdb --no-sync): for tests. `timeout` bounds start-up and shutdown waits (s)."""
+        off; initdb --no-sync): for tests. `timeout` bounds start-up and shutdown waits (s).
+        `settings`: more postgresql.conf parameters, name -> value (written quoted; one we
+        set too is replaced), e.g. {"shared_preload_libraries": "pg_stat_statements"}. Like
+        `fast`, they apply when this object starts the server, not to one already running."""
         if not _DB_NAME.match(database):
             raise ValueError(f"invalid database name {database!r}")
+        self.settings = {name: str(value) for name, value in (settings or {}).items()}
+        for name, value in self.settings.items():
+            if not _SETTING_NAME.match(name) or "\n" in value or "\r" in value:
+                raise ValueError(f"invalid setting {name!r}: {value!r}")
         self.data_dir = Path(data_dir).absolute()
         self.pgdata = self.data_dir / "pgdata"
         self.socket_dir = self.data_dir / "run"
@@ -253,6 +262,7 @@ class EmbeddedPostgres:
                     "shared_buffers": "'128MB'", "logging_collector": "off"}
         if self.fast:
             settings.update(fsync="off", synchronous_commit="off", full_page_writes="off")
+        settings.update({name: _conf_quote(value) for name, value in self.settings.items()})
         conf = self.pgdata / "dispatch112.conf"
         conf.write_text("".join(f"{k} = {v}\n" for k, v in settings.items()))
         if self._account is not None:

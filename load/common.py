@@ -53,21 +53,24 @@ def with_database(dsn: str, name: str) -> str:
     return urlunsplit(urlsplit(dsn)._replace(path=f"/{name}"))
 
 
-async def _start_embedded(fast: bool) -> tuple[str, object, str]:
+async def _start_embedded(fast: bool, settings: dict[str, str] | None) -> tuple[str, object, str]:
     from db.embedded import EmbeddedPostgres
     tmp = tempfile.mkdtemp(prefix="d112-bench-")
-    server = EmbeddedPostgres(Path(tmp), fast=fast)
+    server = EmbeddedPostgres(Path(tmp), fast=fast, settings=settings)
     return await asyncio.to_thread(server.start), server, tmp
 
 
 @asynccontextmanager
-async def fresh_database(*, fast: bool = False) -> AsyncIterator[Database]:
+async def fresh_database(*, fast: bool = False,
+                         settings: dict[str, str] | None = None) -> AsyncIterator[Database]:
     """A new database on DATABASE_URL's server, else on an embedded server in a temp dir
-    (`fast`: fsync off). Dropped afterwards; the embedded server is stopped and removed."""
+    (`fast`: fsync off; `settings`: more postgresql.conf parameters for it, which a
+    DATABASE_URL server does not get). Dropped afterwards; the embedded server is stopped
+    and removed."""
     server_dsn, server, tmp = os.environ.get("DATABASE_URL"), None, None
     origin = "DATABASE_URL"
     if not server_dsn:
-        server_dsn, server, tmp = await _start_embedded(fast)
+        server_dsn, server, tmp = await _start_embedded(fast, settings)
         origin = "embedded PostgreSQL in a temp dir" + (" (fsync off)" if fast else "")
     name = f"bench_{uuid.uuid4().hex[:12]}"
     try:

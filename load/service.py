@@ -15,8 +15,6 @@ from pathlib import Path
 
 import httpx
 
-from dispatch.config import Settings
-
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 20.0
@@ -31,9 +29,11 @@ def _free_port() -> int:
 
 
 def _serve_command(port: int) -> list[str]:
-    script = Path(sys.executable).with_name("dispatch112")
-    head = [str(script)] if script.exists() else [sys.executable, "-m", "dispatch.cli"]
-    return [*head, "serve", "--host", "127.0.0.1", "--port", str(port)]
+    # `python -m` run in ROOT serves this tree's code. The venv's `dispatch112` script
+    # would import the packages its editable install points at, which for a venv
+    # shared by git worktrees is another checkout.
+    return [sys.executable, "-m", "dispatch.cli", "serve", "--host", "127.0.0.1",
+            "--port", str(port)]
 
 
 def _spawn(cmd: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen:
@@ -90,6 +90,7 @@ async def service_process(dsn: str, log_path: Path,
 async def service_in_process(dsn: str) -> AsyncIterator[tuple[str, int]]:
     """The app under uvicorn in this process and event loop (tests/support.py); its
     log is quietened to warnings so that it does not flood the terminal."""
+    from dispatch.config import Settings
     from dispatch.logs import configure_logging
     from tests.support import running_service
     configure_logging("warning")

@@ -103,3 +103,19 @@ def test_database_created_and_port_remembered_across_instances(tmp_path: Path) -
     finally:
         first.stop()
     assert EmbeddedPostgres(tmp_path / "d", database="other_db").dsn == dsn
+
+
+def test_extra_settings(tmp_path: Path) -> None:
+    pg = EmbeddedPostgres(tmp_path / "d", fast=True,
+                          settings={"work_mem": "8MB", "cluster_name": "it's extra",
+                                    "fsync": "on"})
+    try:
+        pg.start()
+        assert _psql(pg, "show work_mem") == "8MB"
+        assert _psql(pg, "show cluster_name") == "it's extra"
+        assert _psql(pg, "show fsync") == "on"  # ours (fast: off) replaced
+    finally:
+        pg.stop()
+    for bad in ({"work_mem = 1MB\nfsync": "off"}, {"cluster_name": "a\nfsync = off"}):
+        with pytest.raises(ValueError):
+            EmbeddedPostgres(tmp_path / "e", settings=bad)
