@@ -183,7 +183,7 @@ async def seed(http: httpx.AsyncClient, args: argparse.Namespace) -> dict:
 async def served_own_dashboard(http: httpx.AsyncClient) -> bool:
     """Whether the service serves this tree's dashboard.js (and so is this tree's code)."""
     response = await http.get("/static/dashboard.js")
-    own = (ROOT / "dispatch" / "static" / "dashboard.js").read_bytes()
+    own = (ROOT / "dispatch" / "web" / "static" / "dashboard.js").read_bytes()
     return response.status_code == 200 and response.content == own
 
 
