@@ -5,7 +5,7 @@ from dataclasses import replace
 
 from dispatch.config import Settings
 from realtime.client import EventClient
-from tests.support import Api, running_service
+from tests.support import WAIT_S, Api, running_service
 
 
 async def _next_named(client: EventClient, name: str, key: str, seconds: float) -> dict:
@@ -28,8 +28,9 @@ async def test_signal_lost_then_back(settings: Settings, dsn: str) -> None:
             phone = EventClient(ws_url, token)
             await phone.__aenter__()
             await phone.drop()  # into Bacukiki's hills, out of signal
-            lost = await _next_named(operator, "team.updated", "signal", seconds=5)
+            lost = await _next_named(operator, "team.updated", "signal", seconds=WAIT_S)
             assert lost["data"] == {**lost["data"], "id": team["id"], "signal": "lost"}
             async with EventClient(ws_url, token):
-                back = await _next_named(operator, "team.updated", "signal", seconds=5)
+                back = await _next_named(operator, "team.updated", "signal",
+                                         seconds=WAIT_S)
             assert back["data"]["signal"] == "ok"
