@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from realtime.client import EventClient
-from tests.support import Api
+from tests.support import WAIT_S, Api, wait_until
 
 # Fast probes so that a test sees several failovers in seconds.
 FAST = {"interval_s": 0.2, "timeout_s": 0.3, "fail_after": 2, "recover_after": 2}
@@ -28,19 +28,6 @@ def detection_bound_s(probe: dict) -> float:
     return probe["fail_after"] * probe["interval_s"] + probe["timeout_s"] + 1.0
 
 
-async def wait_until(check: Callable[[], Awaitable[object]], timeout_s: float,
-                     what: str = "condition", poll_s: float = 0.05) -> object:
-    """Poll `check` until it returns something truthy; that value. TimeoutError otherwise."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = await check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no {what} within {timeout_s} s (last: {value!r})")
-        await asyncio.sleep(poll_s)
-
-
 async def create_line(api: Api, body: dict) -> dict:
     response = await api.post("/api/v1/lines", body, role="admin")
     assert response.status_code == 201, response.text
@@ -53,7 +40,7 @@ async def get_lines(api: Api) -> dict:
     return response.json()
 
 
-async def wait_states(api: Api, states: dict[int, str], timeout_s: float = 10.0) -> dict:
+async def wait_states(api: Api, states: dict[int, str], timeout_s: float = WAIT_S) -> dict:
     """Wait until each line id is in its state; GET /api/v1/lines then."""
     async def check() -> dict | None:
         lines = await get_lines(api)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import socket
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
@@ -20,11 +22,31 @@ from dispatch.app import create_app
 from dispatch.auth.service import hash_secret
 from dispatch.config import Settings
 from dispatch.events.catalogue import check_event
+from realtime.client import EventClient
 
 PASSWORDS = {"admin": "admin-secret-1", "operator": "operator-secret-1",
              "health_office": "office-secret-1"}
 # A place in Soreang, Parepare, and bases around it.
 CITY = (-4.0, 119.64)
+# How long a test waits for something that should happen: generous, since the
+# machines running the tests are shared and noisy. Waiting ends as soon as it happened.
+WAIT_S = 30.0
+
+
+async def wait_until(check: Callable[[], object], timeout_s: float = WAIT_S,
+                     what: str = "condition", poll_s: float = 0.05) -> object:
+    """Poll `check` (a function, or a coroutine function) until it returns something
+    truthy; that value. TimeoutError after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = check()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no {what} within {timeout_s} s (last: {value!r})")
+        await asyncio.sleep(poll_s)
 
 
 async def create_users(conn: asyncpg.Connection) -> None:
@@ -173,3 +195,26 @@ async def check_logged_events(dsn: str) -> int:
             failures.append(f"seq {row['seq']} {row['name']}: {exc}")
     assert not failures, "events that do not match the catalogue:\n" + "\n".join(failures)
     return len(rows)
+class FeedClient(EventClient):
+    """An EventClient that also notes the seq of the last heartbeat it received.
+
+    A heartbeat carries the latest seq the service's hub has pushed, and is queued
+    behind every event pushed to the socket before it: once a heartbeat at or past seq
+    n arrived, so did every event up to n that the socket may see. That is the evidence
+    that nothing more is coming, rather than a quiet spell of a guessed length (serve
+    with a short `ws_heartbeat_s`)."""
+
+    heartbeat_seq: int | None = None
+
+    def _on_frame(self, frame: dict) -> None:
+        if frame.get("type") == "heartbeat":
+            self.heartbeat_seq = frame["seq"]
+        super()._on_frame(frame)
+
+
+async def assert_quiet(client: FeedClient, upto: int) -> None:
+    """`client` has no event left unread up to seq `upto`: wait for a heartbeat at or
+    past `upto`, then nothing may be queued."""
+    await wait_until(lambda: client.heartbeat_seq is not None and client.heartbeat_seq >= upto,
+                     what=f"heartbeat at seq {upto} or later")
+    assert client.events.empty(), f"unexpected event {client.events.get_nowait()}"

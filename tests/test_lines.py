@@ -30,7 +30,7 @@ from tests.lines_support import (
     wait_until,
 )
 from tests.sip_peer import SippPeer, free_udp_port
-from tests.support import Api, ws_url
+from tests.support import WAIT_S, Api, ws_url
 
 BOUND_S = detection_bound_s(FAST)
 FLAKY, STEADY = "/flaky", "/sms"
@@ -102,7 +102,7 @@ async def test_dead_primary_fails_over_in_time_drops_its_calls_and_fails_back(
                                                                             "up")
         assert data["active_number"] == "0421-21112" and data["critical"] is False
         assert "2 failures in a row" in data["reason"]
-        created = await next_event(desk, "callback.created", 5)
+        created = await next_event(desk, "callback.created", WAIT_S)
     assert (await hotline(api))["number"] == "0421-21112"
     assert created["data"]["call_id"] == call["id"]
     callbacks = (await api.get("/api/v1/callbacks")).json()["items"]
@@ -120,7 +120,7 @@ async def test_dead_primary_fails_over_in_time_drops_its_calls_and_fails_back(
 
     async with EventClient(ws_url(api.base_url), api.tokens["operator"]) as desk:
         await primary.start()
-        back = await next_event(desk, "line.state", 5,
+        back = await next_event(desk, "line.state", WAIT_S,
                                 lambda data: data["active_line_id"] == first["id"])
     assert back["data"]["state"] == "up" and "2 successes in a row" in back["data"]["reason"]
     assert (await hotline(api))["number"] == "112"
@@ -166,7 +166,7 @@ async def settle_deliveries(db: asyncpg.Connection) -> None:
     async def settled() -> bool:
         return not await db.fetchval("SELECT count(*) FROM webhook_deliveries"
                                      " WHERE delivered_at IS NULL AND failed_at IS NULL")
-    await wait_until(settled, 5, "notifications delivered")
+    await wait_until(settled, what="notifications delivered")
 
 
 class _Sink(asyncio.DatagramProtocol):
@@ -177,34 +177,41 @@ class _Sink(asyncio.DatagramProtocol):
         self.heard.append(data)
 
 
+async def beat_until_up(api: Api, line_id: int) -> dict:
+    """Post a heartbeat every 0.15 s, as the gateway does, until the line is up;
+    GET /api/v1/lines then."""
+    async def beat_and_look() -> dict | None:
+        assert (await api.post(f"/api/v1/lines/{line_id}/heartbeat")).status_code == 204
+        lines = await get_lines(api)
+        up = any(line["id"] == line_id and line["state"] == "up" for line in lines["items"])
+        return lines if up else None
+    return await wait_until(beat_and_look, what=f"line {line_id} up", poll_s=0.15)
+
+
 async def test_heartbeat_line_goes_down_in_silence_and_up_when_heartbeats_resume(
-        api: Api) -> None:
+        api: Api, db: asyncpg.Connection) -> None:
     line = await create_line(api, {"number": "0421-22112", "label": "Gateway", "priority": 0,
                                    "probe": {"kind": "heartbeat", "timeout_s": 0.6}})
     assert line["state"] == "unknown"
-    beat = f"/api/v1/lines/{line['id']}/heartbeat"
-
-    async def beating(seconds: float) -> None:
-        for _ in range(int(seconds / 0.15)):
-            assert (await api.post(beat)).status_code == 204
-            await asyncio.sleep(0.15)
-
-    await beating(0.6)
-    await wait_states(api, {line["id"]: "up"}, timeout_s=2)
-    silent = time.monotonic()
-    await wait_states(api, {line["id"]: "down"}, timeout_s=3)
-    # Down once the silence passed timeout_s, noticed within one look (timeout / 4).
-    assert 0.6 - 0.2 <= time.monotonic() - silent <= 0.6 + 0.15 + 0.5
+    await beat_until_up(api, line["id"])
+    await wait_states(api, {line["id"]: "down"})  # the heartbeats stopped
+    # Down only once the silence passed timeout_s, by the database's clock (the one the
+    # monitor goes by), and at the first look that found it stale.
+    silence = await db.fetchval("SELECT extract(epoch FROM state_changed_at - heartbeat_at)"
+                                " FROM lines WHERE id = $1", line["id"])
+    assert silence >= 0.6, silence
+    history = (await api.get("/api/v1/lines/events")).json()["items"]
+    assert (history[0]["state"], history[0]["reason"]) == (
+        "down", "heartbeat: no heartbeat for over 0.6 s (1 failure in a row)")
     assert (await hotline(api))["critical"] is True
-    await beating(0.3)
-    lines = await wait_states(api, {line["id"]: "up"}, timeout_s=2)
+    lines = await beat_until_up(api, line["id"])
     assert lines["critical"] is False and lines["items"][0]["heartbeat_at"]
 
 
 async def test_heartbeat_line_without_a_first_heartbeat_goes_down(api: Api) -> None:
     line = await create_line(api, {"number": "0421-22112", "label": "Gateway", "priority": 0,
                                    "probe": {"kind": "heartbeat", "timeout_s": 0.5}})
-    await wait_states(api, {line["id"]: "down"}, timeout_s=3)
+    await wait_states(api, {line["id"]: "down"})
     history = (await api.get("/api/v1/lines/events")).json()["items"]
     assert history[0]["reason"].startswith("heartbeat: no heartbeat for over 0.5 s")
 
@@ -230,7 +237,7 @@ async def test_failover_notifications_reach_the_webhooks_also_after_two_failures
 
     async def flaky_delivered() -> bool:
         return any(item.answered == 200 for item in receiver.at(FLAKY))
-    await wait_until(flaky_delivered, BOUND_S + 5, "delivery after two failures")
+    await wait_until(flaky_delivered, what="delivery after two failures")
     steady, flaky = receiver.at(STEADY), receiver.at(FLAKY)
     assert [item.answered for item in steady] == [200]
     assert [item.answered for item in flaky] == [500, 500, 200]
@@ -259,7 +266,7 @@ async def test_admin_override_forces_a_line_and_is_shown_as_such(
                                 {"line_id": second["id"], "reason": "maintenance of the PBX"},
                                 role="admin")
         assert forced.status_code == 200, forced.text
-        event = await next_event(desk, "line.state", 3)
+        event = await next_event(desk, "line.state", WAIT_S)
     assert forced.json()["override"]["line_id"] == second["id"]
     assert event["data"]["override"] is True and event["data"]["active_line_id"] == second["id"]
     assert "maintenance of the PBX" in event["data"]["reason"]
@@ -267,8 +274,15 @@ async def test_admin_override_forces_a_line_and_is_shown_as_such(
     assert (answer["number"], answer["override"]) == ("0421-21112", True)
     lines = await get_lines(api)
     assert [line["override"] for line in lines["items"]] == [False, True]
-    await asyncio.sleep(0.6)  # the monitor, probing on, does not undo it
+    # The monitor, probing on, does not undo it: once it has had its chances, all is
+    # as the override left it, and nothing was recorded since.
+    await monitor_went_round(api)
     assert (await hotline(api))["line_id"] == second["id"]
+    lines = await get_lines(api)
+    assert lines["active_line_id"] == second["id"]
+    assert [line["override"] for line in lines["items"]] == [False, True]
+    history = (await api.get("/api/v1/lines/events")).json()["items"]
+    assert history[0]["reason"].endswith("maintenance of the PBX")
     assert (await api.post("/api/v1/lines/override", {"line_id": first["id"], "reason": "x"},
                            role="operator")).status_code == 403
     bad = await api.post("/api/v1/lines/override", {"line_id": 999999, "reason": "x"},
@@ -278,7 +292,31 @@ async def test_admin_override_forces_a_line_and_is_shown_as_such(
                              role="admin")
     assert cleared.json()["override"] is None and cleared.json()["active_line_id"] == first["id"]
     assert (await hotline(api))["override"] is False
-    await wait_until(lambda: _delivered(receiver, 2), 3, "override notifications")
+    await wait_until(lambda: _delivered(receiver, 2), what="override notifications")
+
+
+async def _monitor_marks(api: Api) -> tuple[str, dict[int, str]]:
+    """The line monitor's leader's last beat, and when each line was last probed."""
+    monitor = await api.get("/api/v1/lines/monitor")
+    assert monitor.status_code == 200, monitor.text
+    lines = await get_lines(api)
+    return (monitor.json()["leader"]["beat_at"],
+            {line["id"]: line["checked_at"] for line in lines["items"]})
+
+
+async def monitor_went_round(api: Api) -> None:
+    """Wait until the line monitor has, since now, recorded a new probe result on every
+    line and gone through a whole round of its leader's loop: two more beats, so the
+    round between them (choosing the active line again) started and ended after now."""
+    beat_at, checked_at = await _monitor_marks(api)
+    beats = [beat_at]
+
+    async def went_round() -> bool:
+        beat, checked = await _monitor_marks(api)
+        if beat != beats[-1]:
+            beats.append(beat)
+        return len(beats) >= 3 and all(checked[key] != at for key, at in checked_at.items())
+    await wait_until(went_round, what="a round of the line monitor")
 
 
 async def _delivered(receiver: WebhookReceiver, count: int) -> bool:
@@ -312,7 +350,7 @@ async def test_demo_lines_come_up_unmonitored(api: Api, dsn: str) -> None:
             await do_load_demo(conn, "Asia/Makassar")
     finally:
         await conn.close()
-    lines = await wait_until(lambda: _all_up(api), 5, "demo lines up")
+    lines = await wait_until(lambda: _all_up(api), what="demo lines up")
     assert [line["number"] for line in lines["items"]][0] == "112"
     assert (await hotline(api))["number"] == "112"
 

@@ -10,7 +10,7 @@ each names the instance that sent it.
 
 from __future__ import annotations
 
-import asyncio
+import json
 import os
 import signal
 import socket
@@ -18,8 +18,10 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
@@ -118,8 +120,40 @@ def agents_of(log: Path) -> set[str]:
     return {agent for agent in read_user_agents(log) if agent != "sipp-readiness"}
 
 
+async def db_now(db: asyncpg.Connection) -> datetime:
+    return await db.fetchval("SELECT now()")
+
+
+async def election_rounds(db: asyncpg.Connection, instance_id: str, since: datetime,
+                          rounds: int = 5) -> None:
+    """Wait until the election session of `instance_id` (named after it) has tried to
+    take the lead, and stood by, `rounds` times since `since` (the database's clock). A
+    standby's try ends with a look at the leader's beat (SELECT ... FROM line_monitor);
+    pg_stat_activity shows when its session's last statement started, and which it was.
+    An instance that leads makes no such tries: then this times out."""
+    looks: set = set()
+
+    async def tried() -> bool:
+        look = await db.fetchval(
+            """SELECT query_start FROM pg_stat_activity
+               WHERE datname = current_database() AND application_name LIKE '%:' || $1
+                 AND query LIKE '%FROM line_monitor%'""", instance_id)
+        if look is not None and look > since:
+            looks.add(look)
+        return len(looks) >= rounds
+    await wait_until(tried, what=f"{rounds} tries to lead by {instance_id}, standing by")
+
+
+def log_events(log: Path) -> list[str]:
+    """The events of the structured lines in an instance's log, but a line still being
+    written."""
+    complete = log.read_text(errors="replace").split("\n")[:-1]
+    return [json.loads(line)["event"] for line in complete if line.startswith("{")]
+
+
 async def test_one_instance_probes_and_the_other_takes_over_when_it_is_killed(
-        pair: tuple[Api, str, subprocess.Popen], tmp_path: Path) -> None:
+        pair: tuple[Api, str, subprocess.Popen], tmp_path: Path,
+        db: asyncpg.Connection) -> None:
     api, url_a, process_a = pair
     a, b = await monitor_of(api, url_a), await monitor_of(api, api.base_url)
     assert (a["leading"], b["leading"]) == (True, False)
@@ -129,10 +163,18 @@ async def test_one_instance_probes_and_the_other_takes_over_when_it_is_killed(
         first = await create_line(api, sip_line("112", 0, primary.port))
         second = await create_line(api, sip_line("0421-21112", 1, backup.port))
         await wait_states(api, {first["id"]: "up", second["id"]: "up"})
-        await asyncio.sleep(1.0)
-        a, b = await monitor_of(api, url_a), await monitor_of(api, api.base_url)
-        assert a["probes_sent"] >= 10 and b["probes_sent"] == 0
+        lines_up = await db_now(db)
+        # A probes on, both peers hear it, and B, which tries to lead all along, stands by.
         only_a = {f"dispatch112 ({a['instance_id']})"}
+
+        async def a_probed() -> bool:
+            status = await monitor_of(api, url_a)
+            return status["probes_sent"] >= 10 and all(agents_of(log) for log in logs)
+        await wait_until(a_probed, what="10 probes of A, heard by both peers")
+        await election_rounds(db, b["instance_id"], since=lines_up)
+        a, b = await monitor_of(api, url_a), await monitor_of(api, api.base_url)
+        assert a["leading"] and a["probes_sent"] >= 10
+        assert not b["leading"] and b["probes_sent"] == 0
         assert agents_of(logs[0]) == only_a and agents_of(logs[1]) == only_a
 
         killed = time.monotonic()
@@ -153,7 +195,8 @@ async def test_one_instance_probes_and_the_other_takes_over_when_it_is_killed(
 
 
 async def test_a_frozen_leader_is_ended_and_stays_out_when_it_wakes(
-        pair: tuple[Api, str, subprocess.Popen], tmp_path: Path) -> None:
+        pair: tuple[Api, str, subprocess.Popen], tmp_path: Path,
+        db: asyncpg.Connection) -> None:
     api, url_a, process_a = pair
     a = await monitor_of(api, url_a)
     async with SippPeer() as peer:
@@ -166,11 +209,24 @@ async def test_a_frozen_leader_is_ended_and_stays_out_when_it_wakes(
         # Not before A's beat went stale, and soon after.
         assert STALE_S - POLL_S <= takeover <= STALE_S + TAKEOVER_S + 1, takeover
         os.killpg(process_a.pid, signal.SIGCONT)
-        await asyncio.sleep(1.0)  # A wakes, finds its session ended, stands by
+        # A wakes, finds its session ended and steps down (its probe loops stopped).
+        log_a = tmp_path / "instance_a.log"
+        await wait_until(lambda: "lines.stepping_down" in log_events(log_a),
+                         what="A stepping down")
+        stepped_down = await db_now(db)
         a_after = await monitor_of(api, url_a)
         assert a_after["instance_id"] == a["instance_id"] and a_after["leading"] is False
-        await asyncio.sleep(0.6)
-        assert (await monitor_of(api, url_a))["probes_sent"] == a_after["probes_sent"]
+        # A stands by: after it has tried to lead again a few times, and B has probed on,
+        # A has sent no probe since, and B still leads.
+        await election_rounds(db, a["instance_id"], since=stepped_down)
+        await wait_until(lambda: _probes_beyond(api, api.base_url, b["probes_sent"] + 2),
+                         what="B probing on")
+        a_now = await monitor_of(api, url_a)
+        assert (a_now["leading"], a_now["probes_sent"]) == (False, a_after["probes_sent"])
+        assert log_events(log_a).count("lines.leading") == 1
         b_after = await monitor_of(api, api.base_url)
-        assert b_after["leading"] and b_after["probes_sent"] > b["probes_sent"]
-        assert b_after["leader"]["instance_id"] == b["instance_id"]
+        assert b_after["leading"] and b_after["leader"]["instance_id"] == b["instance_id"]
+
+
+async def _probes_beyond(api: Api, url: str, count: int) -> bool:
+    return (await monitor_of(api, url))["probes_sent"] >= count

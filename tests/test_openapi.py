@@ -1,6 +1,6 @@
 """GET /openapi.json describes every route the app serves, and is valid OpenAPI 3.1."""
 
-import pytest
+import openapi_spec_validator
 from starlette.routing import Route
 
 from dispatch.app import create_app
@@ -51,6 +51,5 @@ async def test_document_names_auth_bodies_and_errors(api: Api) -> None:
 
 
 async def test_document_is_valid_openapi(api: Api) -> None:
-    validator = pytest.importorskip("openapi_spec_validator")
     document = (await api.get("/openapi.json", role=None)).json()
-    validator.validate(document)
+    openapi_spec_validator.validate(document)

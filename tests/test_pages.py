@@ -13,13 +13,15 @@ import asyncpg
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
-from tests.support import PASSWORDS, Api
+from tests.support import PASSWORDS, WAIT_S, Api
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 XSS = '<img src=x onerror="window.__pwned=1;alert(1)">'
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update",
                   "--disable-sync", "--autoplay-policy=no-user-gesture-required"]
+# Every expectation waits up to this long (it passes as soon as it holds).
+expect.set_options(timeout=WAIT_S * 1000)
 
 
 def chromium_path() -> str:
@@ -127,12 +129,12 @@ async def test_operator_and_team_screens(browser: Browser, api: Api, db: asyncpg
 
     # 2. The phone gets the assignment live; acknowledging shows on the dashboard.
     card = team.locator("#card")
-    await expect(card).to_be_visible(timeout=5000)
+    await expect(card).to_be_visible()
     await expect(team.locator("#card-address")).to_contain_text(XSS)
     await expect(team.locator("#card-notes")).to_contain_text(XSS)
     await team.screenshot(path=str(ARTIFACTS / "team.png"))
     await team.locator("#next-step").click()
-    await expect(item.locator(".status")).to_contain_text("Diterima", timeout=1000)
+    await expect(item.locator(".status")).to_contain_text("Diterima")
 
     # 3. En route tapped without signal: queued on the phone, sent once when back.
     await team_context.set_offline(True)
@@ -142,8 +144,8 @@ async def test_operator_and_team_screens(browser: Browser, api: Api, db: asyncpg
     assert await _en_route_events(db) == 0
     await team_context.set_offline(False)
     await team.evaluate("window.dispatchEvent(new Event('online'))")
-    await expect(item.locator(".status")).to_contain_text("Menuju lokasi", timeout=10000)
-    await expect(team.locator("#pending")).to_be_hidden(timeout=10000)
+    await expect(item.locator(".status")).to_contain_text("Menuju lokasi")
+    await expect(team.locator("#pending")).to_be_hidden()
     assert await _en_route_events(db) == 1
 
     # 4. What callers typed is text everywhere: nothing ran, no element was made from it.
@@ -201,9 +203,9 @@ async def test_line_banner_and_callbacks_on_the_dashboard(browser: Browser, sett
         # The primary falls silent: the banner names the backup, the caller waits for
         # a call back.
         banner = operator.locator("#line-banner")
-        await expect(banner).to_contain_text("081100000112 (Cadangan)", timeout=10000)
+        await expect(banner).to_contain_text("081100000112 (Cadangan)")
         callback = operator.locator("#callback-list li.callback")
-        await expect(callback).to_contain_text("+6281299991234", timeout=10000)
+        await expect(callback).to_contain_text("+6281299991234")
         await callback.locator("button").click()
         await expect(operator.locator("#callback-list li.callback")).to_have_count(0)
         assert await db.fetchval("SELECT count(*) FROM callbacks WHERE done_at IS NOT NULL") == 1

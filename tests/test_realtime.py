@@ -27,7 +27,6 @@ from db.events import prune_events
 from db.pool import connect
 from dispatch.app import create_app
 from dispatch.config import Settings
-from realtime.client import EventClient
 from realtime.frames import (
     CLOSE_FORBIDDEN_ORIGIN,
     CLOSE_MESSAGE_TOO_BIG,
@@ -35,30 +34,41 @@ from realtime.frames import (
     CLOSE_UNAUTHORIZED,
 )
 from realtime.subscriber import Subscriber
-from tests.support import CITY, Api, logged, running_service, ws_url
+from tests.support import (
+    CITY,
+    WAIT_S,
+    Api,
+    FeedClient,
+    assert_quiet,
+    logged,
+    running_service,
+    wait_until,
+    ws_url,
+)
 
-QUIET_S = 0.5  # how long "nothing (more) arrives" is watched for
 FAR = (-4.05, 119.68)  # some 7 km from CITY
 INSERT_EVENT = """INSERT INTO events (name, actor, data, team_id)
                   VALUES ($1, 'test', $2, $3) RETURNING seq"""
 
 
-async def assert_quiet(client: EventClient, seconds: float = QUIET_S) -> None:
-    """Nothing more arrives for `seconds`."""
-    try:
-        frame = await client.next_event(seconds)
-    except TimeoutError:
-        return
-    raise AssertionError(f"unexpected event {frame}")
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Frequent heartbeats: each tells a socket how far the feed has come (assert_quiet)."""
+    return replace(settings, ws_heartbeat_s=0.1)
 
 
-async def expect_exactly(client: EventClient, rows: list[asyncpg.Record], *,
-                         timeout: float = 5.0) -> list[dict]:
-    """`client` receives the events of `rows`, in order, and nothing else after them."""
+async def latest_seq(db: asyncpg.Connection) -> int:
+    return await db.fetchval("SELECT coalesce(max(seq), 0) FROM events")
+
+
+async def expect_exactly(client: FeedClient, rows: list[asyncpg.Record], *,
+                         upto: int | None = None, timeout: float = WAIT_S) -> list[dict]:
+    """`client` receives the events of `rows`, in order, and nothing else up to seq `upto`
+    (by default the last of `rows`)."""
     frames = [await client.next_event(timeout) for _ in rows]
     assert [(f["seq"], f["name"], f["data"]) for f in frames] == [
         (r["seq"], r["name"], r["data"]) for r in rows]
-    await assert_quiet(client)
+    await assert_quiet(client, rows[-1]["seq"] if upto is None else upto)
     assert client.stale == 0, "a frame came twice or out of order"
     return frames
 
@@ -66,12 +76,12 @@ async def expect_exactly(client: EventClient, rows: list[asyncpg.Record], *,
 async def hello(ws: websockets.ClientConnection, token: str | None,
                 last_seq: int | None = None) -> dict:
     await ws.send(json.dumps({"type": "hello", "token": token, "last_seq": last_seq}))
-    welcome = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    welcome = json.loads(await asyncio.wait_for(ws.recv(), WAIT_S))
     assert welcome["type"] == "welcome", welcome
     return welcome
 
 
-async def next_reply(ws: websockets.ClientConnection, timeout: float = 5.0) -> dict:
+async def next_reply(ws: websockets.ClientConnection, timeout: float = WAIT_S) -> dict:
     """The next frame that is not an event nor a heartbeat."""
     while True:
         frame = json.loads(await asyncio.wait_for(ws.recv(), timeout))
@@ -79,7 +89,7 @@ async def next_reply(ws: websockets.ClientConnection, timeout: float = 5.0) -> d
             return frame
 
 
-async def close_code(ws: websockets.ClientConnection, timeout: float = 5.0) -> int:
+async def close_code(ws: websockets.ClientConnection, timeout: float = WAIT_S) -> int:
     """Read until the server closes the socket; its close code."""
     with pytest.raises(ConnectionClosed) as closed:
         while True:
@@ -95,11 +105,11 @@ async def test_assignment_reaches_its_team_and_staff_and_nobody_else(
         api: Api, db: asyncpg.Connection) -> None:
     near, far = await api.team("NEAR", *CITY), await api.team("FAR", *FAR)
     url = ws_url(api.base_url)
-    async with (EventClient(url, api.tokens["operator"]) as desk1,
-                EventClient(url, api.tokens["operator"]) as desk2,
-                EventClient(url, await api.device_token("NEAR")) as near_phone,
-                EventClient(url, await api.device_token("FAR")) as far_phone,
-                EventClient(url, api.tokens["health_office"]) as office):
+    async with (FeedClient(url, api.tokens["operator"]) as desk1,
+                FeedClient(url, api.tokens["operator"]) as desk2,
+                FeedClient(url, await api.device_token("NEAR")) as near_phone,
+                FeedClient(url, await api.device_token("FAR")) as far_phone,
+                FeedClient(url, api.tokens["health_office"]) as office):
         start = desk1.last_seq
         body = {"address": "Jl. Andi Makkasau 12", "complaint": "nyeri dada"}
         response = await api.incident(*CITY, priority=1, **body)
@@ -110,9 +120,10 @@ async def test_assignment_reaches_its_team_and_staff_and_nobody_else(
 
         everything = await logged(db, start)
         assert [r["name"] for r in everything][:2] == ["incident.created", "assignment.created"]
+        upto = everything[-1]["seq"]
         _, _, frames = await asyncio.gather(
             expect_exactly(desk1, everything), expect_exactly(desk2, everything),
-            expect_exactly(near_phone, await logged(db, start, team_id=near["id"])))
+            expect_exactly(near_phone, await logged(db, start, team_id=near["id"]), upto=upto))
         created = [f["data"] for f in frames if f["name"] == "assignment.created"]
         assert len(created) == 1
         expected = {"assignment_id": assignment["id"], "incident_id": incident["id"],
@@ -123,7 +134,7 @@ async def test_assignment_reaches_its_team_and_staff_and_nobody_else(
         # Now that the desks have it all: the other team sees only what is about itself
         # (nothing here), the health office nothing at all.
         assert await logged(db, start, team_id=far["id"]) == []
-        await asyncio.gather(assert_quiet(far_phone), assert_quiet(office))
+        await asyncio.gather(assert_quiet(far_phone, upto), assert_quiet(office, upto))
         assert office.welcomes[0]["role"] == "health_office"
 
 
@@ -134,12 +145,12 @@ async def test_team_resuming_with_last_seq_gets_exactly_what_it_missed(
         api: Api, db: asyncpg.Connection) -> None:
     near, other = await api.team("NEAR", *CITY), await api.team("OTHER", *FAR)
     url, token = ws_url(api.base_url), await api.device_token("NEAR")
-    phone = EventClient(url, token)
+    phone = FeedClient(url, token)
     async with phone:
         first = (await api.incident(*CITY)).json()
         assert first["assignment"]["team_id"] == near["id"]
         await expect_exactly(phone, await logged(db, phone.welcomes[0]["seq"],
-                                                 team_id=near["id"]))
+                                                 team_id=near["id"]), upto=await latest_seq(db))
         await phone.drop()  # out of signal
         last_seen = phone.last_seq
 
@@ -154,8 +165,8 @@ async def test_team_resuming_with_last_seq_gets_exactly_what_it_missed(
     created = [r["data"] for r in missed if r["name"] == "assignment.created"]
     assert [(w["incident_id"], w["reason"]) for w in withdrawn] == [(first["id"], "reassigned")]
     assert [c["incident_id"] for c in created] == [second["id"]]
-    async with EventClient(url, token, last_seq=last_seen) as back:
-        await expect_exactly(back, missed)
+    async with FeedClient(url, token, last_seq=last_seen) as back:
+        await expect_exactly(back, missed, upto=await latest_seq(db))
 
 
 async def test_last_seq_from_another_log_gets_a_resync(
@@ -164,11 +175,8 @@ async def test_last_seq_from_another_log_gets_a_resync(
     would drop new events as already seen: it is told to reload instead."""
     latest = await db.fetchval("SELECT coalesce(max(seq), 0) FROM events")
     url = ws_url(api.base_url)
-    async with EventClient(url, api.tokens["operator"], last_seq=latest + 1000) as desk:
-        for _ in range(200):
-            if desk.resyncs:
-                break
-            await asyncio.sleep(0.01)
+    async with FeedClient(url, api.tokens["operator"], last_seq=latest + 1000) as desk:
+        await wait_until(lambda: desk.resyncs, what="a resync", poll_s=0.01)
         assert desk.resyncs == 1 and desk.last_seq == latest
         await api.incident()
         await expect_exactly(desk, await logged(db, latest))
@@ -181,8 +189,8 @@ async def test_pruned_log_resyncs_only_who_missed_pruned_events(
     latest = await db.fetchval("SELECT max(seq) FROM events")
     await prune_events(db, latest)  # the whole log
     url = ws_url(api.base_url)
-    async with (EventClient(url, api.tokens["operator"], last_seq=latest) as current,
-                EventClient(url, api.tokens["operator"], last_seq=latest - 1) as behind):
+    async with (FeedClient(url, api.tokens["operator"], last_seq=latest) as current,
+                FeedClient(url, api.tokens["operator"], last_seq=latest - 1) as behind):
         await api.incident()
         rows = await logged(db, latest)
         await asyncio.gather(expect_exactly(current, rows), expect_exactly(behind, rows))
@@ -199,14 +207,15 @@ async def test_event_caused_on_one_instance_reaches_sockets_on_another(
     token = await api.device_token("NEAR")
     async with running_service(settings) as other_instance:
         url = ws_url(other_instance)
-        async with (EventClient(url, api.tokens["operator"]) as desk,
-                    EventClient(url, token) as phone):
+        async with (FeedClient(url, api.tokens["operator"]) as desk,
+                    FeedClient(url, token) as phone):
             start = desk.last_seq
             incident = (await api.incident(*CITY)).json()  # through the first instance
             assert incident["assignment"]["team_id"] == near["id"]
             frames = await expect_exactly(desk, await logged(db, start))
             assert frames[0]["data"]["id"] == incident["id"]
-            await expect_exactly(phone, await logged(db, start, team_id=near["id"]))
+            await expect_exactly(phone, await logged(db, start, team_id=near["id"]),
+                                 upto=frames[-1]["seq"])
 
 
 # -- a slow consumer
@@ -255,11 +264,9 @@ async def open_stalled_socket(url: str, token: str) -> websockets.ClientConnecti
 async def subscribed(app: Starlette, count: int) -> set[Subscriber]:
     """The hub's subscribers once there are `count` (a socket subscribes just after
     its welcome is sent, so the client may see the welcome first)."""
-    for _ in range(500):
-        if len(app.state.hub.subscribers) == count:
-            return set(app.state.hub.subscribers)
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"not {count} subscribers: {app.state.hub.subscribers}")
+    await wait_until(lambda: len(app.state.hub.subscribers) == count,
+                     what=f"{count} subscribers", poll_s=0.01)
+    return set(app.state.hub.subscribers)
 
 
 async def test_slow_consumer_is_cut_off_alone_and_resumes_without_loss(
@@ -268,7 +275,7 @@ async def test_slow_consumer_is_cut_off_alone_and_resumes_without_loss(
                 Api(base, dsn) as api):
         await api.login_all()
         url, token = ws_url(base), api.tokens["operator"]
-        async with EventClient(url, token) as desk:
+        async with FeedClient(url, token) as desk:
             start = desk.last_seq
             known = await subscribed(app, 1)
             slow = await open_stalled_socket(url, token)
@@ -277,7 +284,9 @@ async def test_slow_consumer_is_cut_off_alone_and_resumes_without_loss(
             # Events big enough to fill the stalled socket's buffers in a few dozen.
             for _ in range(300):
                 incident = (await api.incident(notes="catatan " * 250)).json()
-                frame = await desk.next_event(timeout=2)  # the others are not held up
+                # The others are not held up (the stalled socket's sends would hold
+                # anyone waiting on them for SEND_TIMEOUT_S, 30 s).
+                frame = await desk.next_event(timeout=10)
                 assert frame["data"]["id"] == incident["id"]
                 on_time.append(frame)
                 if slow_subscriber.overflowed:
@@ -286,7 +295,7 @@ async def test_slow_consumer_is_cut_off_alone_and_resumes_without_loss(
                 raise AssertionError("the stalled socket was never cut off")
             for _ in range(3):  # and after the cut
                 await api.incident()
-                on_time.append(await desk.next_event(timeout=2))
+                on_time.append(await desk.next_event(timeout=10))
             everything = await logged(db, start)
             assert [f["seq"] for f in on_time] == [r["seq"] for r in everything]
 
@@ -294,7 +303,7 @@ async def test_slow_consumer_is_cut_off_alone_and_resumes_without_loss(
             received = []
             with pytest.raises(ConnectionClosed) as closed:
                 while True:
-                    frame = json.loads(await asyncio.wait_for(slow.recv(), 5))
+                    frame = json.loads(await asyncio.wait_for(slow.recv(), WAIT_S))
                     if frame["type"] == "event":
                         received.append(frame["seq"])
             assert closed.value.rcvd.code == CLOSE_TOO_SLOW
@@ -302,8 +311,8 @@ async def test_slow_consumer_is_cut_off_alone_and_resumes_without_loss(
             assert len(received) < len(everything)
 
             last_seen = received[-1] if received else start
-            async with EventClient(url, token, last_seq=last_seen) as back:
-                await expect_exactly(back, await logged(db, last_seen), timeout=10)
+            async with FeedClient(url, token, last_seq=last_seen) as back:
+                await expect_exactly(back, await logged(db, last_seen))
             assert desk.events.empty() and desk.stale == 0 and desk.close_codes == []
 
 
@@ -407,7 +416,7 @@ async def test_staff_may_not_send_steps_and_heartbeats_arrive(
                                       "incident_id": 1, "client_id": "x"}))
             assert (await next_reply(ws))["type"] == "error"
             await ws.send(json.dumps({"type": "ack", "seq": 0}))  # needs no answer
-            beat = json.loads(await asyncio.wait_for(ws.recv(), 2))
+            beat = json.loads(await asyncio.wait_for(ws.recv(), WAIT_S))
             assert beat == {"type": "heartbeat",
                             "seq": await db.fetchval("SELECT coalesce(max(seq), 0) FROM events")}
 
@@ -419,24 +428,23 @@ async def _wait_for_lock(dsn: str, pid: int) -> None:
     """Until backend `pid` waits for an advisory lock. Polled from a connection of its
     own outside any transaction: within one, pg_stat_activity would not change."""
     watcher = await connect(dsn)
+
+    async def waiting() -> bool:
+        wait = await watcher.fetchrow(
+            "SELECT wait_event_type, wait_event FROM pg_stat_activity WHERE pid = $1", pid)
+        return tuple(wait) == ("Lock", "advisory")
     try:
-        for _ in range(500):
-            wait = await watcher.fetchrow(
-                "SELECT wait_event_type, wait_event FROM pg_stat_activity WHERE pid = $1", pid)
-            if tuple(wait) == ("Lock", "advisory"):
-                return
-            await asyncio.sleep(0.01)
+        await wait_until(waiting, what="the second writer waiting for the first", poll_s=0.01)
     finally:
         await watcher.close()
-    raise AssertionError(f"the second writer is not waiting for the first: {wait}")
 
 
 async def test_event_writers_commit_in_seq_order_and_readers_miss_nothing(
         api: Api, db: asyncpg.Connection, dsn: str) -> None:
     team = await api.team("NEAR", *CITY)
     url, token = ws_url(api.base_url), await api.device_token("NEAR")
-    async with (EventClient(url, api.tokens["operator"]) as desk,
-                EventClient(url, token) as phone):
+    async with (FeedClient(url, api.tokens["operator"]) as desk,
+                FeedClient(url, token) as phone):
         before = desk.last_seq
         second = await connect(dsn)
         try:
@@ -459,8 +467,8 @@ async def test_event_writers_commit_in_seq_order_and_readers_miss_nothing(
         rows = await logged(db, before)
         assert [(r["seq"], r["name"]) for r in rows] == [(seq_a, "test.a"), (seq_b, "test.b")]
         await asyncio.gather(expect_exactly(desk, rows), expect_exactly(phone, rows))
-    async with (EventClient(url, api.tokens["operator"], last_seq=before) as desk,
-                EventClient(url, token, last_seq=before) as phone):
+    async with (FeedClient(url, api.tokens["operator"], last_seq=before) as desk,
+                FeedClient(url, token, last_seq=before) as phone):
         await asyncio.gather(expect_exactly(desk, rows), expect_exactly(phone, rows))
 
 
@@ -485,28 +493,34 @@ async def test_burst_of_incidents_reaches_the_desk_once_and_in_order(
         assert {r.status_code for r in responses} == {201}
         return [r.json()["id"] for r in responses]
 
-    async def resume_midway(after: int) -> EventClient:
-        await asyncio.sleep(0.2)  # into the second chunk
-        client = EventClient(url, api.tokens["operator"], last_seq=after)
+    async def resume_midway(after: int, first_chunk: int) -> FeedClient:
+        """Connect once the second chunk has begun to reach the log."""
+        await wait_until(lambda: _grew(db, first_chunk), what="the second chunk", poll_s=0.01)
+        client = FeedClient(url, api.tokens["operator"], last_seq=after)
         return await client.__aenter__()
 
-    async with EventClient(url, api.tokens["operator"]) as desk:
+    async with FeedClient(url, api.tokens["operator"]) as desk:
         start = desk.last_seq
         ids = await burst(50)
-        ids2, late = await asyncio.gather(burst(50), resume_midway(start))
+        first_chunk = await latest_seq(db)
+        ids2, late = await asyncio.gather(burst(50), resume_midway(start, first_chunk))
         ids += ids2
         try:
             for _ in range(2):
                 ids += await burst(50)
             assert len(set(ids)) == 200
             rows = await logged(db, start)
-            frames = await expect_exactly(desk, rows, timeout=10)
-            await expect_exactly(late, rows, timeout=10)
+            frames = await expect_exactly(desk, rows)
+            await expect_exactly(late, rows)
             # It joined mid-burst: some events were replayed, others came after.
-            assert start < late.welcomes[0]["seq"] < rows[-1]["seq"]
+            assert first_chunk < late.welcomes[0]["seq"] < rows[-1]["seq"]
         finally:
             await late.close()
         seqs = [f["seq"] for f in frames]
         assert seqs == sorted(set(seqs))
         created = [f["data"]["id"] for f in frames if f["name"] == "incident.created"]
         assert sorted(created) == sorted(ids)
+
+
+async def _grew(db: asyncpg.Connection, seq: int) -> bool:
+    return await latest_seq(db) > seq

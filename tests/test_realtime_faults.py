@@ -9,17 +9,28 @@ import uuid
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from db.embedded import EmbeddedPostgres
 from db.migrate import migrate
 from db.pool import connect
 from dispatch.config import Settings
-from realtime.client import EventClient
 from realtime.frames import CLOSE_TRY_AGAIN_LATER
 from realtime.hub import LISTEN_APPLICATION_NAME
-from tests.support import CITY, Api, create_users, logged, running_service, ws_url
+from tests.support import (
+    CITY,
+    WAIT_S,
+    Api,
+    FeedClient,
+    assert_quiet,
+    create_users,
+    logged,
+    running_service,
+    wait_until,
+    ws_url,
+)
 
-QUIET_S = 0.5
+HEARTBEAT_S = 0.1  # frequent heartbeats: each tells a socket how far the feed has come
 RECOVERY_S = 10.0  # how long the service may take to serve again after PostgreSQL is back
 
 
@@ -33,37 +44,37 @@ async def logged_at(dsn: str, after: int, *, team_id: int | None = None
         await conn.close()
 
 
-async def expect_exactly(client: EventClient, rows: list[asyncpg.Record], *,
-                         timeout: float = 10.0) -> None:
-    """`client` receives the events of `rows`, in order, once, and nothing after them."""
+@pytest.fixture
+def settings(dsn: str) -> Settings:
+    return Settings(database_url=dsn, secret_key="test", sweep_interval_s=0.2, pool_max=20,
+                    ws_heartbeat_s=HEARTBEAT_S)
+
+
+async def expect_exactly(client: FeedClient, rows: list[asyncpg.Record], *,
+                         upto: int | None = None, timeout: float = WAIT_S) -> None:
+    """`client` receives the events of `rows`, in order, once, and nothing else up to
+    seq `upto` (by default the last of `rows`)."""
     frames = [await client.next_event(timeout) for _ in rows]
     assert [(f["seq"], f["name"], f["data"]) for f in frames] == [
         (r["seq"], r["name"], r["data"]) for r in rows]
-    try:
-        extra = await client.next_event(QUIET_S)
-    except TimeoutError:
-        extra = None
-    assert extra is None, f"unexpected event {extra}"
+    await assert_quiet(client, rows[-1]["seq"] if upto is None else upto)
     assert client.stale == 0, "a frame came twice or out of order"
 
 
 async def listener_pid(db: asyncpg.Connection, *, other_than: int | None = None) -> int:
     """The backend of this database's hub listener (waiting for it to reconnect)."""
-    for _ in range(1000):
-        pid = await db.fetchval(
+    async def pid() -> int | None:
+        return await db.fetchval(
             """SELECT pid FROM pg_stat_activity
                WHERE datname = current_database() AND application_name = $1
                  AND pid IS DISTINCT FROM $2""", LISTEN_APPLICATION_NAME, other_than)
-        if pid is not None:
-            return pid
-        await asyncio.sleep(0.01)
-    raise AssertionError("the hub is not listening")
+    return await wait_until(pid, what="the hub listening", poll_s=0.01)
 
 
 async def test_hub_listens_again_after_its_backend_is_killed(
         api: Api, db: asyncpg.Connection) -> None:
     url = ws_url(api.base_url)
-    async with EventClient(url, api.tokens["operator"]) as desk:
+    async with FeedClient(url, api.tokens["operator"]) as desk:
         start = desk.last_seq
         killed = await listener_pid(db)
         assert await db.fetchval("SELECT pg_terminate_backend($1)", killed)
@@ -111,14 +122,14 @@ async def test_postgres_restart_under_connected_sockets(tmp_path: Path) -> None:
         finally:
             await conn.close()
         settings = Settings(database_url=dsn, secret_key="test", sweep_interval_s=0.2,
-                            pool_max=10)
+                            pool_max=10, ws_heartbeat_s=HEARTBEAT_S)
         async with running_service(settings) as base, Api(base, dsn) as api:
             await api.login_all()
             team = await api.team("NEAR", *CITY)
             url, token = ws_url(base), await api.device_token("NEAR")
             operator = api.tokens["operator"]
-            async with (EventClient(url, operator) as desk, EventClient(url, token) as phone,
-                        EventClient(url, operator) as cut, EventClient(url, operator) as away):
+            async with (FeedClient(url, operator) as desk, FeedClient(url, token) as phone,
+                        FeedClient(url, operator) as cut, FeedClient(url, operator) as away):
                 start = desk.last_seq
                 before, _ = await _post_incident(api)
                 assert before["assignment"]["team_id"] == team["id"]
@@ -129,7 +140,8 @@ async def test_postgres_restart_under_connected_sockets(tmp_path: Path) -> None:
                 await away.drop()  # comes back only after the new events
                 await asyncio.to_thread(server.stop)
                 cut.interrupt()  # reconnects by itself; refused until PostgreSQL is back
-                await asyncio.sleep(0.5)
+                await wait_until(lambda: CLOSE_TRY_AGAIN_LATER in cut.close_codes,
+                                 what="cut refused while PostgreSQL is down")
                 assert await asyncio.to_thread(server.start) == dsn  # same port
                 after, _ = await _post_incident(api)
                 assert after["assignment"] is None  # the team is still on the first one
@@ -138,10 +150,11 @@ async def test_postgres_restart_under_connected_sockets(tmp_path: Path) -> None:
                 team_rows = await logged_at(dsn, start, team_id=team["id"])
                 assert [r["data"]["id"] for r in rows
                         if r["name"] == "incident.created"] == [after["id"]]
-                async with EventClient(url, operator, last_seq=away.last_seq) as back:
+                async with FeedClient(url, operator, last_seq=away.last_seq) as back:
                     await asyncio.gather(
                         expect_exactly(desk, rows), expect_exactly(cut, rows),
-                        expect_exactly(back, rows), expect_exactly(phone, team_rows))
+                        expect_exactly(back, rows),
+                        expect_exactly(phone, team_rows, upto=rows[-1]["seq"]))
                 assert desk.close_codes == [] and phone.close_codes == []
                 # While PostgreSQL was down the service said "try again later", and it did.
                 assert CLOSE_TRY_AGAIN_LATER in cut.close_codes

@@ -7,7 +7,7 @@ import asyncpg
 import pytest
 
 from dispatch.states import RESPONDER_ACTIONS, TRANSITIONS
-from tests.support import Api
+from tests.support import Api, wait_until
 
 PATH = ("acknowledge", "en_route", "on_scene", "transporting", "at_hospital", "clear")
 
@@ -104,12 +104,9 @@ async def test_team_service_transitions(api: Api) -> None:
     assert (await api.post(path, {"status": "out_of_service"})).status_code == 409
     assert (await api.post(path, {"status": "available"})).status_code == 200
     # Back in service: the sweeper hands it the queued incident.
-    for _ in range(50):
-        if (await api.get(f"/api/v1/teams/{team['id']}")).json()["status"] == "dispatched":
-            break
-        await asyncio.sleep(0.1)
-    else:
-        raise AssertionError("the queued incident was not served")
+    async def dispatched() -> bool:
+        return (await api.get(f"/api/v1/teams/{team['id']}")).json()["status"] == "dispatched"
+    await wait_until(dispatched, what="the queued incident served", poll_s=0.1)
     assert (await api.post(path, {"status": "out_of_service"})).status_code == 409
 
 
