@@ -50,7 +50,7 @@ async def end_assignment(conn: asyncpg.Connection, assignment_id: int,
 async def acknowledge_assignment(conn: asyncpg.Connection, assignment_id: int,
                                  at: datetime | None) -> None:
     await conn.execute(
-        """UPDATE assignments SET acknowledged_at = coalesce($2, now())
+        """UPDATE assignments SET acknowledged_at = greatest(coalesce($2, now()), created_at)
            WHERE id = $1 AND acknowledged_at IS NULL""", assignment_id, at)
 
 

@@ -9,8 +9,11 @@ import asyncpg
 from db import locks
 
 # Columns a transition may stamp; the name is interpolated, so only these pass.
-STAMP_COLUMNS = frozenset({"assigned_at", "acknowledged_at", "en_route_at", "on_scene_at",
-                           "transporting_at", "at_hospital_at", "closed_at", "cancelled_at"})
+# The step times of an incident in the order the steps follow each other. A step's time
+# is never before an earlier step's (a phone's clock may lag the server's).
+TIMELINE = ("received_at", "assigned_at", "acknowledged_at", "en_route_at", "on_scene_at",
+            "transporting_at", "at_hospital_at", "closed_at")
+STAMP_COLUMNS = frozenset(TIMELINE[1:]) | {"cancelled_at"}
 
 # What allocation and status steps need of a locked incident.
 LOCKED_COLUMNS = "id, lat, lon, priority, required_kind, status, address, complaint"
@@ -30,17 +33,27 @@ async def insert_incident(conn: asyncpg.Connection, *, call_id: int | None, call
                           lat: float, lon: float, district_id: int | None, address: str,
                           complaint: str, priority: int, required_kind: str | None,
                           patients: int, notes: str, received_at: datetime | None,
-                          created_by: str) -> int:
+                          created_by: str, kelurahan_id: int | None = None) -> int:
     """Insert a queued incident; `received_at` None means now."""
     return await conn.fetchval(
         """INSERT INTO incidents (call_id, caller_number, lat, lon, district_id, address,
                complaint, priority, required_kind, patients, notes, status, received_at,
-               created_by)
+               created_by, kelurahan_id)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued',
-                   coalesce($12, now()), $13)
+                   coalesce($12, now()), $13, $14)
            RETURNING id""",
         call_id, caller_number, lat, lon, district_id, address, complaint, priority,
-        required_kind, patients, notes, received_at, created_by)
+        required_kind, patients, notes, received_at, created_by, kelurahan_id)
+
+
+async def note_assignment(conn: asyncpg.Connection, incident_id: int, team_id: int,
+                          assigned_at: datetime) -> None:
+    """Remember the team last sent and when: the one whose steps the incident's times
+    describe (reports measure a reassigned incident with the team that arrived)."""
+    await conn.execute(
+        """UPDATE incidents SET last_team_id = $2, last_assigned_at = $3,
+                                assignment_count = assignment_count + 1
+           WHERE id = $1""", incident_id, team_id, assigned_at)
 
 
 async def get_incident(conn: asyncpg.Connection, incident_id: int) -> asyncpg.Record | None:
@@ -61,21 +74,30 @@ async def get_incidents(conn: asyncpg.Connection, *, active: bool | None,
             LIMIT $2""", active, limit)
 
 
+def _stamp_sql(stamp: str) -> str:
+    """`stamp` = the step's time (`$4`, else now), never before an earlier step's time;
+    its first value is kept, so a re-dispatch does not rewrite when the incident was
+    first assigned."""
+    if stamp not in STAMP_COLUMNS:
+        raise ValueError(f"not a stamp column: {stamp}")
+    earlier = TIMELINE[:TIMELINE.index(stamp)] if stamp in TIMELINE else TIMELINE[:1]
+    return f"{stamp} = coalesce({stamp}, greatest(coalesce($4, now()), {', '.join(earlier)}))"
+
+
 async def update_incident_status(conn: asyncpg.Connection, incident_id: int, target: str,
                                  sources: tuple[str, ...], *, stamp: str | None = None,
-                                 at: datetime | None = None) -> asyncpg.Record | None:
+                                 at: datetime | None = None,
+                                 clear: tuple[str, ...] = ()) -> asyncpg.Record | None:
     """Move the incident to `target` only if it is in one of `sources`; None otherwise.
 
-    `stamp` names the time column of this step; its first value is kept, so a
-    re-dispatch does not rewrite when the incident was first assigned.
+    `stamp` names the time column of this step (see _stamp_sql); `clear` names step
+    times to forget (a withdrawn team's acknowledgement and departure).
     """
-    stamp_sql = ""
+    sets = [f"{column} = NULL" for column in clear if column in STAMP_COLUMNS]
     if stamp is not None:
-        if stamp not in STAMP_COLUMNS:
-            raise ValueError(f"not a stamp column: {stamp}")
-        stamp_sql = f", {stamp} = coalesce({stamp}, coalesce($4, now()))"
+        sets.append(_stamp_sql(stamp))
     return await conn.fetchrow(
-        f"""UPDATE incidents SET status = $2 {stamp_sql}
+        f"""UPDATE incidents SET {', '.join(['status = $2', *sets])}
             WHERE id = $1 AND status = ANY($3) RETURNING id, status, priority""",
         incident_id, target, list(sources), *([at] if stamp is not None else []))
 

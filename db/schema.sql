@@ -157,6 +157,10 @@ CREATE TABLE public.incidents (
     cancelled_at timestamp with time zone,
     cancel_reason text,
     created_by text NOT NULL,
+    kelurahan_id bigint,
+    last_team_id bigint,
+    last_assigned_at timestamp with time zone,
+    assignment_count integer DEFAULT 0 NOT NULL,
     CONSTRAINT incidents_lat_check CHECK (((lat >= ('-90'::integer)::double precision) AND (lat <= (90)::double precision))),
     CONSTRAINT incidents_lon_check CHECK (((lon >= ('-180'::integer)::double precision) AND (lon <= (180)::double precision))),
     CONSTRAINT incidents_patients_check CHECK (((patients >= 1) AND (patients <= 500))),
@@ -446,10 +450,13 @@ CREATE INDEX assignments_team_day ON public.assignments USING btree (team_id, cr
 CREATE INDEX assignments_unacknowledged ON public.assignments USING btree (created_at) WHERE ((ended_at IS NULL) AND (acknowledged_at IS NULL));
 CREATE INDEX callbacks_open ON public.callbacks USING btree (dropped_at) WHERE (done_at IS NULL);
 CREATE INDEX calls_open ON public.calls USING btree (line_id) WHERE (status = 'open'::text);
+CREATE INDEX calls_received ON public.calls USING btree (received_at);
 CREATE INDEX events_incident ON public.events USING btree (incident_id, seq) WHERE (incident_id IS NOT NULL);
 CREATE INDEX events_team ON public.events USING btree (team_id, seq) WHERE (team_id IS NOT NULL);
 CREATE INDEX incidents_active ON public.incidents USING btree (status) WHERE (status <> ALL (ARRAY['closed'::text, 'cancelled'::text]));
 CREATE INDEX incidents_queue ON public.incidents USING btree (priority, received_at) WHERE (status = 'queued'::text);
+CREATE INDEX incidents_received ON public.incidents USING btree (received_at);
+CREATE INDEX line_events_at ON public.line_events USING btree (at);
 CREATE INDEX line_events_line ON public.line_events USING btree (line_id, id);
 CREATE INDEX places_name ON public.places USING btree (lower(name) text_pattern_ops);
 CREATE INDEX shifts_team_time ON public.shifts USING btree (team_id, ends_at, starts_at);
@@ -488,6 +495,10 @@ ALTER TABLE ONLY public.incidents
     ADD CONSTRAINT incidents_call_id_fkey FOREIGN KEY (call_id) REFERENCES public.calls(id);
 ALTER TABLE ONLY public.incidents
     ADD CONSTRAINT incidents_district_id_fkey FOREIGN KEY (district_id) REFERENCES public.districts(id) ON DELETE SET NULL;
+ALTER TABLE ONLY public.incidents
+    ADD CONSTRAINT incidents_kelurahan_id_fkey FOREIGN KEY (kelurahan_id) REFERENCES public.districts(id) ON DELETE SET NULL;
+ALTER TABLE ONLY public.incidents
+    ADD CONSTRAINT incidents_last_team_id_fkey FOREIGN KEY (last_team_id) REFERENCES public.teams(id);
 ALTER TABLE ONLY public.incidents
     ADD CONSTRAINT incidents_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
 ALTER TABLE ONLY public.line_events

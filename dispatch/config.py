@@ -47,6 +47,26 @@ def _urls(env: dict[str, str], name: str) -> tuple[str, ...]:
     return urls
 
 
+def _shifts(env: dict[str, str], name: str,
+            default: tuple[tuple[str, int], ...]) -> tuple[tuple[str, int], ...]:
+    """`pagi=7,sore=15,malam=23`: each shift's name and local starting hour."""
+    raw = env.get(name)
+    if not raw:
+        return default
+    shifts = []
+    for part in raw.split(","):
+        label, _, hour = part.partition("=")
+        if not label.strip() or not hour.strip().isdigit() or not 0 <= int(hour) <= 23:
+            raise SettingsError(f"{name} must read like pagi=7,sore=15,malam=23, got {raw!r}")
+        shifts.append((label.strip(), int(hour)))
+    if len({hour for _, hour in shifts}) != len(shifts):
+        raise SettingsError(f"{name}: two shifts start at the same hour")
+    return tuple(sorted(shifts, key=lambda shift: shift[1]))
+
+
+PAREPARE_SHIFTS = (("pagi", 7), ("sore", 15), ("malam", 23))
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable about one service instance.
@@ -96,6 +116,12 @@ class Settings:
     line_poll_s: float = 1.0
     # A probing instance silent this long (frozen, or cut off) is ended by a standby.
     line_leader_stale_s: float = 15.0
+    # Reports: the promise (a team on scene within 15 minutes of the call, any
+    # priority), the NFPA 1225 reference for call processing, and the shifts calls are
+    # grouped by (local starting hours).
+    response_target_s: int = 15 * 60
+    call_processing_target_s: int = 60
+    shifts: tuple[tuple[str, int], ...] = PAREPARE_SHIFTS
 
     @property
     def tile_origin(self) -> str | None:
@@ -129,4 +155,6 @@ class Settings:
             line_poll_s=_float(env, "DISPATCH112_LINE_POLL_S", 1.0, minimum=0.05),
             line_leader_stale_s=_float(env, "DISPATCH112_LINE_LEADER_STALE_S", 15.0,
                                        minimum=1.0),
+            response_target_s=60 * _int(env, "DISPATCH112_RESPONSE_TARGET_MIN", 15, minimum=1),
+            shifts=_shifts(env, "DISPATCH112_SHIFTS", PAREPARE_SHIFTS),
         )

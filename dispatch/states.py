@@ -29,6 +29,8 @@ class Transition:
     team: Step | None
     # Column of incidents stamped with the time of the step (reports read it).
     stamp: str | None = None
+    # Step times the incident forgets: they described a team that was taken off.
+    clears: tuple[str, ...] = ()
 
 
 TRANSITIONS: dict[str, Transition] = {
@@ -37,7 +39,8 @@ TRANSITIONS: dict[str, Transition] = {
                            "assigned_at"),
     # Ack timeout or manual reassignment takes the team off; the incident waits again.
     "withdraw": Transition(Step(("assigned", "acknowledged", "en_route"), "queued"),
-                           Step(BUSY_TEAM_STATES, "available")),
+                           Step(BUSY_TEAM_STATES, "available"),
+                           clears=("acknowledged_at", "en_route_at")),
     "acknowledge": Transition(Step(("assigned",), "acknowledged"),
                               Step(("dispatched",), "dispatched"), "acknowledged_at"),
     "en_route": Transition(Step(("acknowledged",), "en_route"),

@@ -1,5 +1,5 @@
-"""Which kecamatan an incident lies in: the imported polygon that contains it,
-else the kecamatan with the nearest centroid. Kelurahan are only drawn on the map."""
+"""Which kecamatan and kelurahan an incident lies in: the imported polygon that
+contains it, else (kecamatan only) the one with the nearest centroid."""
 
 from __future__ import annotations
 
@@ -29,33 +29,50 @@ class District:
     shape: BaseGeometry | None
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where an incident lies: its kecamatan and kelurahan ids (None: none known)."""
+
+    kecamatan_id: int | None
+    kelurahan_id: int | None
+
+
 class DistrictIndex:
     """In-memory index of the districts table, reloaded when the table changes."""
 
     def __init__(self) -> None:
         self._version: tuple | None = None
-        self._districts: list[District] = []
+        self._levels: dict[str, list[District]] = {}
 
     async def refresh(self, conn: asyncpg.Connection) -> None:
         version = await districts_db.get_districts_version(conn)
         if version == self._version:
             return
-        self._districts = [_load(row) for row
-                           in await districts_db.get_districts(conn, "kecamatan")]
-        self._version = version
+        levels: dict[str, list[District]] = {"kecamatan": [], "kelurahan": []}
+        for row in await districts_db.get_districts(conn):
+            levels.setdefault(row["level"], []).append(_load(row))
+        self._levels, self._version = levels, version
 
     async def locate(self, conn: asyncpg.Connection, lat: float, lon: float) -> int | None:
-        """Id of the district at (lat, lon); None when no district is known."""
+        """Id of the kecamatan at (lat, lon): the polygon that covers it, else the
+        nearest centroid; None when no kecamatan is known."""
+        return (await self.locate_both(conn, lat, lon)).kecamatan_id
+
+    async def locate_both(self, conn: asyncpg.Connection, lat: float, lon: float) -> Place:
+        """The kecamatan (as `locate`) and the kelurahan whose polygon covers (lat, lon)
+        (None outside every kelurahan: reports group those under "unknown")."""
         await self.refresh(conn)
         point = Point(lon, lat)
-        for district in self._districts:
-            if district.shape is not None and district.shape.covers(point):
-                return district.id
-        if not self._districts:
-            return None
-        nearest = min(self._districts,
-                      key=lambda d: great_circle((lat, lon), (d.lat, d.lon)).meters)
-        return nearest.id
+        kecamatan = _covering(self._levels["kecamatan"], point)
+        if kecamatan is None and self._levels["kecamatan"]:
+            kecamatan = min(self._levels["kecamatan"], key=lambda d: great_circle(
+                (lat, lon), (d.lat, d.lon)).meters).id
+        return Place(kecamatan, _covering(self._levels["kelurahan"], point))
+
+
+def _covering(districts: list[District], point: Point) -> int | None:
+    return next((d.id for d in districts if d.shape is not None and d.shape.covers(point)),
+                None)
 
 
 def _load(row: asyncpg.Record) -> District:

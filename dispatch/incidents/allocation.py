@@ -81,6 +81,8 @@ async def do_reserve(conn: asyncpg.Connection, ctx: Context, incident: asyncpg.R
     if assignment is None:
         log.info("allocation.lost_race", incident_id=incident["id"], team_id=candidate.team_id)
         return None
+    await incidents_db.note_assignment(conn, incident["id"], candidate.team_id,
+                                       assignment["created_at"])
     step = get_transition("allocate")
     updated = await incidents_db.update_incident_status(
         conn, incident["id"], step.incident.target, step.incident.sources, stamp=step.stamp)

@@ -59,10 +59,11 @@ async def do_create_incident(conn: asyncpg.Connection, ctx: Context, body: Incid
             conn, actor, idempotency_key, _request_hash(body)):
         return await get_replayed_incident(conn, actor, idempotency_key, body), False
     call = await check_call(conn, body.call_id)
-    district_id = await ctx.districts.locate(conn, body.location.lat, body.location.lon)
+    place = await ctx.districts.locate_both(conn, body.location.lat, body.location.lon)
     incident_id = await incidents_db.insert_incident(
         conn, call_id=body.call_id, caller_number=body.caller_number,
-        lat=body.location.lat, lon=body.location.lon, district_id=district_id,
+        lat=body.location.lat, lon=body.location.lon, district_id=place.kecamatan_id,
+        kelurahan_id=place.kelurahan_id,
         address=body.address, complaint=body.complaint, priority=body.priority,
         required_kind=body.required_kind, patients=body.patients, notes=body.notes,
         received_at=call["received_at"] if call else None, created_by=actor)
@@ -145,9 +146,10 @@ async def do_withdraw(conn: asyncpg.Connection, ctx: Context, incident_id: int,
                       assignment: asyncpg.Record, *, reason: str, team_action: str,
                       actor: str) -> None:
     """Take the team off a locked incident, which goes back to the queue."""
-    step = get_transition("withdraw").incident
+    withdraw = get_transition("withdraw")
+    step = withdraw.incident
     if await incidents_db.update_incident_status(conn, incident_id, step.target,
-                                                 step.sources) is None:
+                                                 step.sources, clear=withdraw.clears) is None:
         raise InvalidTransition(f"incident {incident_id} cannot be withdrawn now")
     await do_release_team(conn, ctx, assignment, action=team_action, reason=reason,
                           actor=actor)
