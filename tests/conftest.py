@@ -84,8 +84,8 @@ async def db(dsn: str) -> AsyncIterator[asyncpg.Connection]:
 def settings(dsn: str, request: pytest.FixtureRequest) -> Settings:
     """The service's settings; `@pytest.mark.settings(name=value, ...)` changes some."""
     marker = request.node.get_closest_marker("settings")
-    return Settings(database_url=dsn, secret_key="test", sweep_interval_s=0.2,
-                    pool_max=20, **(marker.kwargs if marker else {}))
+    values = {"sweep_interval_s": 0.2, "pool_max": 20, **(marker.kwargs if marker else {})}
+    return Settings(database_url=dsn, secret_key="test", **values)
 
 
 @pytest.fixture
