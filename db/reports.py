@@ -78,7 +78,7 @@ def _summary_sql(group_by: str | None) -> str:
     WITH r AS (
         SELECT {GROUPS[group_by]} AS key, i.status, i.assignment_count, {intervals}
         {_FROM} {_TYPED})
-    SELECT key, count(*) AS count,
+    SELECT key, GROUPING(key) = 1 AS is_total, count(*) AS count,
            count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
            count(*) FILTER (WHERE status NOT IN ('closed', 'cancelled')) AS open,
            count(*) FILTER (WHERE assignment_count > 1) AS reassigned,
@@ -86,15 +86,16 @@ def _summary_sql(group_by: str | None) -> str:
            avg((response_s <= $6::float8)::int) FILTER (WHERE response_s IS NOT NULL)
                AS response_share,
            {_summary_columns()}
-    FROM r GROUP BY key ORDER BY key"""
+    FROM r GROUP BY GROUPING SETS ((key), ()) ORDER BY is_total, key"""
 
 
 async def get_interval_summary(conn: asyncpg.Connection, start: datetime, end: datetime, *,
                                group_by: str | None, timezone: str, shifts: list[str],
                                shift_starts: list[int], target_s: float) -> list[asyncpg.Record]:
-    """One row per group of incidents received in [start, end): counts, and for each
-    interval its n, [p50, p90] (percentile_cont: linear between closest ranks), max
-    and mean, and the share of responses within `target_s`."""
+    """One row per group of incidents received in [start, end), then one over them all
+    (`is_total`, read in the same scan): counts, and for each interval its n,
+    [p50, p90] (percentile_cont: linear between closest ranks), max and mean, and the
+    share of responses within `target_s`."""
     return await conn.fetch(_summary_sql(group_by), start, end, timezone, shifts,
                             shift_starts, float(target_s))
 

@@ -27,17 +27,16 @@ async def get_response_times(conn: asyncpg.Connection, settings: Settings,
     """The contract's grouped report, with every interval of docs/reports.md, a total
     over all groups, and the fractile table."""
     target = float(settings.response_target_s)
-    args = {**_shift_args(settings), "target_s": target}
     period = query.period
-    rows = await reports_db.get_interval_summary(conn, period.start, period.end,
-                                                 group_by=query.group_by, **args)
-    total = await reports_db.get_interval_summary(conn, period.start, period.end,
-                                                  group_by=None, **args)
+    rows = await reports_db.get_interval_summary(
+        conn, period.start, period.end, group_by=query.group_by, target_s=target,
+        **_shift_args(settings))
+    total = next((row for row in rows if row["is_total"]), None)
     return {"period": period_view(period, settings), "group_by": query.group_by,
             "targets": {"response_s": target,
                         "dispatch_s": float(settings.call_processing_target_s)},
-            "total": views.group_view(total[0], target) if total else None,
-            "groups": [views.group_view(row, target) for row in rows],
+            "total": views.group_view(total, target) if total else None,
+            "groups": [views.group_view(row, target) for row in rows if not row["is_total"]],
             "fractiles": await get_fractiles(conn, period)}
 
 
