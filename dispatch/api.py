@@ -18,6 +18,7 @@ from dispatch.geo import endpoints as geo
 from dispatch.http import JSON, Operation
 from dispatch.incidents import endpoints as incidents
 from dispatch.lines import endpoints as lines
+from dispatch.reports import activity_endpoints as activity_reports
 from dispatch.reports import endpoints as reports
 from dispatch.responders import endpoints as responders
 from dispatch.teams import endpoints as teams
@@ -42,4 +43,5 @@ OPERATIONS: list[Operation] = [
               answers={200: "OpenAPI 3.1 document"}),
     *auth.operations, *teams.operations, *calls.operations, *incidents.operations,
     *geo.operations, *responders.operations, *lines.operations, *reports.operations,
+    *activity_reports.operations,
 ]

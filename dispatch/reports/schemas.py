@@ -38,12 +38,14 @@ def _instant(raw: str, field: str, zone: ZoneInfo, *, end: bool) -> datetime:
             day = date.fromisoformat(raw) + timedelta(days=1 if end else 0)
             return datetime.combine(day, time(), zone).astimezone(UTC)
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise ValidationFailed.field(field, "must be a date (YYYY-MM-DD) or an RFC 3339 "
                                             "time") from None
     if moment.tzinfo is None:
         raise ValidationFailed.field(field, "a time needs its offset, e.g. Z or +08:00")
-    return moment.astimezone(UTC)
+    return moment
 
 
 def check_period(params: QueryParams, timezone: str) -> Period:
@@ -52,8 +54,11 @@ def check_period(params: QueryParams, timezone: str) -> Period:
     zone = ZoneInfo(timezone)
     raw_from, raw_to = params.get("from"), params.get("to")
     end = _instant(raw_to, "to", zone, end=True) if raw_to else datetime.now(UTC)
-    start = (_instant(raw_from, "from", zone, end=False) if raw_from
-             else end - timedelta(days=DEFAULT_DAYS))
+    try:
+        start = (_instant(raw_from, "from", zone, end=False) if raw_from
+                 else end - timedelta(days=DEFAULT_DAYS))
+    except OverflowError:
+        raise ValidationFailed.field("to", "is too early for a default from") from None
     if start >= end:
         raise ValidationFailed.field("from", "must be before to")
     if end - start > timedelta(days=MAX_DAYS):

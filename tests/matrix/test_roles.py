@@ -130,6 +130,10 @@ ENDPOINTS = [
     Endpoint("GET", "/api/v1/reports/response-times?group_by=priority", REPORTS),
     Endpoint("GET", "/api/v1/reports/response-times.csv", REPORTS),
     Endpoint("GET", "/api/v1/reports/response-times/fractiles", REPORTS),
+    Endpoint("GET", "/api/v1/reports/response-times.xlsx", REPORTS),
+    Endpoint("GET", "/api/v1/reports/workload", REPORTS),
+    Endpoint("GET", "/api/v1/reports/calls", REPORTS),
+    Endpoint("GET", "/api/v1/reports/lines", REPORTS),
 ]
 
 _APP = create_app(Settings(database_url="postgresql://unused/none"))
