@@ -140,6 +140,8 @@ class Operation:
     body: type[pydantic.BaseModel] | None = None
     answers: Mapping[int, str] = field(default_factory=dict)
     parameters: tuple[dict, ...] = ()
+    # What a successful answer is (the OpenAPI document says so).
+    media_type: str = "application/json"
 
     def route(self) -> Route:
         async def endpoint(request: Request) -> Response:

@@ -32,7 +32,12 @@ PROBLEM = {
 }
 
 
-def _answer(status: int, description: str) -> dict:
+# What a successful answer holds, by media type.
+SUCCESS_SCHEMAS = {"application/json": {"type": "object"},
+                   "text/csv": {"type": "string"}, "image/svg+xml": {"type": "string"}}
+
+
+def _answer(status: int, description: str, media_type: str = "application/json") -> dict:
     if status == 204:
         return {"description": description}
     if status >= 400:
@@ -42,8 +47,8 @@ def _answer(status: int, description: str) -> dict:
             answer["headers"] = {"Retry-After": {
                 "description": "seconds to wait", "schema": {"type": "integer"}}}
         return answer
-    return {"description": description,
-            "content": {"application/json": {"schema": {"type": "object"}}}}
+    return {"description": description, "content": {media_type: {
+        "schema": SUCCESS_SCHEMAS.get(media_type, {"type": "string", "format": "binary"})}}}
 
 
 def _request_body(model: type[BaseModel], schemas: dict) -> dict:
@@ -60,7 +65,8 @@ def _operation(op: Operation, schemas: dict) -> dict:
     errors += [401, 403] if roles else []
     errors += [404] if "{id}" in path else []
     responses = {status: _answer(status, COMMON_ERRORS[status]) for status in errors}
-    responses.update({status: _answer(status, text) for status, text in op.answers.items()})
+    responses.update({status: _answer(status, text, op.media_type)
+                      for status, text in op.answers.items()})
     operation: dict = {
         "operationId": "_".join([method, *path.replace(".", "_").strip("/")
                                  .replace("{", "").replace("}", "").split("/")]),

@@ -13,7 +13,7 @@ from starlette.responses import Response, StreamingResponse
 from dispatch.auth.service import Principal
 from dispatch.http import JSON, Operation
 from dispatch.reports import activity, workbook
-from dispatch.reports.endpoints import PERIOD, _filename
+from dispatch.reports.endpoints import PERIOD, download_name
 from dispatch.reports.schemas import check_period
 from dispatch.vocabulary import REPORT_READERS
 
@@ -64,7 +64,7 @@ async def response_times_xlsx(request: Request, principal: Principal) -> Respons
     except BaseException:
         file.close()
         raise
-    name = _filename(period, "xlsx")
+    name = download_name(period, ctx.settings.timezone, "xlsx")
     return StreamingResponse(_chunks(file), media_type=workbook.MEDIA_TYPE, headers={
         "Content-Disposition": f'attachment; filename="{name}"', "Content-Length": str(size)})
 
@@ -89,5 +89,6 @@ operations = [
               REPORT_READERS,
               "The response-time workbook: summaries, fractiles, workload, calls and the "
               "incident log (no caller data)",
-              answers={200: workbook.MEDIA_TYPE, 422: "bad from or to"}, parameters=PERIOD),
+              answers={200: "the workbook", 422: "bad from or to"}, parameters=PERIOD,
+              media_type=workbook.MEDIA_TYPE),
 ]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -54,8 +56,15 @@ async def _csv_lines(ctx, period: Period) -> AsyncIterator[str]:
         yield _csv_text(batch)
 
 
-def _filename(period: Period, suffix: str) -> str:
-    return f"waktu-tanggap_{period.start:%Y%m%d}-{period.end:%Y%m%d}.{suffix}"
+def download_name(period: Period, timezone: str, suffix: str) -> str:
+    """`waktu-tanggap_20260601-20260831.csv`: the period's first and last local days."""
+    days = []
+    for moment in (period.start, period.end - timedelta(microseconds=1)):
+        try:
+            days.append(f"{moment.astimezone(ZoneInfo(timezone)):%Y%m%d}")
+        except OverflowError:  # the last representable day, in UTC it still is one
+            days.append(f"{moment:%Y%m%d}")
+    return f"waktu-tanggap_{days[0]}-{days[1]}.{suffix}"
 
 
 async def response_times_csv(request: Request, principal: Principal) -> Response:
@@ -66,9 +75,9 @@ async def response_times_csv(request: Request, principal: Principal) -> Response
     period = check_period(request.query_params, ctx.settings.timezone)
     async with ctx.pool.acquire() as conn:  # 503 now, not a broken download later
         await ping(conn)
+    name = download_name(period, ctx.settings.timezone, "csv")
     return StreamingResponse(_csv_lines(ctx, period), media_type="text/csv; charset=utf-8",
-                             headers={"Content-Disposition":
-                                      f'attachment; filename="{_filename(period, "csv")}"'})
+                             headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 PERIOD = ({"name": "from", "in": "query", "required": False,
@@ -88,7 +97,8 @@ operations = [
               parameters=(*PERIOD, GROUPING)),
     Operation("get", "/api/v1/reports/response-times.csv", response_times_csv, REPORT_READERS,
               "The incident log as CSV: every step time and interval, no caller data",
-              answers={200: "text/csv", 422: "bad from or to"}, parameters=PERIOD),
+              answers={200: "text/csv", 422: "bad from or to"}, parameters=PERIOD,
+              media_type="text/csv"),
     Operation("get", "/api/v1/reports/response-times/fractiles", fractiles, REPORT_READERS,
               "Share of responses within 1, 2, ... 30 minutes",
               answers={200: "`{\"items\": [{minutes, share, count}]}`",

@@ -7,9 +7,8 @@ logging out and a token past its expiry: no, garbage, revoked and expired
 tokens get 401, a role not listed gets 403, a listed role gets anything but
 401/403 (2xx, 404, 409, 422... never 5xx). Public endpoints ignore the token.
 
-Endpoints of the contract that the service does not serve yet (the reports) stay
-out of the matrix; a check fails as soon as one of them is served, and another
-makes sure every served route is in the table.
+Endpoints of the contract that the service does not serve yet would stay out of the
+matrix (none today); a check makes sure every served route is in the table.
 
 One service and one database serve the module (see the fixtures): the tokens of
 every kind are made once, not per case.
