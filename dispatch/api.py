@@ -18,7 +18,9 @@ from dispatch.geo import endpoints as geo
 from dispatch.http import JSON, Operation
 from dispatch.incidents import endpoints as incidents
 from dispatch.lines import endpoints as lines
+from dispatch.reports import charts as report_charts
 from dispatch.reports import endpoints as reports
+from dispatch.reports import points as report_points
 from dispatch.responders import endpoints as responders
 from dispatch.teams import endpoints as teams
 from dispatch.vocabulary import PUBLIC
@@ -42,4 +44,5 @@ OPERATIONS: list[Operation] = [
               answers={200: "OpenAPI 3.1 document"}),
     *auth.operations, *teams.operations, *calls.operations, *incidents.operations,
     *geo.operations, *responders.operations, *lines.operations, *reports.operations,
+    *report_charts.operations, *report_points.operations,
 ]
