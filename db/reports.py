@@ -129,3 +129,39 @@ async def iterate_incident_log(conn: asyncpg.Connection, start: datetime, end: d
     async for row in conn.cursor(_log_sql(), start, end, timezone, shifts, shift_starts,
                                  prefetch=2000):
         yield row
+
+
+# --- the reports page: charts and the map ----------------------------------------------
+
+async def get_response_seconds(conn: asyncpg.Connection, start: datetime,
+                               end: datetime) -> list[float]:
+    """The response (call to on scene, seconds) of every incident received in
+    [start, end) that was reached, shortest first: the histogram's values."""
+    rows = await conn.fetch(
+        f"""SELECT {_seconds(INTERVALS['response_s'])} AS response_s
+            {_FROM} AND i.on_scene_at IS NOT NULL ORDER BY 1""", start, end)
+    return [row["response_s"] for row in rows]
+
+
+async def get_incident_counts_by_hour_weekday(conn: asyncpg.Connection, start: datetime,
+                                              end: datetime, timezone: str
+                                              ) -> list[asyncpg.Record]:
+    """(weekday 1-7 Monday first, hour 0-23, count) of incidents received in [start, end),
+    by their local time in `timezone`; cells without incidents are left out."""
+    return await conn.fetch(
+        """SELECT extract(isodow FROM i.received_at AT TIME ZONE $3::text)::int AS weekday,
+                  extract(hour FROM i.received_at AT TIME ZONE $3::text)::int AS hour,
+                  count(*) AS count
+           FROM incidents i WHERE i.received_at >= $1 AND i.received_at < $2
+           GROUP BY 1, 2 ORDER BY 1, 2""", start, end, timezone)
+
+
+async def get_incident_points(conn: asyncpg.Connection, start: datetime, end: datetime,
+                              limit: int) -> list[asyncpg.Record]:
+    """The newest `limit` incidents received in [start, end), newest first, as points
+    for a map: id, lat, lon, priority, status and response seconds (None when not
+    reached). Never the caller's number, the address or any name."""
+    return await conn.fetch(
+        f"""SELECT i.id, i.lat, i.lon, i.priority, i.status,
+                   {_seconds(INTERVALS['response_s'])} AS response_s
+            {_FROM} ORDER BY i.received_at DESC, i.id DESC LIMIT $3""", start, end, limit)

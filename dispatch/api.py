@@ -19,7 +19,9 @@ from dispatch.http import JSON, Operation
 from dispatch.incidents import endpoints as incidents
 from dispatch.lines import endpoints as lines
 from dispatch.reports import activity_endpoints as activity_reports
+from dispatch.reports import charts as report_charts
 from dispatch.reports import endpoints as reports
+from dispatch.reports import points as report_points
 from dispatch.responders import endpoints as responders
 from dispatch.teams import endpoints as teams
 from dispatch.vocabulary import PUBLIC
@@ -44,4 +46,5 @@ OPERATIONS: list[Operation] = [
     *auth.operations, *teams.operations, *calls.operations, *incidents.operations,
     *geo.operations, *responders.operations, *lines.operations, *reports.operations,
     *activity_reports.operations,
+    *report_charts.operations, *report_points.operations,
 ]

@@ -50,7 +50,8 @@ def render(request: Request, template: str, status_code: int = 200, *,
     token = csrf_for or session.get_session_token(request)
     csrf = session.make_csrf(settings.secret_key, token) if token else ""
     response = TEMPLATES.TemplateResponse(request, template, {
-        "csrf": csrf, "tile_url": settings.tile_url or "", **context}, status_code=status_code)
+        "csrf": csrf, "tile_url": settings.tile_url or "", "timezone": settings.timezone,
+        **context}, status_code=status_code)
     response.headers["Content-Security-Policy"] = (
         "default-src 'self'; img-src 'self' data: blob:" + (
             f" {settings.tile_origin}" if settings.tile_origin else "")

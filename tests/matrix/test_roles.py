@@ -105,7 +105,7 @@ ENDPOINTS = [
     Endpoint("POST", "/api/v1/incidents/{incident}/cancel", STAFF, {"reason": "test"}),
     Endpoint("GET", "/api/v1/incidents/{incident}/candidates", STAFF),
     # The dashboard's map and gazetteer.
-    Endpoint("GET", "/api/v1/districts", STAFF),
+    Endpoint("GET", "/api/v1/districts", STAFF | {"health_office"}),
     Endpoint("GET", "/api/v1/places?q=lompoe", STAFF),
     # A responder's phone.
     Endpoint("GET", "/api/v1/team/assignment", RESPONDER),
@@ -133,6 +133,12 @@ ENDPOINTS = [
     Endpoint("GET", "/api/v1/reports/workload", REPORTS),
     Endpoint("GET", "/api/v1/reports/calls", REPORTS),
     Endpoint("GET", "/api/v1/reports/lines", REPORTS),
+    # The reports page: its charts and the map's points.
+    *(Endpoint("GET", f"/api/v1/reports/charts/{name}.svg", REPORTS) for name in (
+        "response-histogram", "response-fractiles", "trend-weekly", "trend-monthly",
+        "p90-by-district", "p90-by-team", "calls-by-hour-weekday",
+        "incidents-by-hour-weekday")),
+    Endpoint("GET", "/api/v1/reports/incidents", REPORTS),
 ]
 
 _APP = create_app(Settings(database_url="postgresql://unused/none"))
