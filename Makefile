@@ -38,9 +38,10 @@ $(STAMP): pyproject.toml
 	touch $@
 
 # The demo loads the city pack shipped in the package (dispatch/cities/parepare): the
-# kecamatan and kelurahan on the map, the gazetteer's kelurahan and health facilities.
+# kecamatan and kelurahan on the map, the gazetteer's kelurahan and health facilities;
+# and, the first time, 90 days of made-up past so that the reports have data.
 run: venv
-	$(BIN)/dispatch112 demo
+	$(BIN)/dispatch112 demo --history 90
 	$(BIN)/dispatch112 serve --host $(HOST) --port $(PORT)
 
 test: venv test-deps

@@ -86,8 +86,27 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     asyncio.run(_in_transaction(settings.database_url,
                                 lambda conn: do_load_demo(conn, settings.timezone)))
     print("Parepare demo loaded.")
+    if args.history:
+        from dispatch.history import HistoryError, do_load_history
+
+        async def history(conn):
+            return await do_load_history(conn, days=args.history, seed=args.seed,
+                                         timezone=settings.timezone,
+                                         ack_timeout_s=settings.ack_timeout_s)
+        try:
+            print(asyncio.run(_in_transaction(settings.database_url, history)).describe())
+        except HistoryError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
     print(describe_logins())
     return 0
+
+
+def _history_days(text: str) -> int:
+    days = int(text)
+    if not 0 <= days <= 3660:
+        raise argparse.ArgumentTypeError("between 0 and 3660 days")
+    return days
 
 
 def _import_geojson(settings: Settings, path: str, read, store, what: str) -> int:
@@ -188,7 +207,11 @@ def build_parser() -> argparse.ArgumentParser:
     secret.add_argument("--password")
     secret.add_argument("--password-stdin", action="store_true")
     create.set_defaults(func=cmd_user_create)
-    sub.add_parser("demo", help="load the Parepare demo").set_defaults(func=cmd_demo)
+    demo = sub.add_parser("demo", help="load the Parepare demo")
+    demo.add_argument("--history", type=_history_days, default=0, metavar="DAYS",
+                      help="also make up the last DAYS days of calls and incidents (once)")
+    demo.add_argument("--seed", type=int, default=112, help="of the history (default 112)")
+    demo.set_defaults(func=cmd_demo)
     districts = sub.add_parser("districts", help="district boundaries").add_subparsers(
         dest="districts_command", required=True)
     load = districts.add_parser("import", help="import boundaries from GeoJSON")
