@@ -1,8 +1,8 @@
 """The response-time reports: each incident's intervals, grouped and summarised.
 
 One table is read (incidents, with its kecamatan, kelurahan and last team) through
-its index on received_at; every interval is computed here once (INTERVALS) and
-shared by the summaries and the per-incident log. Definitions: docs/reports.md.
+its index on received_at; every interval is a column PostgreSQL keeps (migration
+0007), shared by the summaries and the per-incident log. Definitions: docs/reports.md.
 """
 
 from __future__ import annotations
@@ -12,22 +12,13 @@ from datetime import datetime
 
 import asyncpg
 
-# Seconds between two step times of an incident; NULL while either is missing, so an
-# incident counts in an interval only once both ends happened. The team's own
-# intervals start at `last_assigned_at`: a reassigned incident is measured with the
-# team that arrived, its response from the call.
-INTERVALS = {
-    "dispatch_s": "i.assigned_at - i.received_at",
-    "ack_s": "i.acknowledged_at - i.last_assigned_at",
-    "turnout_s": "i.en_route_at - i.acknowledged_at",
-    "travel_s": "i.on_scene_at - i.en_route_at",
-    "response_s": "i.on_scene_at - i.received_at",
-    "mobilisation_s": "i.en_route_at - i.last_assigned_at",
-    "on_scene_s": "coalesce(i.transporting_at, i.closed_at) - i.on_scene_at",
-    "transport_s": "i.at_hospital_at - i.transporting_at",
-    "handover_s": "i.closed_at - i.at_hospital_at",
-    "committed_s": "i.closed_at - i.last_assigned_at",
-}
+# Seconds between two step times of an incident, as columns PostgreSQL keeps (generated
+# in migration 0007, the definitions of docs/reports.md): NULL while either end is
+# missing, so an incident counts in an interval only once both ends happened. The
+# team's own intervals start at `last_assigned_at`: a reassigned incident is measured
+# with the team that arrived, its response from the call.
+INTERVALS = ("dispatch_s", "ack_s", "turnout_s", "travel_s", "response_s", "mobilisation_s",
+             "on_scene_s", "transport_s", "handover_s", "committed_s")
 TIMES = ("received_at", "assigned_at", "last_assigned_at", "acknowledged_at", "en_route_at",
          "on_scene_at", "transporting_at", "at_hospital_at", "closed_at", "cancelled_at")
 _LOCAL = "(i.received_at AT TIME ZONE $3::text)"
@@ -59,12 +50,6 @@ _FROM = """FROM incidents i
     WHERE i.received_at >= $1 AND i.received_at < $2"""
 
 
-def _seconds(expression: str) -> str:
-    # date_part gives float8 at once; extract gives numeric (PostgreSQL 14+), whose
-    # conversions cost half the report's time over 100,000 incidents.
-    return f"date_part('epoch', {expression})"
-
-
 def _summary_columns() -> str:
     columns = []
     for name in INTERVALS:
@@ -75,9 +60,9 @@ def _summary_columns() -> str:
 
 
 def _summary_sql(group_by: str | None) -> str:
-    intervals = ", ".join(f"{_seconds(sql)} AS {name}" for name, sql in INTERVALS.items())
+    intervals = ", ".join(f"i.{name}" for name in INTERVALS)
     return f"""
-    WITH r AS MATERIALIZED (  -- each interval computed once, not once per aggregate
+    WITH r AS (
         SELECT {GROUPS[group_by]} AS key, i.status, i.assignment_count, {intervals}
         {_FROM} {_TYPED})
     SELECT key, GROUPING(key) = 1 AS is_total, count(*) AS count,
@@ -107,7 +92,7 @@ async def get_response_histogram(conn: asyncpg.Connection, start: datetime,
     """How many responses took at most each whole minute: (minute, count), minute =
     ceil(response / 60 s), for incidents received in [start, end) that were reached."""
     return await conn.fetch(
-        f"""SELECT ceil({_seconds(INTERVALS['response_s'])} / 60)::int AS minute,
+        f"""SELECT ceil(i.response_s / 60)::int AS minute,
                    count(*) AS count
             {_FROM} AND i.on_scene_at IS NOT NULL
             GROUP BY 1 ORDER BY 1""", start, end)
@@ -115,7 +100,7 @@ async def get_response_histogram(conn: asyncpg.Connection, start: datetime,
 
 def _log_sql() -> str:
     times = ", ".join(f"i.{name}" for name in TIMES)
-    intervals = ", ".join(f"{_seconds(sql)} AS {name}" for name, sql in INTERVALS.items())
+    intervals = ", ".join(f"i.{name}" for name in INTERVALS)
     return f"""SELECT i.id AS incident_id, i.priority, d.name AS district,
                       k.name AS kelurahan, t.code AS team_code, i.status,
                       i.assignment_count, {GROUPS['shift']} AS shift, {times}, {intervals}
@@ -140,7 +125,7 @@ async def get_response_seconds(conn: asyncpg.Connection, start: datetime,
     """The response (call to on scene, seconds) of every incident received in
     [start, end) that was reached, shortest first: the histogram's values."""
     rows = await conn.fetch(
-        f"""SELECT {_seconds(INTERVALS['response_s'])} AS response_s
+        f"""SELECT i.response_s
             {_FROM} AND i.on_scene_at IS NOT NULL ORDER BY 1""", start, end)
     return [row["response_s"] for row in rows]
 
@@ -165,5 +150,5 @@ async def get_incident_points(conn: asyncpg.Connection, start: datetime, end: da
     reached). Never the caller's number, the address or any name."""
     return await conn.fetch(
         f"""SELECT i.id, i.lat, i.lon, i.priority, i.status,
-                   {_seconds(INTERVALS['response_s'])} AS response_s
+                   i.response_s
             {_FROM} ORDER BY i.received_at DESC, i.id DESC LIMIT $3""", start, end, limit)

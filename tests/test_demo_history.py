@@ -64,8 +64,8 @@ async def _check_steps(db: asyncpg.Connection) -> list[asyncpg.Record]:
         else:
             assert row["status"] == "closed" and row["cancelled_at"] is None
             assert row["on_scene_at"] is not None
-    for name, sql in INTERVALS.items():
-        negative = await db.fetchval(f"SELECT count(*) FROM incidents i WHERE {sql} < '0'")
+    for name in INTERVALS:
+        negative = await db.fetchval(f"SELECT count(*) FROM incidents i WHERE {name} < 0")
         assert negative == 0, f"{name} negative"
     return incidents
 
