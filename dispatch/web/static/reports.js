@@ -1,7 +1,8 @@
 // The health office's reports page: a period (from/to dates in the query string, so a
 // view can be linked and printed), summary cards, the charts (SVG drawn by the
-// service), the tables, and the map of late arrivals (reports-map.js). Every text
-// from the service goes in as text (el()), never as markup.
+// service), the tables, the map of late arrivals (reports-map.js) and the workload,
+// calls and lines sections (reports-activity.js). Every text from the service goes in
+// as text (el()), never as markup.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -153,13 +154,26 @@ const GROUP_LABELS = {
   month: monthLabel,
 };
 
+// A row: its label as a row head, then its cells (text).
+function dataRow(label, cells, cls) {
+  return el("tr", { class: cls }, el("th", { scope: "row" }, label), cells.map((c) => el("td", {}, c)));
+}
+
+// A report table named `name` (data-group): caption, column heads, body rows ("no data"
+// when there are none) and an optional footer row.
+function reportTable(name, caption, heads, rows, foot, cls) {
+  return el("table", { class: cls ? `report-table ${cls}` : "report-table", "data-group": name },
+    el("caption", {}, caption),
+    el("thead", {}, el("tr", {}, heads.map((h) => el("th", { scope: "col" }, h)))),
+    el("tbody", {}, rows.length ? rows : el("tr", {}, el("td", { colspan: heads.length, class: "muted" }, t("rep.no_data")))),
+    foot ? el("tfoot", {}, foot) : null);
+}
+
 function groupRow(label, group, cls) {
   const response = group.intervals.response_s;
-  return el("tr", { class: cls },
-    el("th", { scope: "row" }, label), el("td", {}, fmt(group.count, 0)), el("td", {}, fmt(response.n, 0)),
-    el("td", {}, minutes(response.p50)), el("td", {}, minutes(response.p90)),
-    el("td", {}, minutes(response.max)), el("td", {}, pct(response.share_within_target)),
-    el("td", {}, fmt(group.intervals.dispatch_s.p90, 0)));
+  return dataRow(label, [fmt(group.count, 0), fmt(response.n, 0), minutes(response.p50),
+    minutes(response.p90), minutes(response.max), pct(response.share_within_target),
+    fmt(group.intervals.dispatch_s.p90, 0)], cls);
 }
 
 function groupTable(grouping, report) {
@@ -168,11 +182,8 @@ function groupTable(grouping, report) {
     t("rep.col.p50"), t("rep.col.p90"), t("rep.col.max"), t("rep.col.share", { n: target }),
     t("rep.col.dispatch")];
   const rows = report.groups.map((g) => groupRow(GROUP_LABELS[grouping](g.key), g));
-  return el("table", { class: "report-table", "data-group": grouping },
-    el("caption", {}, t(`rep.table.${grouping}`)),
-    el("thead", {}, el("tr", {}, heads.map((h) => el("th", { scope: "col" }, h)))),
-    el("tbody", {}, rows.length ? rows : el("tr", {}, el("td", { colspan: heads.length, class: "muted" }, t("rep.no_data")))),
-    report.total ? el("tfoot", {}, groupRow(t("rep.total"), report.total, "total")) : null);
+  return reportTable(grouping, t(`rep.table.${grouping}`), heads, rows,
+                     report.total ? groupRow(t("rep.total"), report.total, "total") : null);
 }
 
 // The fractile table in three blocks of ten minutes side by side.
@@ -190,10 +201,7 @@ function fractileTable(report) {
         el("td", { class: cls }, fmt(item.count, 0)), el("td", { class: cls }, pct(item.share))];
     })));
   }
-  return el("table", { class: "report-table fractiles", "data-group": "fractiles" },
-    el("caption", {}, t("rep.table.fractiles")),
-    el("thead", {}, el("tr", {}, heads.map((h) => el("th", { scope: "col" }, h)))),
-    el("tbody", {}, rows));
+  return reportTable("fractiles", t("rep.table.fractiles"), heads, rows, null, "fractiles");
 }
 
 function renderTables(reports) {
@@ -224,7 +232,7 @@ async function main() {
   renderCards(reports.priority);
   renderCharts(period);
   renderTables(reports);
-  await LateMap.draw(period, reports.kelurahan);
+  await Promise.all([LateMap.draw(period, reports.kelurahan), Activity.draw(period)]);
   document.body.dataset.ready = "true";
 }
 
