@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import asyncpg
 
 NOTIFY_CHANNEL = "dispatch112_events"
@@ -55,6 +57,18 @@ async def get_events_after(conn: asyncpg.Connection, after_seq: int, *,
 
 async def get_pruned_through(conn: asyncpg.Connection) -> int:
     return await conn.fetchval("SELECT pruned_through FROM events_horizon")
+
+
+async def get_prunable_through(conn: asyncpg.Connection, older_than: datetime,
+                               active_states: list[str]) -> int:
+    """The highest seq that may be pruned: events older than `older_than`, but none
+    from the first event of an incident still active (its timeline stays whole)."""
+    return await conn.fetchval(
+        """SELECT least(
+               (SELECT coalesce(max(seq), 0) FROM events WHERE at < $1),
+               (SELECT coalesce(min(e.seq) - 1, 9223372036854775806)
+                FROM incidents i JOIN events e ON e.incident_id = i.id
+                WHERE i.status = ANY($2)))""", older_than, active_states)
 
 
 async def prune_events(conn: asyncpg.Connection, through_seq: int) -> int:

@@ -324,6 +324,7 @@ CREATE TABLE public.teams (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     device_seen_at timestamp with time zone,
     signal_lost_at timestamp with time zone,
+    fix_announced_at timestamp with time zone,
     CONSTRAINT teams_base_lat_check CHECK (((base_lat >= ('-90'::integer)::double precision) AND (base_lat <= (90)::double precision))),
     CONSTRAINT teams_base_lon_check CHECK (((base_lon >= ('-180'::integer)::double precision) AND (base_lon <= (180)::double precision))),
     CONSTRAINT teams_fix_lat_check CHECK (((fix_lat >= ('-90'::integer)::double precision) AND (fix_lat <= (90)::double precision))),

@@ -81,13 +81,32 @@ async def update_team_status(conn: asyncpg.Connection, team_id: int, target: str
 
 
 async def update_team_fix(conn: asyncpg.Connection, team_id: int, lat: float, lon: float,
-                          accuracy_m: float | None, at: datetime) -> bool:
-    """Store a GPS fix unless a newer one is already stored (phones replay late)."""
-    status = await conn.execute(
-        """UPDATE teams SET fix_lat = $2, fix_lon = $3, fix_accuracy_m = $4, fix_at = $5
-           WHERE id = $1 AND (fix_at IS NULL OR fix_at <= $5)""",
-        team_id, lat, lon, accuracy_m, at)
-    return status.endswith(" 1")
+                          accuracy_m: float | None, at: datetime,
+                          announce_every_s: float) -> asyncpg.Record | None:
+    """Store a GPS fix unless a newer one is already stored (phones replay late);
+    None when not stored. `announce` is true when it should be announced: the last
+    announced fix is at least `announce_every_s` older (else the sweep announces it
+    later, see get_unannounced_fixes)."""
+    return await conn.fetchrow(
+        """UPDATE teams SET fix_lat = $2, fix_lon = $3, fix_accuracy_m = $4, fix_at = $5,
+                  fix_announced_at = CASE
+                      WHEN fix_announced_at IS NULL
+                        OR fix_announced_at <= $5 - make_interval(secs => $6) THEN $5
+                      ELSE fix_announced_at END
+           WHERE id = $1 AND (fix_at IS NULL OR fix_at <= $5)
+           RETURNING fix_announced_at = $5 AS announce""",
+        team_id, lat, lon, accuracy_m, at, float(announce_every_s))
+
+
+async def take_unannounced_fixes(conn: asyncpg.Connection,
+                                 waited_s: float) -> list[asyncpg.Record]:
+    """Teams whose latest fix was held back and has waited `waited_s`: marked announced
+    now (the caller emits the events in the same transaction)."""
+    return await conn.fetch(
+        """UPDATE teams SET fix_announced_at = fix_at
+           WHERE fix_at > fix_announced_at
+             AND fix_at <= now() - make_interval(secs => $1)
+           RETURNING id""", float(waited_s))
 
 
 async def insert_shift(conn: asyncpg.Connection, team_id: int, starts_at: datetime,

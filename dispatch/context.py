@@ -13,6 +13,7 @@ import asyncpg
 from dispatch import events
 from dispatch.config import Settings
 from dispatch.geo.districts import DistrictIndex
+from dispatch.ratelimit import RateLimiter
 from routing import Router, get_router
 
 
@@ -25,11 +26,15 @@ class Context:
     # Called after each commit that wrote events (this instance's hub wakes at once,
     # without waiting for its own NOTIFY to come back).
     after_commit: Callable[[], None] | None = None
+    # Steps and fixes per phone (dispatch/ratelimit.py), made from the settings.
+    device_limiter: RateLimiter | None = None
 
     @classmethod
     def create(cls, settings: Settings, pool: asyncpg.Pool,
                after_commit: Callable[[], None] | None = None) -> Context:
-        return cls(settings, pool, get_router(settings.router), after_commit=after_commit)
+        limiter = RateLimiter(settings.device_rate_per_s, settings.device_burst)
+        return cls(settings, pool, get_router(settings.router), after_commit=after_commit,
+                   device_limiter=limiter)
 
     def day_start(self) -> datetime:
         """Midnight of today in the service's time zone, as a UTC instant."""

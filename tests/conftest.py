@@ -84,7 +84,10 @@ async def db(dsn: str) -> AsyncIterator[asyncpg.Connection]:
 def settings(dsn: str, request: pytest.FixtureRequest) -> Settings:
     """The service's settings; `@pytest.mark.settings(name=value, ...)` changes some."""
     marker = request.node.get_closest_marker("settings")
-    values = {"sweep_interval_s": 0.2, "pool_max": 20, **(marker.kwargs if marker else {})}
+    # Tests walk phones through many steps at once: the per-phone rate limit is tested
+    # on its own (tests/test_phone_limits.py).
+    values = {"sweep_interval_s": 0.2, "pool_max": 20, "device_burst": 10_000,
+              **(marker.kwargs if marker else {})}
     return Settings(database_url=dsn, secret_key="test", **values)
 
 

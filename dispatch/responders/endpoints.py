@@ -22,6 +22,7 @@ async def get_assignment(request: Request, principal: Principal) -> Response:
 async def post_status(request: Request, principal: Principal) -> Response:
     body = await read_model(request, StatusIn)
     ctx = request.app.state.ctx
+    responders.check_rate(ctx, principal.team_id)
     async with ctx.transaction() as conn:
         result = await responders.do_team_step(conn, ctx, principal.team_id, body,
                                                actor=principal.actor)
@@ -33,6 +34,7 @@ async def post_status(request: Request, principal: Principal) -> Response:
 async def post_location(request: Request, principal: Principal) -> Response:
     body = await read_model(request, LocationIn)
     ctx = request.app.state.ctx
+    responders.check_rate(ctx, principal.team_id)
     async with ctx.transaction() as conn:
         await responders.do_team_location(conn, ctx, principal.team_id, body,
                                           actor=principal.actor)

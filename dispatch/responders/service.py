@@ -11,12 +11,22 @@ from db import incidents as incidents_db
 from db import teams as teams_db
 from dispatch.clock import check_recent_time
 from dispatch.context import Context
-from dispatch.errors import Conflict, InvalidTransition, NotFound
+from dispatch.errors import Conflict, InvalidTransition, NotFound, TooManyRequests
 from dispatch.incidents import views
 from dispatch.incidents.announce import do_announce_incident
 from dispatch.responders.schemas import LocationIn, StatusIn
 from dispatch.states import get_transition
 from dispatch.teams.service import do_announce_team
+
+
+def check_rate(ctx: Context, team_id: int) -> None:
+    """429 with Retry-After when this team's phone sends more than its rate allows."""
+    if ctx.device_limiter is None:
+        return
+    wait = ctx.device_limiter.retry_after_s(team_id)
+    if wait:
+        raise TooManyRequests("too many steps or fixes from this phone; slow down",
+                              retry_after_s=wait)
 
 
 async def get_team_assignment(conn: asyncpg.Connection, team_id: int) -> dict | None:
@@ -81,8 +91,13 @@ async def _log_step(conn: asyncpg.Connection, ctx: Context, body: StatusIn, team
 
 async def do_team_location(conn: asyncpg.Connection, ctx: Context, team_id: int,
                            body: LocationIn, *, actor: str) -> None:
-    """Store a GPS fix (a late, older fix never replaces a newer one)."""
+    """Store a GPS fix (a late, older fix never replaces a newer one), and announce it
+    unless the team's last announced fix is younger than `gps_announce_s`: a phone
+    sending fixes every second costs one event per few seconds, not one per fix (the
+    sweep announces a held-back fix once it has waited)."""
     at = check_recent_time(body.at) or datetime.now(UTC)
-    if await teams_db.update_team_fix(conn, team_id, body.lat, body.lon, body.accuracy_m, at):
+    stored = await teams_db.update_team_fix(conn, team_id, body.lat, body.lon, body.accuracy_m,
+                                            at, ctx.settings.gps_announce_s)
+    if stored is not None and stored["announce"]:
         await do_announce_team(conn, team_id, actor=actor,
                                gps_fresh_s=ctx.settings.gps_fresh_s, accuracy_m=body.accuracy_m)

@@ -75,6 +75,7 @@ def _responder_handlers(ws: WebSocket, principal: Principal) -> dict:
         client_id = data.get("client_id")
         try:
             body = parse_model(StatusIn, json.dumps(data).encode())
+            responders.check_rate(ctx, principal.team_id)
             async with ctx.transaction() as conn:
                 result = await responders.do_team_step(conn, ctx, principal.team_id, body,
                                                        actor=principal.actor)
@@ -92,6 +93,7 @@ def _responder_handlers(ws: WebSocket, principal: Principal) -> dict:
         client_id = data.get("client_id")
         try:
             body = parse_model(LocationIn, json.dumps(data).encode())
+            responders.check_rate(ctx, principal.team_id)
             async with ctx.transaction() as conn:
                 await responders.do_team_location(conn, ctx, principal.team_id, body,
                                                   actor=principal.actor)

@@ -37,7 +37,7 @@ async def dsn(server_dsn: str, template_dsn: str) -> AsyncIterator[str]:
 @pytest.fixture(scope="module")
 def settings(dsn: str) -> Settings:
     return Settings(database_url=dsn, secret_key="test", sweep_interval_s=0.2, pool_max=20,
-                    ack_timeout_s=3600)
+                    ack_timeout_s=3600, device_burst=10_000)
 
 
 @pytest.fixture(scope="module")
