@@ -238,6 +238,7 @@ CREATE TABLE public.lines (
     checked_at timestamp with time zone,
     last_result text,
     heartbeat_at timestamp with time zone,
+    demo boolean DEFAULT false NOT NULL,
     CONSTRAINT lines_priority_check CHECK ((priority >= 0)),
     CONSTRAINT lines_probe_kind CHECK (((probe ->> 'kind'::text) = ANY (ARRAY['sip_options'::text, 'heartbeat'::text, 'none'::text]))),
     CONSTRAINT lines_state_check CHECK ((state = ANY (ARRAY['unknown'::text, 'up'::text, 'down'::text])))
@@ -325,6 +326,7 @@ CREATE TABLE public.teams (
     device_seen_at timestamp with time zone,
     signal_lost_at timestamp with time zone,
     fix_announced_at timestamp with time zone,
+    demo boolean DEFAULT false NOT NULL,
     CONSTRAINT teams_base_lat_check CHECK (((base_lat >= ('-90'::integer)::double precision) AND (base_lat <= (90)::double precision))),
     CONSTRAINT teams_base_lon_check CHECK (((base_lon >= ('-180'::integer)::double precision) AND (base_lon <= (180)::double precision))),
     CONSTRAINT teams_fix_lat_check CHECK (((fix_lat >= ('-90'::integer)::double precision) AND (fix_lat <= (90)::double precision))),
@@ -351,7 +353,7 @@ CREATE TABLE public.tokens (
     expires_at timestamp with time zone NOT NULL,
     revoked_at timestamp with time zone,
     CONSTRAINT tokens_check CHECK (((user_id IS NULL) <> (team_id IS NULL))),
-    CONSTRAINT tokens_role_check CHECK ((role = ANY (ARRAY['admin'::text, 'operator'::text, 'health_office'::text, 'responder'::text])))
+    CONSTRAINT tokens_role_check CHECK ((role = ANY (ARRAY['admin'::text, 'operator'::text, 'health_office'::text, 'responder'::text, 'gateway'::text])))
 );
 ALTER TABLE public.tokens ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.tokens_id_seq
@@ -369,7 +371,8 @@ CREATE TABLE public.users (
     role text NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT users_role_check CHECK ((role = ANY (ARRAY['admin'::text, 'operator'::text, 'health_office'::text])))
+    demo boolean DEFAULT false NOT NULL,
+    CONSTRAINT users_role_check CHECK ((role = ANY (ARRAY['admin'::text, 'operator'::text, 'health_office'::text, 'gateway'::text])))
 );
 ALTER TABLE public.users ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.users_id_seq

@@ -34,8 +34,10 @@ async def revoke_token(conn: asyncpg.Connection, token_hash: bytes) -> bool:
     return status.endswith(" 1")
 
 
-async def revoke_user_tokens(conn: asyncpg.Connection, user_id: int) -> None:
-    """A reset password or role logs the user out everywhere."""
-    await conn.execute(
-        "UPDATE tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
-        user_id)
+async def revoke_user_tokens(conn: asyncpg.Connection, user_id: int) -> int:
+    """Log the user out everywhere (a reset password or role, `token revoke`); how many
+    live tokens were revoked."""
+    status = await conn.execute(
+        """UPDATE tokens SET revoked_at = now()
+           WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()""", user_id)
+    return int(status.split()[-1])

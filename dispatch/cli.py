@@ -1,5 +1,5 @@
-"""The `dispatch112` command: serve, migrate, user create, demo, city load, districts and
-places import."""
+"""The `dispatch112` command: serve, migrate, user create, token create and revoke, demo,
+city load, districts and places import."""
 
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ from db.pool import connect
 from dispatch.cities import DEFAULT_PACK, LEVELS, pack_names
 from dispatch.config import Settings, SettingsError
 from dispatch.vocabulary import USER_ROLES
+
+# A gateway's token lasts at most this long (`token create --ttl-days`).
+MAX_TOKEN_DAYS = 3660
 
 
 @contextlib.contextmanager
@@ -80,12 +83,49 @@ def cmd_user_create(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
-    from dispatch.demo import describe_logins, do_load_demo
+def cmd_token_create(settings: Settings, args: argparse.Namespace) -> int:
+    """A long-lived token for a gateway user, printed once (stored as its digest)."""
+    from dispatch.auth.service import TokenRefused, do_issue_long_lived_token
     asyncio.run(_run_migrations(settings.database_url))
-    asyncio.run(_in_transaction(settings.database_url,
-                                lambda conn: do_load_demo(conn, settings.timezone)))
-    print("Parepare demo loaded.")
+    try:
+        issued = asyncio.run(_in_transaction(
+            settings.database_url,
+            lambda conn: do_issue_long_lived_token(conn, args.username, args.ttl_days)))
+    except TokenRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"token for {args.username} ({issued.role}), valid until "
+          f"{issued.expires_at.isoformat(timespec='seconds')}; shown only this once:",
+          file=sys.stderr)
+    print(issued.token)
+    return 0
+
+
+def cmd_token_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    """Revoke every live token of a user (a gateway's, or anyone's)."""
+    from dispatch.auth.service import TokenRefused, do_revoke_user_tokens
+    asyncio.run(_run_migrations(settings.database_url))
+    try:
+        count = asyncio.run(_in_transaction(
+            settings.database_url, lambda conn: do_revoke_user_tokens(conn, args.username)))
+    except TokenRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"revoked {count} token(s) of {args.username}")
+    return 0
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from dispatch.demo import DemoRefused, describe_logins, do_load_demo
+    asyncio.run(_run_migrations(settings.database_url))
+    try:
+        loaded = asyncio.run(_in_transaction(
+            settings.database_url,
+            lambda conn: do_load_demo(conn, settings.timezone, force=args.force)))
+    except DemoRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(loaded.describe())
     if args.history:
         from dispatch.history import HistoryError, do_load_history
 
@@ -98,8 +138,15 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         except HistoryError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
-    print(describe_logins())
+    print(describe_logins(loaded.changed))
     return 0
+
+
+def _ttl_days(text: str) -> int:
+    days = int(text)
+    if not 1 <= days <= MAX_TOKEN_DAYS:
+        raise argparse.ArgumentTypeError(f"between 1 and {MAX_TOKEN_DAYS} days")
+    return days
 
 
 def _history_days(text: str) -> int:
@@ -207,10 +254,22 @@ def build_parser() -> argparse.ArgumentParser:
     secret.add_argument("--password")
     secret.add_argument("--password-stdin", action="store_true")
     create.set_defaults(func=cmd_user_create)
+    token = sub.add_parser("token", help="long-lived tokens of gateway users").add_subparsers(
+        dest="token_command", required=True)
+    issue = token.add_parser("create", help="print a new long-lived token of a gateway user")
+    issue.add_argument("username")
+    issue.add_argument("--ttl-days", type=_ttl_days, default=365, metavar="N",
+                       help="valid for N days (default 365)")
+    issue.set_defaults(func=cmd_token_create)
+    revoke = token.add_parser("revoke", help="revoke every token of a user")
+    revoke.add_argument("username")
+    revoke.set_defaults(func=cmd_token_revoke)
     demo = sub.add_parser("demo", help="load the Parepare demo")
     demo.add_argument("--history", type=_history_days, default=0, metavar="DAYS",
                       help="also make up the last DAYS days of calls and incidents (once)")
     demo.add_argument("--seed", type=int, default=112, help="of the history (default 112)")
+    demo.add_argument("--force", action="store_true",
+                      help="load even beside real data (still never overwriting a row)")
     demo.set_defaults(func=cmd_demo)
     districts = sub.add_parser("districts", help="district boundaries").add_subparsers(
         dest="districts_command", required=True)

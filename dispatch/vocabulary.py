@@ -9,15 +9,20 @@ from __future__ import annotations
 
 # --- who --------------------------------------------------------------------------------
 ADMIN, OPERATOR, HEALTH_OFFICE, RESPONDER = "admin", "operator", "health_office", "responder"
-ROLES = (ADMIN, OPERATOR, HEALTH_OFFICE, RESPONDER)
-# Roles of people who log in with a password (a responder is a team's phone, with a PIN).
-USER_ROLES = (ADMIN, OPERATOR, HEALTH_OFFICE)
+# The telephony gateway (a machine): opens and ends calls, sends line heartbeats.
+GATEWAY = "gateway"
+ROLES = (ADMIN, OPERATOR, HEALTH_OFFICE, RESPONDER, GATEWAY)
+# Roles of users, who log in with a password (a responder is a team's phone, with a
+# PIN); a gateway user is usually given a long-lived token (`dispatch112 token create`).
+USER_ROLES = (ADMIN, OPERATOR, HEALTH_OFFICE, GATEWAY)
 # Run the dashboard: every endpoint of calls, incidents, teams and lines, every event.
 STAFF = (ADMIN, OPERATOR)
+# Open and end calls, send line heartbeats: the dashboard staff and the gateway.
+TELEPHONY = (*STAFF, GATEWAY)
 # Read the response-time reports (never caller numbers).
 REPORT_READERS = (ADMIN, HEALTH_OFFICE)
 PUBLIC: tuple[str, ...] = ()
-# The page each role lands on after logging in.
+# The page each role lands on after logging in (the gateway has none).
 LANDING = {ADMIN: "/dashboard", OPERATOR: "/dashboard", HEALTH_OFFICE: "/reports",
            RESPONDER: "/team"}
 

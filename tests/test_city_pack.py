@@ -148,7 +148,7 @@ async def test_city_load_twice_changes_nothing(dsn: str, db) -> None:
     assert await _snapshot(db) == after_first
     # The demo loads the same pack: it adds no district and no place.
     async with db.transaction():
-        await do_load_demo(db, "Asia/Makassar")
+        await do_load_demo(db, "Asia/Makassar", force=True)
     assert await _snapshot(db) == after_first
     assert _city_load(dsn, "atlantis").returncode == 2
 

@@ -35,7 +35,7 @@ ORDER = ("received_at", "created_at", "assigned_at", "last_assigned_at", *TIMELI
 
 async def _load(db: asyncpg.Connection):
     async with db.transaction():
-        await do_load_demo(db, TZ)
+        await do_load_demo(db, TZ, force=True)
         return await do_load_history(db, days=DAYS, seed=112, timezone=TZ, ack_timeout_s=60,
                                      now=NOW)
 
@@ -158,7 +158,7 @@ async def test_history_is_a_plausible_past(db: asyncpg.Connection) -> None:
 
 async def test_same_seed_same_history(db: asyncpg.Connection) -> None:
     async with db.transaction():
-        await do_load_demo(db, TZ)
+        await do_load_demo(db, TZ, force=True)
     setting = await read_setting(db, start=NOW - timedelta(days=7), end=NOW, timezone=TZ,
                                  ack_timeout_s=60)
     first, again, other = generate(7, setting), generate(7, setting), generate(8, setting)
@@ -175,7 +175,7 @@ async def test_reports_over_the_history_and_a_second_run(
         api: Api, db: asyncpg.Connection, dsn: str, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture) -> None:
     monkeypatch.setenv("DATABASE_URL", dsn)
-    argv = ["demo", "--history", str(DAYS), "--seed", "3"]
+    argv = ["demo", "--force", "--history", str(DAYS), "--seed", "3"]
     assert await asyncio.to_thread(cli.main, argv) == 0
     assert "history loaded" in capsys.readouterr().out
     counts = await db.fetchrow(_counts_sql())

@@ -347,7 +347,7 @@ async def test_demo_lines_come_up_unmonitored(api: Api, dsn: str) -> None:
     conn = await connect(dsn)
     try:
         async with conn.transaction():
-            await do_load_demo(conn, "Asia/Makassar")
+            await do_load_demo(conn, "Asia/Makassar", force=True)
     finally:
         await conn.close()
     lines = await wait_until(lambda: _all_up(api), what="demo lines up")

@@ -19,6 +19,7 @@ from db import tokens as tokens_db
 from db import users as users_db
 from dispatch.config import Settings
 from dispatch.errors import Forbidden, TooManyRequests, Unauthorized
+from dispatch.vocabulary import GATEWAY
 from dispatch.web.session import CSRF_HEADER, SAFE_METHODS, check_csrf, get_session_token
 
 # OWASP's recommended argon2id minimum (19 MiB, 2 passes, 1 lane): the library default
@@ -154,6 +155,32 @@ async def require(connection: HTTPConnection, *roles: str) -> Principal:
     if principal.role not in roles:
         raise Forbidden(f"role {principal.role} may not do this")
     return principal
+
+
+class TokenRefused(Exception):
+    """No such user, or a long-lived token asked for a user who is no gateway."""
+
+
+async def do_issue_long_lived_token(conn: asyncpg.Connection, username: str,
+                                    ttl_days: int) -> IssuedToken:
+    """A token of `ttl_days` for a gateway user (a machine that cannot log in again
+    every 12 hours); people's tokens stay short. Revoked by logging out with it,
+    `dispatch112 token revoke` or a new password (`user create`)."""
+    user = await users_db.get_user_by_username(conn, username)
+    if user is None:
+        raise TokenRefused(f"no user {username}")
+    if user["role"] != GATEWAY:
+        raise TokenRefused(f"{username} is {user['role']}: long-lived tokens are only for"
+                           f" {GATEWAY} users")
+    return await _issue(conn, GATEWAY, ttl_days * 86400, user_id=user["id"])
+
+
+async def do_revoke_user_tokens(conn: asyncpg.Connection, username: str) -> int:
+    """Revoke every live token of the user; how many."""
+    user = await users_db.get_user_by_username(conn, username)
+    if user is None:
+        raise TokenRefused(f"no user {username}")
+    return await tokens_db.revoke_user_tokens(conn, user["id"])
 
 
 async def do_logout(conn: asyncpg.Connection, token: str | None) -> None:

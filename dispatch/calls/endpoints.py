@@ -1,4 +1,4 @@
-"""/api/v1/calls: calls on the 112 lines (admin, operator)."""
+"""/api/v1/calls: calls on the 112 lines (admin, operator, the telephony gateway)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dispatch.auth.service import Principal
 from dispatch.calls import service as calls
 from dispatch.calls.schemas import CallEndIn, CallIn
 from dispatch.http import JSON, Operation, path_id, read_model
-from dispatch.vocabulary import STAFF
+from dispatch.vocabulary import TELEPHONY
 
 
 async def create_call(request: Request, principal: Principal) -> Response:
@@ -28,9 +28,9 @@ async def end_call(request: Request, principal: Principal) -> Response:
 
 
 operations = [
-    Operation("post", "/api/v1/calls", create_call, STAFF, "Record a call on a 112 line",
+    Operation("post", "/api/v1/calls", create_call, TELEPHONY, "Record a call on a 112 line",
               CallIn, {201: "the call, `status` open"}),
-    Operation("post", "/api/v1/calls/{id}/end", end_call, STAFF,
+    Operation("post", "/api/v1/calls/{id}/end", end_call, TELEPHONY,
               "End a call with its disposition", CallEndIn,
               {200: "the call", 409: "the call has already ended"}),
 ]

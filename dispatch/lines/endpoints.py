@@ -14,7 +14,7 @@ from dispatch.lines import callbacks
 from dispatch.lines import service as lines
 from dispatch.lines.schemas import LineIn, OverrideIn
 from dispatch.lines.views import line_event_view
-from dispatch.vocabulary import ADMIN, PUBLIC, STAFF
+from dispatch.vocabulary import ADMIN, PUBLIC, STAFF, TELEPHONY
 
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 # The hotline is public and polled by the city website and chat bots: a few seconds
@@ -132,7 +132,7 @@ operations = [
     Operation("post", "/api/v1/lines/override", set_override, (ADMIN,),
               "Force a line active, or back to automatic (null)", OverrideIn,
               {200: "`active_line_id`, `since`, `critical`, `override`"}),
-    Operation("post", "/api/v1/lines/{id}/heartbeat", heartbeat, STAFF,
+    Operation("post", "/api/v1/lines/{id}/heartbeat", heartbeat, TELEPHONY,
               "The telephony gateway's heartbeat of a line",
               answers={204: "noted", 409: "the line is not probed by heartbeats"}),
     Operation("get", "/api/v1/hotline", get_hotline, PUBLIC, "The number to call now",

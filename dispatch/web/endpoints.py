@@ -21,7 +21,7 @@ from dispatch.auth.service import (
     do_logout,
     get_principal,
 )
-from dispatch.errors import DispatchError, Unauthorized
+from dispatch.errors import DispatchError, Forbidden, Unauthorized
 from dispatch.states import get_team_steps
 from dispatch.vocabulary import LANDING, REPORT_READERS, RESPONDER, STAFF
 from dispatch.web import session
@@ -94,7 +94,11 @@ def _logged_in(request: Request, issued: IssuedToken) -> Response:
 async def _user_login(conn, settings, form: dict[str, str]) -> IssuedToken:
     body = TokenRequest.model_validate({"username": form.get("username", ""),
                                         "password": form.get("password", "")})
-    return await do_login(conn, settings, body.username, body.password)
+    issued = await do_login(conn, settings, body.username, body.password)
+    if issued.role not in LANDING:  # the gateway: a machine with no page
+        await do_logout(conn, issued.token)
+        raise Forbidden(f"role {issued.role} has no pages")
+    return issued
 
 
 async def _device_login(conn, settings, form: dict[str, str]) -> IssuedToken:
@@ -142,14 +146,15 @@ def _page(template: str, roles: tuple[str, ...], login_path: str, **context):
         if principal is None:
             return RedirectResponse(login_path, status_code=303)
         if principal.role not in roles:
-            return RedirectResponse(LANDING[principal.role], status_code=303)
+            return RedirectResponse(LANDING.get(principal.role, "/login"), status_code=303)
         return render(request, template, principal=principal, **context)
     return page
 
 
 async def home(request: Request) -> Response:
     principal = await get_page_principal(request)
-    return RedirectResponse(LANDING[principal.role] if principal else "/login", status_code=303)
+    landing = LANDING.get(principal.role, "/login") if principal else "/login"
+    return RedirectResponse(landing, status_code=303)
 
 
 routes = [

@@ -2,7 +2,7 @@
 
 The table ENDPOINTS lists each endpoint once, with the roles the contract lets
 call it. Each endpoint is called by an admin, an operator, the health office, a
-responder's phone, nobody (no token), a garbage token, a token revoked by
+responder's phone, the telephony gateway, nobody (no token), a garbage token, a token revoked by
 logging out and a token past its expiry: no, garbage, revoked and expired
 tokens get 401, a role not listed gets 403, a listed role gets anything but
 401/403 (2xx, 404, 409, 422... never 5xx). Public endpoints ignore the token.
@@ -39,10 +39,12 @@ from tests.support import CITY, PASSWORDS, Api
 TOKEN, DEVICE, LOGOUT = "/api/v1/auth/token", "/api/v1/auth/device", "/api/v1/auth/logout"
 PIN = "4321"
 CALLER = "081234567890"
-ROLES = ("admin", "operator", "health_office", "responder")
+ROLES = ("admin", "operator", "health_office", "responder", "gateway")
 CALLERS = (*ROLES, "no-token", "garbage-token", "revoked-token", "expired-token")
 PUBLIC = frozenset()  # no token needed
 STAFF = frozenset({"admin", "operator"})
+TELEPHONY = STAFF | {"gateway"}  # opens and ends calls, sends line heartbeats
+GATEWAY_PASSWORD = "gateway-secret-1"
 ADMIN = frozenset({"admin"})
 RESPONDER = frozenset({"responder"})
 REPORTS = frozenset({"admin", "health_office"})
@@ -94,8 +96,8 @@ ENDPOINTS = [
              lambda ids: {"starts_at": _later(24), "ends_at": _later(30)}),
     Endpoint("POST", "/api/v1/teams/{team}/service", STAFF, {"status": "available"}),
     # Calls and incidents.
-    Endpoint("POST", "/api/v1/calls", STAFF, {"caller_number": CALLER}),
-    Endpoint("POST", "/api/v1/calls/{call}/end", STAFF, {"disposition": "info"}),
+    Endpoint("POST", "/api/v1/calls", TELEPHONY, {"caller_number": CALLER}),
+    Endpoint("POST", "/api/v1/calls/{call}/end", TELEPHONY, {"disposition": "info"}),
     Endpoint("POST", "/api/v1/incidents", STAFF, INCIDENT),
     Endpoint("GET", "/api/v1/incidents", STAFF),
     Endpoint("GET", "/api/v1/incidents?active=true", STAFF),
@@ -122,7 +124,7 @@ ENDPOINTS = [
     Endpoint("GET", "/api/v1/lines/events", STAFF),
     Endpoint("GET", "/api/v1/lines/monitor", STAFF),
     Endpoint("POST", "/api/v1/lines/override", ADMIN, {"line_id": None, "reason": "test"}),
-    Endpoint("POST", "/api/v1/lines/{line}/heartbeat", STAFF),
+    Endpoint("POST", "/api/v1/lines/{line}/heartbeat", TELEPHONY),
     Endpoint("GET", "/api/v1/callbacks", STAFF),
     Endpoint("POST", "/api/v1/callbacks/{callback}/done", STAFF),
     # Reports.
@@ -205,12 +207,13 @@ def test_operations_table_grants_the_contracts_roles() -> None:
 
 
 async def fresh_token(api: Api, role: str) -> str:
-    """A new token of `role` (the responder's is team T1's phone)."""
+    """A new token of `role` (the responder's is team T1's phone, the gateway's its
+    user's login)."""
     if role == "responder":
         response = await api.http.post(DEVICE, json={"team_code": "T1", "pin": PIN})
     else:
-        response = await api.http.post(TOKEN, json={"username": role,
-                                                     "password": PASSWORDS[role]})
+        password = GATEWAY_PASSWORD if role == "gateway" else PASSWORDS[role]
+        response = await api.http.post(TOKEN, json={"username": role, "password": password})
     assert response.status_code == 200, response.text
     assert response.json()["role"] == role
     return response.json()["access_token"]
@@ -226,6 +229,12 @@ class World:
 
 @pytest.fixture(scope="module")
 async def world(api: Api, dsn: str) -> World:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await users_db.upsert_user(conn, "gateway", await hash_secret(GATEWAY_PASSWORD),
+                                   "gateway")
+    finally:
+        await conn.close()
     t1 = await api.team("T1", *CITY, pin=PIN)
     incident = (await api.post("/api/v1/incidents", INCIDENT)).json()
     call = (await api.post("/api/v1/calls", {"caller_number": CALLER})).json()
