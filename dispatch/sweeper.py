@@ -1,4 +1,5 @@
-"""The background sweep every instance runs: ack timeouts, the queue, signal lost.
+"""The background sweep every instance runs: ack timeouts, the queue, signal lost,
+old login throttle rows.
 
 Each duty runs in short transactions of its own and skips rows another instance is
 already handling, so any number of instances may sweep at once.
@@ -11,6 +12,7 @@ import asyncio
 import structlog
 
 from db.pool import DATABASE_ERRORS
+from dispatch.auth.service import do_prune_logins
 from dispatch.context import Context
 from dispatch.incidents.queue import do_serve_queue, do_withdraw_overdue
 from dispatch.teams.presence import do_mark_signal_lost
@@ -25,6 +27,7 @@ async def run_sweeper(ctx: Context, stop: asyncio.Event) -> None:
             await do_withdraw_overdue(ctx)
             await do_serve_queue(ctx)
             await do_mark_signal_lost(ctx)
+            await do_prune_logins(ctx.pool, ctx.settings)
         except DATABASE_ERRORS as exc:
             log.error("sweeper.failed", error=str(exc))
         try:
