@@ -99,6 +99,9 @@ class Settings:
     login_lockout_max_s: int = 3600
     login_memory_s: int = 24 * 3600
     public_origin: str | None = None
+    # Addresses of the reverse proxies whose X-Forwarded-For names the client (uvicorn's
+    # forwarded_allow_ips). None: the client is the peer of the connection, always.
+    forwarded_allow_ips: str | None = None
     ws_heartbeat_s: float = 20.0
     ws_queue: int = 1000
     ws_ping_s: float = 20.0
@@ -158,6 +161,7 @@ class Settings:
             token_ttl_s=_int(env, "DISPATCH112_TOKEN_TTL_S", 12 * 3600, minimum=60),
             pool_max=_int(env, "DISPATCH112_POOL_MAX", 10, minimum=2),
             public_origin=env.get("DISPATCH112_PUBLIC_ORIGIN") or None,
+            forwarded_allow_ips=env.get("DISPATCH112_FORWARDED_ALLOW_IPS") or None,
             tile_url=env.get("DISPATCH112_TILE_URL") or None,
             signal_lost_s=_int(env, "DISPATCH112_SIGNAL_LOST_S", 90, minimum=10),
             log_level=(env.get("DISPATCH112_LOG_LEVEL") or "info").lower(),
