@@ -257,6 +257,11 @@ CREATE TABLE public.login_failures (
     failures integer DEFAULT 0 NOT NULL,
     last_failure_at timestamp with time zone DEFAULT now() NOT NULL
 );
+CREATE TABLE public.login_successes (
+    address text NOT NULL,
+    region_id integer DEFAULT 1 NOT NULL,
+    last_success_at timestamp with time zone DEFAULT now() NOT NULL
+);
 CREATE TABLE public.places (
     id bigint NOT NULL,
     region_id integer DEFAULT 1 NOT NULL,
@@ -434,6 +439,8 @@ ALTER TABLE ONLY public.lines
     ADD CONSTRAINT lines_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY public.login_failures
     ADD CONSTRAINT login_failures_pkey PRIMARY KEY (key);
+ALTER TABLE ONLY public.login_successes
+    ADD CONSTRAINT login_successes_pkey PRIMARY KEY (address);
 ALTER TABLE ONLY public.places
     ADD CONSTRAINT places_name_kind_key UNIQUE (name, kind);
 ALTER TABLE ONLY public.places
@@ -472,6 +479,8 @@ CREATE INDEX incidents_queue ON public.incidents USING btree (priority, received
 CREATE INDEX incidents_received ON public.incidents USING btree (received_at);
 CREATE INDEX line_events_at ON public.line_events USING btree (at);
 CREATE INDEX line_events_line ON public.line_events USING btree (line_id, id);
+CREATE INDEX login_failures_last_failure_at_idx ON public.login_failures USING btree (last_failure_at);
+CREATE INDEX login_successes_last_success_at_idx ON public.login_successes USING btree (last_success_at);
 CREATE INDEX places_name ON public.places USING btree (lower(name) text_pattern_ops);
 CREATE INDEX shifts_team_time ON public.shifts USING btree (team_id, ends_at, starts_at);
 CREATE INDEX webhook_deliveries_due ON public.webhook_deliveries USING btree (next_at) WHERE ((delivered_at IS NULL) AND (failed_at IS NULL));
@@ -533,6 +542,8 @@ ALTER TABLE ONLY public.lines
     ADD CONSTRAINT lines_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
 ALTER TABLE ONLY public.login_failures
     ADD CONSTRAINT login_failures_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
+ALTER TABLE ONLY public.login_successes
+    ADD CONSTRAINT login_successes_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
 ALTER TABLE ONLY public.places
     ADD CONSTRAINT places_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
 ALTER TABLE ONLY public.shifts

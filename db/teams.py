@@ -44,6 +44,13 @@ async def get_team_login(conn: asyncpg.Connection, code: str) -> asyncpg.Record 
     return await conn.fetchrow("SELECT id, code, pin_hash FROM teams WHERE code = $1", code)
 
 
+async def update_team_pin(conn: asyncpg.Connection, team_id: int, pin_hash: str) -> bool:
+    """Set the team's PIN hash; False when there is no such team."""
+    status = await conn.execute("UPDATE teams SET pin_hash = $2 WHERE id = $1", team_id,
+                                pin_hash)
+    return status.endswith(" 1")
+
+
 async def get_candidate_teams(conn: asyncpg.Connection, *, kinds: list[str], gps_fresh_s: int,
                               exclude: list[int], day_start: datetime) -> list[asyncpg.Record]:
     """Teams that may be sent now: on shift, available, of one of `kinds`, not excluded.

@@ -16,14 +16,16 @@ async def insert_token(conn: asyncpg.Connection, token_hash: bytes, role: str, *
 
 
 async def get_valid_token(conn: asyncpg.Connection, token_hash: bytes) -> asyncpg.Record | None:
-    """The token's principal, or None when unknown, expired or revoked."""
+    """The token's principal, or None when unknown, expired, revoked or of a role its
+    user no longer has."""
     return await conn.fetchrow(
         """SELECT t.role, t.user_id, t.team_id, t.expires_at,
                   coalesce(u.username, 'team:' || tm.code) AS name
            FROM tokens t
            LEFT JOIN users u ON u.id = t.user_id
            LEFT JOIN teams tm ON tm.id = t.team_id
-           WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > now()""",
+           WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > now()
+             AND (t.user_id IS NULL OR u.role = t.role)""",
         token_hash)
 
 
@@ -40,4 +42,23 @@ async def revoke_user_tokens(conn: asyncpg.Connection, user_id: int) -> int:
     status = await conn.execute(
         """UPDATE tokens SET revoked_at = now()
            WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()""", user_id)
+    return int(status.split()[-1])
+
+
+async def get_valid_digests(conn: asyncpg.Connection, token_hashes: list[bytes]) -> set[bytes]:
+    """Those of `token_hashes` still valid (as get_valid_token): one lookup of the
+    unique index per token, in one statement for every open socket of an instance."""
+    rows = await conn.fetch(
+        """SELECT t.token_hash FROM tokens t LEFT JOIN users u ON u.id = t.user_id
+           WHERE t.token_hash = ANY($1::bytea[]) AND t.revoked_at IS NULL
+             AND t.expires_at > now() AND (t.user_id IS NULL OR u.role = t.role)""",
+        token_hashes)
+    return {row["token_hash"] for row in rows}
+
+
+async def revoke_team_tokens(conn: asyncpg.Connection, team_id: int) -> int:
+    """Log all of a team's phones out; how many tokens were still live."""
+    status = await conn.execute(
+        "UPDATE tokens SET revoked_at = now() WHERE team_id = $1 AND revoked_at IS NULL",
+        team_id)
     return int(status.split()[-1])

@@ -1,5 +1,6 @@
 """The Starlette application: routes from the operations table, middleware, the one
-error renderer, lifespan (the hub, the sweeper, presence, the line monitor)."""
+error renderer, lifespan (the hub, the sweeper, presence, the line monitor, the token
+watch of the sockets)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from dispatch.sweeper import run_sweeper
 from dispatch.teams.presence import run_presence
 from dispatch.web.endpoints import routes as page_routes
 from dispatch.ws.endpoints import routes as ws_routes
+from dispatch.ws.tokens import TokenWatch
 from realtime.hub import Hub
 
 log = structlog.get_logger(__name__)
@@ -110,11 +112,13 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     ctx = Context.create(settings, pool, after_commit=hub.wake)
     app.state.ctx, app.state.pool, app.state.hub = ctx, pool, hub
     app.state.line_monitor = monitor = LineMonitor(ctx)
+    app.state.token_watch = watch = TokenWatch(pool, settings.ws_token_check_s)
     await hub.start()
     stop = asyncio.Event()
     background = [asyncio.create_task(run_sweeper(ctx, stop)),
                   asyncio.create_task(run_presence(ctx, hub.get_team_ids, stop)),
-                  asyncio.create_task(monitor.run(stop))]
+                  asyncio.create_task(monitor.run(stop)),
+                  asyncio.create_task(watch.run(stop))]
     try:
         yield
     finally:

@@ -230,9 +230,13 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     print(f"dispatch112 serving on http://{args.host}:{args.port}/  "
           f"(operators: /login, teams: /team/login; up to {files} open connections)",
           flush=True)
-    # Protocol pings every ws_ping_s; a socket whose pong is that late is closed.
+    # Protocol pings every ws_ping_s; a socket whose pong is that late is closed. The
+    # client's address (login throttling) comes from X-Forwarded-For only when sent by
+    # one of the proxies DISPATCH112_FORWARDED_ALLOW_IPS names.
+    proxies = settings.forwarded_allow_ips
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning",
-                proxy_headers=False, ws_ping_interval=settings.ws_ping_s,
+                proxy_headers=proxies is not None, forwarded_allow_ips=proxies,
+                ws_ping_interval=settings.ws_ping_s,
                 ws_ping_timeout=settings.ws_ping_s, ws_max_size=64 * 1024)
     return 0
 

@@ -87,9 +87,21 @@ class Settings:
     pool_min: int = 2
     pool_max: int = 10
     sweep_interval_s: float = 2.0
+    # Login throttling (docs/api.md, Login lockout): failures of one account from one
+    # client address, and of one address over all accounts (more for an address that
+    # logged in successfully within login_trusted_s), lock for login_lockout_s, doubling
+    # with each further failure up to login_lockout_max_s; forgotten after login_memory_s.
     login_max_failures: int = 5
+    login_address_max_failures: int = 20
+    login_trusted_address_max_failures: int = 100
+    login_trusted_s: int = 24 * 3600
     login_lockout_s: int = 60
+    login_lockout_max_s: int = 3600
+    login_memory_s: int = 24 * 3600
     public_origin: str | None = None
+    # Addresses of the reverse proxies whose X-Forwarded-For names the client (uvicorn's
+    # forwarded_allow_ips). None: the client is the peer of the connection, always.
+    forwarded_allow_ips: str | None = None
     ws_heartbeat_s: float = 20.0
     ws_queue: int = 1000
     ws_ping_s: float = 20.0
@@ -97,6 +109,8 @@ class Settings:
     ws_hello_timeout_s: float = 10.0
     # A resuming socket's missed events are read from the log this many at a time.
     ws_replay_page: int = 500
+    # Open sockets' tokens are checked this often (revoked, expired, role changed: 4401).
+    ws_token_check_s: float = 5.0
     # The hub reads the log this often even without a NOTIFY (a lost one only delays).
     hub_poll_s: float = 1.0
     signal_lost_s: int = 90
@@ -155,6 +169,7 @@ class Settings:
             token_ttl_s=_int(env, "DISPATCH112_TOKEN_TTL_S", 12 * 3600, minimum=60),
             pool_max=_int(env, "DISPATCH112_POOL_MAX", 10, minimum=2),
             public_origin=env.get("DISPATCH112_PUBLIC_ORIGIN") or None,
+            forwarded_allow_ips=env.get("DISPATCH112_FORWARDED_ALLOW_IPS") or None,
             tile_url=env.get("DISPATCH112_TILE_URL") or None,
             signal_lost_s=_int(env, "DISPATCH112_SIGNAL_LOST_S", 90, minimum=10),
             log_level=(env.get("DISPATCH112_LOG_LEVEL") or "info").lower(),

@@ -56,6 +56,9 @@ Kind = Literal[TEAM_KINDS]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32,
                                         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
 Pin = Annotated[str, StringConstraints(min_length=4, max_length=12, pattern=r"^[0-9]+$")]
+# A PIN set now (a new team, a changed PIN): 6 digits at least, a million to guess
+# from; PINs of 4 set before keep working at login (Pin).
+NewPin = Annotated[str, StringConstraints(min_length=6, max_length=12, pattern=r"^[0-9]+$")]
 
 
 class Body(BaseModel):

@@ -59,7 +59,7 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first
                   "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
 OPERATOR_PASSWORD = "bench-operator-secret"
 ADMIN, ADMIN_PASSWORD = "bench-admin", "bench-admin-secret"
-TEAM_PIN = "4321"
+TEAM_PIN = "432100"
 # A fleet like the demo's: the RSUD and the puskesmas as bases (code, kind, lat, lon).
 BASES = [("RSUD-1", "als", -4.034919, 119.633957), ("RSUD-2", "als", -4.034919, 119.633957),
          ("LKS", "bls", -4.005628, 119.628014), ("LPD", "bls", -3.990952, 119.656288),

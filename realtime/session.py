@@ -15,7 +15,14 @@ from collections.abc import Awaitable, Callable
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from db import events as events_db
-from realtime.frames import CLOSE_MESSAGE_TOO_BIG, CLOSE_TOO_SLOW, Viewer, event_frame, frame
+from realtime.frames import (
+    CLOSE_MESSAGE_TOO_BIG,
+    CLOSE_TOO_SLOW,
+    CLOSE_UNAUTHORIZED,
+    Viewer,
+    event_frame,
+    frame,
+)
 from realtime.hub import Hub
 from realtime.subscriber import Subscriber
 
@@ -31,6 +38,12 @@ class Session:
         self.ws, self.hub, self.viewer, self.handlers = ws, hub, viewer, handlers
         self.heartbeat_s, self.replay_page = heartbeat_s, replay_page
         self.subscriber = Subscriber(viewer, 0, max_queue)
+        self._revoked = asyncio.Event()
+
+    def revoke(self) -> None:
+        """The credentials of this socket ended: close it with 4401 (now if it is
+        live, else as soon as its replay is done). Safe to call from anywhere, twice."""
+        self._revoked.set()
 
     async def run(self, last_seq: int | None) -> None:
         """Serve the socket until either side closes it."""
@@ -82,15 +95,20 @@ class Session:
         sender = asyncio.create_task(self._send_queued())
         beat = asyncio.create_task(self._heartbeat())
         receiver = asyncio.create_task(self._receive())
+        revoked = asyncio.create_task(self._revoked.wait())
+        tasks = (sender, beat, receiver, revoked)
         try:
-            await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({sender, receiver, revoked}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (sender, beat, receiver):
+            for task in tasks:
                 task.cancel()
-            for task in (sender, beat, receiver):
+            for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect,
                                          RuntimeError, TimeoutError):
                     await task
+        if self._revoked.is_set():
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+                await self.ws.close(CLOSE_UNAUTHORIZED, "token revoked or expired")
 
     async def _send_queued(self) -> None:
         queue = self.subscriber.queue

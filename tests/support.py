@@ -119,7 +119,7 @@ class Api:
         return await self.call("GET", path, role, **kwargs)
 
     async def team(self, code: str, lat: float, lon: float, *, kind: str = "bls",
-                   on_duty: bool = True, pin: str = "4321") -> dict:
+                   on_duty: bool = True, pin: str = "432100") -> dict:
         """Create a team (on a shift covering now unless `on_duty` is False)."""
         response = await self.post("/api/v1/teams", {
             "code": code, "name": f"Tim {code}", "kind": kind,
@@ -133,7 +133,7 @@ class Api:
         assert shift.status_code == 201, shift.text
         return team
 
-    async def device_token(self, code: str, pin: str = "4321") -> str:
+    async def device_token(self, code: str, pin: str = "432100") -> str:
         response = await self.http.post("/api/v1/auth/device",
                                         json={"team_code": code, "pin": pin})
         assert response.status_code == 200, response.text

@@ -86,7 +86,7 @@ async def _team_page(browser: Browser, base_url: str, watch: Watch) -> tuple[Pag
     page = await context.new_page()
     await page.goto(f"{base_url}/team/login")
     await page.fill("input[name=team_code]", "PAGE1")
-    await page.fill("input[name=pin]", "4321")
+    await page.fill("input[name=pin]", "432100")
     await page.click("button[type=submit]")
     await page.wait_for_url(f"{base_url}/team")
     return page, context

@@ -129,7 +129,7 @@ async def test_team_view_offers_the_steps_of_the_transition_table(api: Api) -> N
     await api.team("STEP", -4.0, 119.64)
     login = await api.http.get("/team/login")
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', login.text).group(1)
-    await api.http.post("/team/login", data={"team_code": "STEP", "pin": "4321",
+    await api.http.post("/team/login", data={"team_code": "STEP", "pin": "432100",
                                              "csrf_token": csrf})
     page = await api.http.get("/team")
     assert page.status_code == 200

@@ -6,24 +6,30 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from dispatch.auth.schemas import DeviceRequest, TokenRequest
-from dispatch.auth.service import Principal, do_device_login, do_login, do_logout, get_bearer
+from dispatch.auth.service import (
+    Principal,
+    client_address,
+    do_device_login,
+    do_login,
+    do_logout,
+    get_bearer,
+)
 from dispatch.http import JSON, Operation, read_model
 from dispatch.vocabulary import PUBLIC, ROLES
 
 
 async def token(request: Request, principal: None) -> Response:
     body = await read_model(request, TokenRequest)
-    async with request.app.state.ctx.pool.acquire() as conn:
-        issued = await do_login(conn, request.app.state.settings, body.username, body.password)
+    issued = await do_login(request.app.state.ctx.pool, request.app.state.settings,
+                            body.username, body.password, client_address(request))
     return JSON({"access_token": issued.token, "token_type": "bearer", "role": issued.role,
                  "expires_at": issued.expires_at})
 
 
 async def device(request: Request, principal: None) -> Response:
     body = await read_model(request, DeviceRequest)
-    async with request.app.state.ctx.pool.acquire() as conn:
-        issued = await do_device_login(conn, request.app.state.settings, body.team_code,
-                                       body.pin)
+    issued = await do_device_login(request.app.state.ctx.pool, request.app.state.settings,
+                                   body.team_code, body.pin, client_address(request))
     return JSON({"access_token": issued.token, "token_type": "bearer", "role": "responder",
                  "team_id": issued.team_id, "expires_at": issued.expires_at})
 
@@ -38,11 +44,12 @@ operations = [
     Operation("post", "/api/v1/auth/token", token, PUBLIC, "Log a user in", TokenRequest,
               {200: "`access_token`, `token_type`, `role`, `expires_at`",
                401: "wrong credentials",
-               429: "too many failed logins for this username; see Retry-After"}),
+               429: "too many failed logins from this address; see Retry-After"}),
     Operation("post", "/api/v1/auth/device", device, PUBLIC,
               "Log a team's phone in with team code and PIN", DeviceRequest,
               {200: "`access_token`, `token_type`, `role` (responder), `team_id`, `expires_at`",
-               401: "wrong team code or PIN", 429: "too many failed logins for this team"}),
+               401: "wrong team code or PIN",
+               429: "too many failed logins from this address; see Retry-After"}),
     Operation("post", "/api/v1/auth/logout", logout, ROLES, "Revoke the bearer token",
               answers={204: "token revoked"}),
 ]

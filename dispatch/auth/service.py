@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from starlette.requests import HTTPConnection
 
+from db import logins as logins_db
 from db import teams as teams_db
 from db import tokens as tokens_db
 from db import users as users_db
@@ -80,42 +82,119 @@ async def _issue(conn: asyncpg.Connection, role: str, ttl_s: int, *, user_id: in
     return IssuedToken(token, role, expires_at, team_id)
 
 
-async def check_not_locked_out(conn: asyncpg.Connection, key: str, settings: Settings) -> None:
-    failures = await users_db.get_login_failures(conn, key, settings.login_lockout_s)
-    if failures >= settings.login_max_failures:
-        raise TooManyRequests("too many failed logins; wait and try again",
-                              retry_after_s=settings.login_lockout_s)
+@dataclass(frozen=True)
+class Attempt:
+    """A login attempt's throttle counters: the account at this client address, and
+    the address over all accounts. `address` is the peer of the connection
+    (request.client.host); behind a reverse proxy the operator makes uvicorn report
+    the real client (--proxy-headers, --forwarded-allow-ips); X-Forwarded-For is
+    never read here, since any client can write it."""
+
+    account: str
+    address: str
+
+    @property
+    def account_key(self) -> str:
+        return f"{self.account}|{self.address}"
+
+    @property
+    def address_key(self) -> str:
+        return f"addr:{self.address}"
 
 
-async def _refuse(conn: asyncpg.Connection, key: str, settings: Settings) -> Unauthorized:
-    failures = await users_db.record_login_failure(conn, key, settings.login_lockout_s)
-    # Each further failure waits a little longer before answering.
+def lock_duration_s(failures: int, limit: int, settings: Settings) -> float:
+    """How long a counter at `failures` stays locked: none below `limit`, then
+    login_lockout_s, doubling with each failure past it, at most login_lockout_max_s."""
+    if failures < limit:
+        return 0.0
+    return float(min(settings.login_lockout_s * 2 ** min(failures - limit, 30),
+                     settings.login_lockout_max_s))
+
+
+def _lock_left_s(failures: int, age_s: float, limit: int, settings: Settings) -> float:
+    """Seconds a counter stays locked, `age_s` after its last failure (0: not locked)."""
+    duration = lock_duration_s(failures, limit, settings)
+    return duration - age_s if duration > 0 else 0.0
+
+
+async def _admit(conn: asyncpg.Connection, settings: Settings, attempt: Attempt) -> int:
+    """Count this attempt as a failure in advance, or raise TooManyRequests while the
+    account at this address, or the address, is locked. Decided and recorded under
+    the counters' row locks, so concurrent attempts cannot all slip under the limit.
+    Returns the account counter after this attempt."""
+    keys = [attempt.account_key, attempt.address_key]
+    async with conn.transaction():
+        counters = await logins_db.lock_counters(conn, keys, settings.login_memory_s)
+        trusted = await logins_db.had_success(conn, attempt.address, settings.login_trusted_s)
+        limits = {attempt.account_key: settings.login_max_failures,
+                  attempt.address_key: settings.login_trusted_address_max_failures if trusted
+                  else settings.login_address_max_failures}
+        wait = max(_lock_left_s(*counters[key], limits[key], settings) for key in keys)
+        if wait > 0:
+            raise TooManyRequests("too many failed logins; wait and try again",
+                                  retry_after_s=max(1, math.ceil(wait)))
+        await logins_db.add_failures(conn, keys, settings.login_memory_s)
+    return counters[attempt.account_key][0] + 1
+
+
+async def _succeeded(conn: asyncpg.Connection, attempt: Attempt) -> None:
+    """The attempt was right: forget the account's failures at this address, take back
+    the attempt counted against the address, and trust the address a while."""
+    await logins_db.clear_counter(conn, attempt.account_key)
+    await logins_db.forgive_failure(conn, attempt.address_key)
+    await logins_db.record_success(conn, attempt.address)
+
+
+async def _refused(failures: int) -> Unauthorized:
+    """Each further failure waits a little longer before answering (no connection held)."""
     await asyncio.sleep(min(0.1 * failures, 1.0))
     return Unauthorized("wrong credentials")
 
 
-async def do_login(conn: asyncpg.Connection, settings: Settings, username: str,
-                   password: str) -> IssuedToken:
-    """Token for a user's password; 401 on failure, 429 while locked out."""
-    key = f"user:{username.lower()}"
-    await check_not_locked_out(conn, key, settings)
-    user = await users_db.get_user_by_username(conn, username)
+async def do_login(pool: asyncpg.Pool, settings: Settings, username: str, password: str,
+                   address: str) -> IssuedToken:
+    """Token for a user's password; 401 on failure, 429 while throttled.
+
+    No pooled connection is held while argon2 runs or a failure waits: the hash is
+    read, the connection released, the password verified in a thread, and a
+    connection taken again only to issue the token."""
+    attempt = Attempt(f"user:{username.lower()}", address)
+    async with pool.acquire() as conn:
+        failures = await _admit(conn, settings, attempt)
+        user = await users_db.get_user_by_username(conn, username)
     if not await verify_secret(user["password_hash"] if user else None, password):
-        raise await _refuse(conn, key, settings)
-    await users_db.clear_login_failures(conn, key)
-    return await _issue(conn, user["role"], settings.token_ttl_s, user_id=user["id"])
+        raise await _refused(failures)
+    async with pool.acquire() as conn, conn.transaction():
+        await _succeeded(conn, attempt)
+        return await _issue(conn, user["role"], settings.token_ttl_s, user_id=user["id"])
 
 
-async def do_device_login(conn: asyncpg.Connection, settings: Settings, team_code: str,
-                          pin: str) -> IssuedToken:
-    """Responder token for a team's code and PIN; 401 on failure, 429 while locked out."""
-    key = f"team:{team_code.lower()}"
-    await check_not_locked_out(conn, key, settings)
-    team = await teams_db.get_team_login(conn, team_code)
+async def do_device_login(pool: asyncpg.Pool, settings: Settings, team_code: str, pin: str,
+                          address: str) -> IssuedToken:
+    """Responder token for a team's code and PIN; 401 on failure, 429 while throttled.
+    Holds no connection through argon2 or the failure delay (as do_login)."""
+    attempt = Attempt(f"team:{team_code.lower()}", address)
+    async with pool.acquire() as conn:
+        failures = await _admit(conn, settings, attempt)
+        team = await teams_db.get_team_login(conn, team_code)
     if not await verify_secret(team["pin_hash"] if team else None, pin):
-        raise await _refuse(conn, key, settings)
-    await users_db.clear_login_failures(conn, key)
-    return await _issue(conn, "responder", settings.device_token_ttl_s, team_id=team["id"])
+        raise await _refused(failures)
+    async with pool.acquire() as conn, conn.transaction():
+        await _succeeded(conn, attempt)
+        return await _issue(conn, "responder", settings.device_token_ttl_s, team_id=team["id"])
+
+
+async def do_prune_logins(pool: asyncpg.Pool, settings: Settings) -> int:
+    """Drop throttle counters and successes older than anything they still decide."""
+    async with pool.acquire() as conn:
+        return await logins_db.prune(
+            conn, max(settings.login_memory_s, settings.login_lockout_max_s),
+            settings.login_trusted_s)
+
+
+def client_address(connection: HTTPConnection) -> str:
+    """The client's address as the ASGI server reports it (see Attempt)."""
+    return connection.client.host if connection.client else "unknown"
 
 
 def get_bearer(connection: HTTPConnection) -> str | None:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import structlog
 from starlette.requests import Request
 from starlette.responses import Response
 
 from db import teams as teams_db
-from dispatch.auth.service import Principal
+from dispatch.auth.service import Principal, hash_secret
 from dispatch.http import JSON, Operation, path_id, read_model
 from dispatch.teams import service as teams
-from dispatch.teams.schemas import ShiftIn, TeamIn, TeamServiceIn
+from dispatch.teams.schemas import ShiftIn, TeamIn, TeamPinIn, TeamServiceIn
 from dispatch.teams.views import team_view
-from dispatch.vocabulary import STAFF
+from dispatch.vocabulary import ADMIN, STAFF
+
+log = structlog.get_logger(__name__)
 
 
 async def list_teams(request: Request, principal: Principal) -> Response:
@@ -58,6 +61,25 @@ async def set_service(request: Request, principal: Principal) -> Response:
     return JSON(team)
 
 
+async def set_pin(request: Request, principal: Principal) -> Response:
+    team_id = path_id(request)
+    body = await read_model(request, TeamPinIn)
+    pin_hash = await hash_secret(body.pin)  # argon2 before taking a connection
+    async with request.app.state.ctx.transaction() as conn:
+        await teams.do_set_pin(conn, team_id, pin_hash)
+    log.info("team.pin_changed", team_id=team_id, by=principal.actor)
+    return Response(status_code=204)
+
+
+async def revoke(request: Request, principal: Principal) -> Response:
+    team_id = path_id(request)
+    ctx = request.app.state.ctx
+    async with ctx.transaction() as conn:
+        count = await teams.do_revoke_team(conn, team_id, ctx.settings.gps_fresh_s)
+    log.info("team.tokens_revoked", team_id=team_id, tokens=count, by=principal.actor)
+    return Response(status_code=204)
+
+
 operations = [
     Operation("get", "/api/v1/teams", list_teams, STAFF, "Teams with status, duty and position",
               answers={200: "`{\"items\": [team]}`"}),
@@ -70,4 +92,10 @@ operations = [
     Operation("post", "/api/v1/teams/{id}/service", set_service, STAFF,
               "Put a free team out of service, or back in", TeamServiceIn,
               {200: "the team", 409: "the team is on an assignment"}),
+    Operation("post", "/api/v1/teams/{id}/pin", set_pin, (ADMIN,),
+              "Change a team's PIN and log all its phones out", TeamPinIn,
+              {204: "PIN changed; the team's tokens revoked, its sockets closed (4401)"}),
+    Operation("post", "/api/v1/teams/{id}/revoke", revoke, (ADMIN,),
+              "Log all of a team's phones out (a phone lost or stolen)",
+              answers={204: "the team's tokens revoked, its sockets closed (4401)"}),
 ]

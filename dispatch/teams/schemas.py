@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from dispatch.schemas import Body, Code, Kind, Phone, Pin, PositionIn, Text, Time
+from dispatch.schemas import Body, Code, Kind, NewPin, Phone, PositionIn, Text, Time
 
 
 class TeamIn(Body):
@@ -13,7 +13,7 @@ class TeamIn(Body):
     kind: Kind
     base: PositionIn
     base_name: Text(200) = ""
-    pin: Pin
+    pin: NewPin
     phone: Phone | None = None
 
 
@@ -24,3 +24,7 @@ class TeamServiceIn(Body):
 class ShiftIn(Body):
     starts_at: Time
     ends_at: Time
+
+
+class TeamPinIn(Body):
+    pin: NewPin

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncpg
 
 from db import teams as teams_db
+from db import tokens as tokens_db
 from dispatch.auth.service import hash_secret
 from dispatch.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from dispatch.events import emit
@@ -70,3 +71,17 @@ async def do_set_service(conn: asyncpg.Connection, team_id: int, status: str, *,
     if await teams_db.update_team_status(conn, team_id, step.target, step.sources) is None:
         raise InvalidTransition(f"team {team_id} cannot become {status} now")
     return await do_announce_team(conn, team_id, actor=actor, gps_fresh_s=gps_fresh_s)
+
+
+async def do_set_pin(conn: asyncpg.Connection, team_id: int, pin_hash: str) -> None:
+    """Change the team's PIN (hashed by the caller, before taking a connection) and log
+    all its phones out: their sockets close within ws_token_check_s. 404 if unknown."""
+    if not await teams_db.update_team_pin(conn, team_id, pin_hash):
+        raise NotFound(f"no team {team_id}")
+    await tokens_db.revoke_team_tokens(conn, team_id)
+
+
+async def do_revoke_team(conn: asyncpg.Connection, team_id: int, gps_fresh_s: int) -> int:
+    """Log all the team's phones out (a phone lost or stolen); 404 if unknown."""
+    await get_team_or_404(conn, team_id, gps_fresh_s)
+    return await tokens_db.revoke_team_tokens(conn, team_id)

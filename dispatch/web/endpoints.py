@@ -16,6 +16,7 @@ from dispatch.auth.schemas import DeviceRequest, TokenRequest
 from dispatch.auth.service import (
     IssuedToken,
     Principal,
+    client_address,
     do_device_login,
     do_login,
     do_logout,
@@ -91,20 +92,23 @@ def _logged_in(request: Request, issued: IssuedToken) -> Response:
     return response
 
 
-async def _user_login(conn, settings, form: dict[str, str]) -> IssuedToken:
+async def _user_login(request: Request, form: dict[str, str]) -> IssuedToken:
     body = TokenRequest.model_validate({"username": form.get("username", ""),
                                         "password": form.get("password", "")})
-    issued = await do_login(conn, settings, body.username, body.password)
+    issued = await do_login(request.app.state.ctx.pool, request.app.state.settings,
+                            body.username, body.password, client_address(request))
     if issued.role not in LANDING:  # the gateway: a machine with no page
-        await do_logout(conn, issued.token)
+        async with request.app.state.ctx.pool.acquire() as conn:
+            await do_logout(conn, issued.token)
         raise Forbidden(f"role {issued.role} has no pages")
     return issued
 
 
-async def _device_login(conn, settings, form: dict[str, str]) -> IssuedToken:
+async def _device_login(request: Request, form: dict[str, str]) -> IssuedToken:
     body = DeviceRequest.model_validate({"team_code": form.get("team_code", ""),
                                          "pin": form.get("pin", "")})
-    return await do_device_login(conn, settings, body.team_code, body.pin)
+    return await do_device_login(request.app.state.ctx.pool, request.app.state.settings,
+                                 body.team_code, body.pin, client_address(request))
 
 
 def _login_route(template: str, authenticate):
@@ -116,8 +120,7 @@ def _login_route(template: str, authenticate):
         form = await _read_form(request)
         try:
             _check_login_csrf(request, form)
-            async with request.app.state.ctx.pool.acquire() as conn:
-                issued = await authenticate(conn, request.app.state.settings, form)
+            issued = await authenticate(request, form)
         except (DispatchError, pydantic.ValidationError) as exc:
             status = exc.status if isinstance(exc, DispatchError) else 422
             error = "locked" if status == 429 else "login"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import pydantic
@@ -13,8 +14,9 @@ import structlog
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from db import tokens as tokens_db
 from db.pool import DATABASE_ERRORS
-from dispatch.auth.service import Principal, get_principal
+from dispatch.auth.service import Principal, digest, get_principal
 from dispatch.errors import DispatchError, Unauthorized
 from dispatch.http import parse_model
 from dispatch.incidents.queue import serve_queue_after_commit
@@ -68,7 +70,16 @@ async def read_hello(ws: WebSocket, timeout_s: float) -> dict | None:
     return hello
 
 
-def _responder_handlers(ws: WebSocket, principal: Principal) -> dict:
+async def check_token(conn, token_hash: bytes, revoke: Callable[[], None]) -> None:
+    """Before a frame changes anything: its socket's token is still valid, else the
+    socket is closed (4401) and the frame refused with Unauthorized."""
+    if await tokens_db.get_valid_token(conn, token_hash) is None:
+        revoke()
+        raise Unauthorized("token is expired or revoked")
+
+
+def _responder_handlers(ws: WebSocket, principal: Principal, token_hash: bytes,
+                        revoke: Callable[[], None]) -> dict:
     ctx = ws.app.state.ctx
 
     async def status(data: dict) -> dict:
@@ -77,6 +88,7 @@ def _responder_handlers(ws: WebSocket, principal: Principal) -> dict:
             body = parse_model(StatusIn, json.dumps(data).encode())
             responders.check_rate(ctx, principal.team_id)
             async with ctx.transaction() as conn:
+                await check_token(conn, token_hash, revoke)
                 result = await responders.do_team_step(conn, ctx, principal.team_id, body,
                                                        actor=principal.actor)
         except DispatchError as exc:
@@ -95,6 +107,7 @@ def _responder_handlers(ws: WebSocket, principal: Principal) -> dict:
             body = parse_model(LocationIn, json.dumps(data).encode())
             responders.check_rate(ctx, principal.team_id)
             async with ctx.transaction() as conn:
+                await check_token(conn, token_hash, revoke)
                 await responders.do_team_location(conn, ctx, principal.team_id, body,
                                                   actor=principal.actor)
         except DispatchError as exc:
@@ -108,13 +121,14 @@ def _responder_handlers(ws: WebSocket, principal: Principal) -> dict:
     return {"status": status, "location": location}
 
 
-def get_handlers(ws: WebSocket, principal: Principal) -> dict:
+def get_handlers(ws: WebSocket, principal: Principal, token_hash: bytes,
+                 revoke: Callable[[], None]) -> dict:
     async def ack(data: dict) -> None:
         return None  # delivery is confirmed by resuming with last_seq; nothing to store
 
     handlers = {"ack": ack}
     if principal.role == "responder":
-        handlers.update(_responder_handlers(ws, principal))
+        handlers.update(_responder_handlers(ws, principal, token_hash, revoke))
     return handlers
 
 
@@ -148,17 +162,22 @@ async def _serve(ws: WebSocket) -> None:
     except Unauthorized:
         return await ws.close(CLOSE_UNAUTHORIZED, "bad or missing token")
     viewer = Viewer(principal.role, principal.team_id, sees_all=principal.role in STAFF)
-    session = Session(ws, ws.app.state.hub, viewer, get_handlers(ws, principal),
+    token_hash = digest(token)
+    session = Session(ws, ws.app.state.hub, viewer,
+                      get_handlers(ws, principal, token_hash, lambda: session.revoke()),
                       heartbeat_s=ws.app.state.settings.ws_heartbeat_s,
                       max_queue=ws.app.state.settings.ws_queue,
                       replay_page=ws.app.state.settings.ws_replay_page)
     team = [principal.team_id] if principal.team_id is not None else []
     await do_touch_devices(ws.app.state.ctx, team)
+    watch = ws.app.state.token_watch
+    watch.add(token_hash, session.revoke)  # closed with 4401 once the token ends
     try:
         await session.run(hello.get("last_seq"))
     except (pydantic.ValidationError, RuntimeError) as exc:
         log.info("ws.closed", reason=str(exc))
     finally:
+        watch.remove(token_hash, session.revoke)
         await do_touch_devices(ws.app.state.ctx, team)  # last heard: now
 
 

@@ -79,7 +79,7 @@ def at(lat: object = CITY[0], lon: object = CITY[1]) -> dict:
 
 def team(**changes: object) -> dict:
     return _with({"code": "NEW1", "name": "Tim Baru", "kind": "bls",
-                  "base": {"lat": CITY[0], "lon": CITY[1]}, "pin": "4321"}, changes)
+                  "base": {"lat": CITY[0], "lon": CITY[1]}, "pin": "432100"}, changes)
 
 
 def shift(start: object, end: object) -> dict:
@@ -303,8 +303,17 @@ CASES = [
     Case("team-code-too-long", "POST", TEAMS, 422, json=team(code="C" * 33), fields=("code",)),
     Case("team-kind-unknown", "POST", TEAMS, 422, json=team(kind="truck"), fields=("kind",)),
     Case("team-pin-not-digits", "POST", TEAMS, 422, json=team(pin="12ab"), fields=("pin",)),
-    Case("team-pin-too-short", "POST", TEAMS, 422, json=team(pin="12"), fields=("pin",)),
+    Case("team-pin-too-short", "POST", TEAMS, 422, json=team(pin="12345"), fields=("pin",)),
     Case("team-pin-as-number", "POST", TEAMS, 422, json=team(pin=4321), fields=("pin",)),
+    Case("pin-change-too-short", "POST", "/api/v1/teams/{team}/pin", 422, json={"pin": "4321"},
+         fields=("pin",), role="admin"),
+    Case("pin-change-not-digits", "POST", "/api/v1/teams/{team}/pin", 422,
+         json={"pin": "12345a"}, fields=("pin",), role="admin"),
+    Case("pin-change-missing", "POST", "/api/v1/teams/{team}/pin", 422, json={},
+         fields=("pin",), role="admin"),
+    Case("pin-change-unknown-team", "POST", "/api/v1/teams/999999/pin", 404,
+         json={"pin": "135790"}, role="admin"),
+    Case("revoke-unknown-team", "POST", "/api/v1/teams/999999/revoke", 404, role="admin"),
     Case("team-base-lat-91", "POST", TEAMS, 422, json=team(base={"lat": 91, "lon": 119.6}),
          fields=("base.lat",)),
     Case("team-base-missing", "POST", TEAMS, 422, json=team(base=MISSING), fields=("base",)),
