@@ -11,16 +11,23 @@ from __future__ import annotations
 import asyncpg
 
 
-async def lock_counters(conn: asyncpg.Connection, keys: list[str],
-                        memory_s: int) -> dict[str, tuple[int, float]]:
-    """Create the missing counters of `keys`, lock them all (in key order, so two
-    attempts never deadlock) and return key -> (failures, seconds since the last).
-    A counter untouched for `memory_s` reads as 0. Call inside a transaction."""
-    keys = sorted(set(keys))
+async def create_counters(conn: asyncpg.Connection, keys: list[str]) -> None:
+    """Create the missing counters of `keys`. Call OUTSIDE the transaction that locks
+    them: an insert racing another insert of the same key waits for that whole
+    transaction, which with row locks taken meanwhile can deadlock."""
     await conn.execute(
         """INSERT INTO login_failures (key, failures, last_failure_at)
            SELECT k, 0, now() FROM unnest($1::text[]) AS k ORDER BY k
-           ON CONFLICT (key) DO NOTHING""", keys)
+           ON CONFLICT (key) DO NOTHING""", sorted(set(keys)))
+
+
+async def lock_counters(conn: asyncpg.Connection, keys: list[str],
+                        memory_s: int) -> dict[str, tuple[int, float]]:
+    """Lock the counters of `keys` (created by create_counters; in key order, so two
+    attempts never deadlock) and return key -> (failures, seconds since the last).
+    A counter untouched for `memory_s` reads as 0; a counter pruned meanwhile reads as
+    (0, 0). Call inside a transaction."""
+    keys = sorted(set(keys))
     rows = await conn.fetch(
         """SELECT key,
                   CASE WHEN last_failure_at > now() - make_interval(secs => $2)
@@ -29,7 +36,8 @@ async def lock_counters(conn: asyncpg.Connection, keys: list[str],
                       AS age_s
            FROM login_failures WHERE key = ANY($1) ORDER BY key FOR UPDATE""",
         keys, float(memory_s))
-    return {row["key"]: (row["failures"], row["age_s"]) for row in rows}
+    found = {row["key"]: (row["failures"], row["age_s"]) for row in rows}
+    return {key: found.get(key, (0, 0.0)) for key in keys}
 
 
 async def add_failures(conn: asyncpg.Connection, keys: list[str], memory_s: int) -> None:

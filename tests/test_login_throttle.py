@@ -111,6 +111,7 @@ async def test_lockout_grows_with_each_further_failure(api: Api,
         assert second.status_code == 429 and int(second.headers["retry-after"]) == 2
 
 
+@pytest.mark.settings(prune_every_s=0.2)
 async def test_old_throttle_rows_are_pruned(api: Api, db: asyncpg.Connection) -> None:
     await db.execute("""INSERT INTO login_failures (key, failures, last_failure_at)
                         VALUES ('team:old|10.0.0.1', 3, now() - interval '3 days')""")

@@ -123,6 +123,7 @@ async def _admit(conn: asyncpg.Connection, settings: Settings, attempt: Attempt)
     the counters' row locks, so concurrent attempts cannot all slip under the limit.
     Returns the account counter after this attempt."""
     keys = [attempt.account_key, attempt.address_key]
+    await logins_db.create_counters(conn, keys)
     async with conn.transaction():
         counters = await logins_db.lock_counters(conn, keys, settings.login_memory_s)
         trusted = await logins_db.had_success(conn, attempt.address, settings.login_trusted_s)
