@@ -28,7 +28,7 @@ from dispatch.vocabulary import PUBLIC
 
 
 async def health(request: Request, principal: None) -> Response:
-    async with request.app.state.ctx.pool.acquire() as conn:
+    async with request.app.state.ctx.acquire() as conn:
         await ping(conn)
     return JSON({"status": "ok"})
 

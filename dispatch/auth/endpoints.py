@@ -13,7 +13,7 @@ from dispatch.vocabulary import PUBLIC, ROLES
 
 async def token(request: Request, principal: None) -> Response:
     body = await read_model(request, TokenRequest)
-    async with request.app.state.ctx.pool.acquire() as conn:
+    async with request.app.state.ctx.acquire() as conn:
         issued = await do_login(conn, request.app.state.settings, body.username, body.password)
     return JSON({"access_token": issued.token, "token_type": "bearer", "role": issued.role,
                  "expires_at": issued.expires_at})
@@ -21,7 +21,7 @@ async def token(request: Request, principal: None) -> Response:
 
 async def device(request: Request, principal: None) -> Response:
     body = await read_model(request, DeviceRequest)
-    async with request.app.state.ctx.pool.acquire() as conn:
+    async with request.app.state.ctx.acquire() as conn:
         issued = await do_device_login(conn, request.app.state.settings, body.team_code,
                                        body.pin)
     return JSON({"access_token": issued.token, "token_type": "bearer", "role": "responder",
@@ -29,7 +29,7 @@ async def device(request: Request, principal: None) -> Response:
 
 
 async def logout(request: Request, principal: Principal) -> Response:
-    async with request.app.state.ctx.pool.acquire() as conn:
+    async with request.app.state.ctx.acquire() as conn:
         await do_logout(conn, get_bearer(request))
     return Response(status_code=204)
 
