@@ -16,11 +16,15 @@ import httpx
 import pytest
 
 from db import assignments as assignments_db
+from db import lines as lines_db
+from db import webhooks as webhooks_db
 from db.embedded import EmbeddedPostgres
 from db.migrate import migrate
 from db.pool import connect
 from dispatch import events
 from dispatch.config import Settings
+from dispatch.incidents import queue
+from dispatch.teams import presence
 from realtime.client import EventClient
 from tests.support import CITY, Api, create_users, running_service, wait_until, ws_url
 
@@ -202,6 +206,53 @@ async def test_sweeper_survives_an_unexpected_exception(
         incident["id"]), what="the overdue assignment withdrawn")
     assert ended == "ack_timeout"
     assert len(calls) >= 2
+
+
+@pytest.mark.settings(ack_timeout_s=1)
+async def test_one_bad_overdue_assignment_does_not_hold_up_the_others(
+        api: Api, db: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch) -> None:
+    await api.team("A", *CITY)
+    await api.team("B", CITY[0] + 0.01, CITY[1])
+    bad, good = [(await api.incident()).json() for _ in range(2)]
+    assert bad["assignment"] and good["assignment"]
+    original = queue._withdraw_one
+
+    async def fails_for_bad(conn, ctx, assignment_id, incident_id):
+        if incident_id == bad["id"]:
+            raise RuntimeError("a bad row")
+        return await original(conn, ctx, assignment_id, incident_id)
+
+    monkeypatch.setattr(queue, "_withdraw_one", fails_for_bad)
+    ended = "SELECT end_reason FROM assignments WHERE incident_id = $1 AND ended_at IS NOT NULL"
+    assert await wait_until(lambda: db.fetchval(ended, good["id"]),
+                            what="the good overdue assignment withdrawn") == "ack_timeout"
+    assert await db.fetchval(ended, bad["id"]) is None
+
+
+def fails_once(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> list[float]:
+    """Make `owner.name` raise RuntimeError on its first call, then work; the times
+    it was called."""
+    original, calls = getattr(owner, name), []
+
+    async def patched(*args, **kwargs):
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            raise RuntimeError(f"{name} failed once")
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, patched)
+    return calls
+
+
+@pytest.mark.settings(presence_touch_s=0.1, line_poll_s=0.1)
+async def test_presence_monitor_and_deliverer_survive_an_unexpected_exception(
+        api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = {"presence": fails_once(monkeypatch, presence, "do_touch_devices"),
+             "line monitor": fails_once(monkeypatch, lines_db, "get_lines"),
+             "webhook deliverer": fails_once(monkeypatch, webhooks_db, "claim_due")}
+    for loop, called in calls.items():
+        await wait_until(lambda called=called: len(called) >= 3,
+                         what=f"the {loop} going on after an exception")
 
 
 @pytest.mark.settings(pool_max=2, db_acquire_timeout_s=1.0, sweep_interval_s=3600)
