@@ -11,6 +11,14 @@ import asyncpg
 # connection, a protocol left in a bad state (asyncpg's InternalClientError), sockets.
 DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError,
                    asyncpg.exceptions.InternalClientError, OSError, TimeoutError)
+# The part of those that means "the database is away or overloaded right now", so a
+# retry later can succeed (a client sees 503): refused or lost connections, a server
+# shutting down or starting up, too many connections, no pooled connection free in
+# time (TimeoutError). Any other server error (a constraint, bad SQL) is a bug: 500.
+UNAVAILABLE_ERRORS = (asyncpg.exceptions.PostgresConnectionError,
+                      asyncpg.exceptions.OperatorInterventionError,
+                      asyncpg.exceptions.InsufficientResourcesError, asyncpg.InterfaceError,
+                      asyncpg.exceptions.InternalClientError, OSError, TimeoutError)
 
 
 def _default(value: object) -> str:

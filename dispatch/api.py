@@ -28,7 +28,7 @@ from dispatch.vocabulary import PUBLIC
 
 
 async def health(request: Request, principal: None) -> Response:
-    async with request.app.state.ctx.pool.acquire() as conn:
+    async with request.app.state.ctx.acquire() as conn:
         await ping(conn)
     return JSON({"status": "ok"})
 
@@ -42,7 +42,7 @@ OPERATIONS: list[Operation] = [
     Operation("get", "/api/v1/health", health, PUBLIC, "The service and its database answer",
               answers={200: "`{\"status\": \"ok\"}`"}),
     Operation("get", "/openapi.json", openapi_json, PUBLIC, "This document",
-              answers={200: "OpenAPI 3.1 document"}),
+              answers={200: "OpenAPI 3.1 document"}, database=False),
     *auth.operations, *teams.operations, *calls.operations, *incidents.operations,
     *geo.operations, *responders.operations, *lines.operations, *reports.operations,
     *activity_reports.operations,

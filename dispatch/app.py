@@ -14,17 +14,18 @@ import structlog
 import xstatic.pkg.leaflet as leaflet
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Match, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from db.pool import create_pool
+from db.pool import UNAVAILABLE_ERRORS, create_pool
 from dispatch.api import OPERATIONS
 from dispatch.config import Settings
 from dispatch.context import Context
-from dispatch.errors import DispatchError, MethodNotAllowed, NotFound
+from dispatch.errors import DispatchError, MethodNotAllowed, NotFound, ServiceUnavailable
 from dispatch.http import JSON, problem
 from dispatch.lines.monitor import LineMonitor
 from dispatch.openapi import get_document
@@ -33,6 +34,7 @@ from dispatch.teams.presence import run_presence
 from dispatch.web.endpoints import routes as page_routes
 from dispatch.ws.endpoints import routes as ws_routes
 from dispatch.ws.tokens import TokenWatch
+from realtime.frames import CLOSE_TRY_AGAIN_LATER
 from realtime.hub import Hub
 
 log = structlog.get_logger(__name__)
@@ -61,9 +63,25 @@ class RequestContext:
 
 async def on_dispatch_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DispatchError)
-    if exc.status >= 500:
+    if isinstance(exc, ServiceUnavailable):
+        log.warning("request.unavailable", detail=exc.detail)
+    elif exc.status >= 500:
         log.error("request.failed", detail=exc.detail)
     return problem(exc)
+
+
+async def on_database_unavailable(connection: HTTPConnection, exc: Exception
+                                  ) -> Response | None:
+    """The database is away (db.pool.UNAVAILABLE_ERRORS): 503 with Retry-After, logged
+    as a warning with the request id; the client retries. A socket is closed with
+    "try again later" instead (its endpoint normally does that itself)."""
+    log.warning("request.database_unavailable", error=repr(exc))
+    retry_after_s = connection.app.state.settings.db_retry_after_s
+    if isinstance(connection, WebSocket):
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await connection.close(CLOSE_TRY_AGAIN_LATER, "service unavailable")
+        return None
+    return problem(ServiceUnavailable(retry_after_s=retry_after_s))
 
 
 def get_allowed_methods(request: Request) -> str:
@@ -139,6 +157,7 @@ def create_app(settings: Settings) -> Starlette:
               Route("/sw.js", service_worker, methods=["GET"])]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
         DispatchError: on_dispatch_error, HTTPException: on_http_error,
+        **dict.fromkeys(UNAVAILABLE_ERRORS, on_database_unavailable),
         Exception: on_unexpected})
     app.state.settings = settings
     app.state.openapi = get_document(OPERATIONS)

@@ -86,6 +86,13 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     pool_min: int = 2
     pool_max: int = 10
+    # How long a request waits for a pooled connection before it is answered 503 (a
+    # starved pool or a database that does not answer), and the Retry-After it gets.
+    db_acquire_timeout_s: float = 5.0
+    db_retry_after_s: int = 2
+    # A background loop whose round failed waits twice as long after each failure in
+    # a row before the next round, at most this long (dispatch/background.py).
+    loop_backoff_max_s: float = 10.0
     sweep_interval_s: float = 2.0
     # Login throttling (docs/api.md, Login lockout): failures of one account from one
     # client address, and of one address over all accounts (more for an address that
@@ -168,6 +175,8 @@ class Settings:
             timezone=env.get("DISPATCH112_TIMEZONE") or "Asia/Makassar",
             token_ttl_s=_int(env, "DISPATCH112_TOKEN_TTL_S", 12 * 3600, minimum=60),
             pool_max=_int(env, "DISPATCH112_POOL_MAX", 10, minimum=2),
+            db_acquire_timeout_s=_float(env, "DISPATCH112_DB_ACQUIRE_TIMEOUT_S", 5.0,
+                                        minimum=0.1),
             public_origin=env.get("DISPATCH112_PUBLIC_ORIGIN") or None,
             forwarded_allow_ips=env.get("DISPATCH112_FORWARDED_ALLOW_IPS") or None,
             tile_url=env.get("DISPATCH112_TILE_URL") or None,

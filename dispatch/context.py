@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -41,10 +41,19 @@ class Context:
         local = datetime.now(ZoneInfo(self.settings.timezone))
         return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
 
+    def acquire(self) -> AbstractAsyncContextManager[asyncpg.Connection]:
+        """A pooled connection, waiting at most `db_acquire_timeout_s` for one (a
+        starved pool or a database that does not answer raises TimeoutError, which
+        the service answers 503). A connection that broke while held is discarded by
+        the pool on release and replaced by a new one at a later acquire."""
+        return self.pool.acquire(timeout=self.settings.db_acquire_timeout_s)
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
-        """A pooled connection in a transaction whose events are written just before
-        COMMIT and announced after it (dispatch.events.transaction)."""
-        async with self.pool.acquire() as conn:
+        """A pooled connection (`acquire`) in a transaction whose events are written just
+        before COMMIT and announced after it (dispatch.events.transaction). A COMMIT
+        that fails because the connection died raises a database error (503 to a
+        client, who retries idempotently)."""
+        async with self.acquire() as conn:
             async with events.transaction(conn, self.after_commit):
                 yield conn

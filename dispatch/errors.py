@@ -89,3 +89,15 @@ class TooManyRequests(DispatchError):
 
     def __init__(self, detail: str, retry_after_s: int) -> None:
         super().__init__(detail, headers={"Retry-After": str(retry_after_s)})
+
+
+class ServiceUnavailable(DispatchError):
+    """The database cannot be reached right now (refused, lost mid-query, shutting down,
+    or no pooled connection free in time). Safe to retry after `Retry-After` seconds:
+    every write that matters is idempotent (Idempotency-Key, client_id)."""
+
+    status, title, slug = 503, "Service unavailable", "unavailable"
+
+    def __init__(self, detail: str = "the database is unavailable; try again shortly",
+                 retry_after_s: int = 2) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after_s)})

@@ -142,6 +142,8 @@ class Operation:
     parameters: tuple[dict, ...] = ()
     # What a successful answer is (the OpenAPI document says so).
     media_type: str = "application/json"
+    # Whether it reads or writes the database (and so answers 503 while it is away).
+    database: bool = True
 
     def route(self) -> Route:
         async def endpoint(request: Request) -> Response:

@@ -18,6 +18,7 @@ COMMON_ERRORS = {
     403: "role may not do this", 404: "no such resource", 409: "conflict",
     413: "body larger than 64 KiB", 415: "body is not application/json",
     422: "invalid input; `errors` names each field", 429: "too many attempts",
+    503: "the database is unavailable; send the same request again after Retry-After",
 }
 
 PROBLEM = {
@@ -43,7 +44,7 @@ def _answer(status: int, description: str, media_type: str = "application/json")
     if status >= 400:
         answer = {"description": description, "content": {"application/problem+json": {
             "schema": {"$ref": "#/components/schemas/Problem"}}}}
-        if status == 429:
+        if status in (429, 503):
             answer["headers"] = {"Retry-After": {
                 "description": "seconds to wait", "schema": {"type": "integer"}}}
         return answer
@@ -64,6 +65,7 @@ def _operation(op: Operation, schemas: dict) -> dict:
     errors = [400, 413, 415, 422] if model else []
     errors += [401, 403] if roles else []
     errors += [404] if "{id}" in path else []
+    errors += [503] if op.database else []
     responses = {status: _answer(status, COMMON_ERRORS[status]) for status in errors}
     responses.update({status: _answer(status, text, op.media_type)
                       for status, text in op.answers.items()})

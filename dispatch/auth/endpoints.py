@@ -35,7 +35,7 @@ async def device(request: Request, principal: None) -> Response:
 
 
 async def logout(request: Request, principal: Principal) -> Response:
-    async with request.app.state.ctx.pool.acquire() as conn:
+    async with request.app.state.ctx.acquire() as conn:
         await do_logout(conn, get_bearer(request))
     return Response(status_code=204)
 

@@ -225,9 +225,9 @@ async def get_principal(conn: asyncpg.Connection, token: str | None) -> Principa
 
 
 async def require(connection: HTTPConnection, *roles: str) -> Principal:
-    """Authenticate the caller and check its role is one of `roles` (401 / 403)."""
-    pool = connection.app.state.pool
-    async with pool.acquire() as conn:
+    """Authenticate the caller and check its role is one of `roles` (401 / 403; a
+    database that cannot be reached in time raises a database error: 503)."""
+    async with connection.app.state.ctx.acquire() as conn:
         principal = await get_principal(conn, get_bearer(connection))
     structlog.contextvars.bind_contextvars(actor=principal.actor)
     if principal.team_id is not None:

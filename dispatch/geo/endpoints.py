@@ -16,7 +16,7 @@ from dispatch.vocabulary import HEALTH_OFFICE, STAFF
 async def districts(request: Request, principal: Principal) -> Response:
     """Imported boundaries as a GeoJSON FeatureCollection (centroids for the others):
     kecamatan first, then kelurahan, each with its `level` and `population` (or null)."""
-    async with request.app.state.ctx.pool.acquire() as conn:
+    async with request.app.state.ctx.acquire() as conn:
         rows = await districts_db.get_districts(conn)
     features = [{"type": "Feature", "id": row["id"],
                  "properties": {"name": row["name"], "level": row["level"],
@@ -31,7 +31,7 @@ async def places(request: Request, principal: Principal) -> Response:
     query = request.query_params.get("q", "").strip()
     if not 2 <= len(query) <= 100:
         raise ValidationFailed.field("q", "must be 2 to 100 characters")
-    async with request.app.state.ctx.pool.acquire() as conn:
+    async with request.app.state.ctx.acquire() as conn:
         rows = await places_db.search_places(conn, query)
     return JSON({"items": [dict(row) for row in rows]})
 

@@ -43,7 +43,7 @@ async def create_incident(request: Request, principal: Principal) -> Response:
     async with ctx.transaction() as conn:
         incident_id, created = await incidents.do_create_incident(
             conn, ctx, body, actor=principal.actor, idempotency_key=key)
-    async with ctx.pool.acquire() as conn:
+    async with ctx.acquire() as conn:
         summary = await incidents.get_incident_summary(conn, incident_id)
     return JSON(summary, status_code=201 if created else 200,
                 headers={"Location": f"/api/v1/incidents/{incident_id}"})
@@ -51,14 +51,14 @@ async def create_incident(request: Request, principal: Principal) -> Response:
 
 async def list_incidents(request: Request, principal: Principal) -> Response:
     active = get_active_filter(request)
-    async with request.app.state.ctx.pool.acquire() as conn:
+    async with request.app.state.ctx.acquire() as conn:
         rows = await incidents_db.get_incidents(conn, active=active)
     return JSON({"items": [incident_view(row) for row in rows]})
 
 
 async def get_incident(request: Request, principal: Principal) -> Response:
     incident_id = path_id(request)
-    async with request.app.state.ctx.pool.acquire() as conn:
+    async with request.app.state.ctx.acquire() as conn:
         return JSON(await incidents.get_incident_detail(conn, incident_id))
 
 
@@ -68,7 +68,7 @@ async def assign(request: Request, principal: Principal) -> Response:
     ctx = request.app.state.ctx
     async with ctx.transaction() as conn:
         await incidents.do_assign(conn, ctx, incident_id, body.team_id, actor=principal.actor)
-    async with ctx.pool.acquire() as conn:
+    async with ctx.acquire() as conn:
         detail = await incidents.get_incident_detail(conn, incident_id)
     await serve_queue_after_commit(ctx)  # the team taken off may serve someone waiting
     return JSON(detail)
@@ -80,7 +80,7 @@ async def cancel(request: Request, principal: Principal) -> Response:
     ctx = request.app.state.ctx
     async with ctx.transaction() as conn:
         await incidents.do_cancel(conn, ctx, incident_id, body.reason, actor=principal.actor)
-    async with ctx.pool.acquire() as conn:
+    async with ctx.acquire() as conn:
         detail = await incidents.get_incident_detail(conn, incident_id)
     await serve_queue_after_commit(ctx)
     return JSON(detail)
@@ -91,7 +91,7 @@ async def candidates(request: Request, principal: Principal) -> Response:
     operator decides whether a team that does not fit will do."""
     incident_id = path_id(request)
     ctx = request.app.state.ctx
-    async with ctx.pool.acquire() as conn:
+    async with ctx.acquire() as conn:
         incident = await incidents_db.get_incident(conn, incident_id)
         if incident is None:
             raise NotFound(f"no incident {incident_id}")

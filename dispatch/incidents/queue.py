@@ -78,10 +78,16 @@ async def do_withdraw_overdue(ctx: Context) -> int:
     """Withdraw assignments not acknowledged within the ack timeout and send the next
     nearest team. The silent team is taken out of service until an operator puts it
     back, so that it is not sent again to someone else while unreachable."""
-    async with ctx.pool.acquire() as conn:
+    async with ctx.acquire() as conn:
         overdue = await assignments_db.get_overdue_assignments(conn, ctx.settings.ack_timeout_s)
     withdrawn = 0
     for row in overdue:
-        async with ctx.transaction() as conn:
-            withdrawn += await _withdraw_one(conn, ctx, row["id"], row["incident_id"])
+        try:
+            async with ctx.transaction() as conn:
+                withdrawn += await _withdraw_one(conn, ctx, row["id"], row["incident_id"])
+        except DATABASE_ERRORS:
+            raise  # the database is away: the sweeper tries the whole round again
+        except Exception:  # one bad row must not hold up the others' timeouts
+            log.exception("assignment.withdraw_failed", assignment_id=row["id"],
+                          incident_id=row["incident_id"])
     return withdrawn

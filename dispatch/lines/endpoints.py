@@ -57,13 +57,13 @@ async def create_line(request: Request, principal: Principal) -> Response:
 
 
 async def list_lines(request: Request, principal: Principal) -> Response:
-    async with request.app.state.ctx.pool.acquire() as conn:
+    async with request.app.state.ctx.acquire() as conn:
         return JSON(await lines.get_lines(conn))
 
 
 async def list_line_events(request: Request, principal: Principal) -> Response:
     limit = get_limit(request)
-    async with request.app.state.ctx.pool.acquire() as conn:
+    async with request.app.state.ctx.acquire() as conn:
         rows = await lines_db.get_line_events(conn, limit)
     return JSON({"items": [line_event_view(row) for row in rows]})
 
@@ -88,21 +88,21 @@ async def heartbeat(request: Request, principal: Principal) -> Response:
 async def get_monitor(request: Request, principal: Principal) -> Response:
     """Which instance probes: this instance's own view, and the last leader's beat."""
     monitor = request.app.state.line_monitor
-    async with request.app.state.ctx.pool.acquire() as conn:
+    async with request.app.state.ctx.acquire() as conn:
         leader = await monitor_db.get_leader(conn)
     return JSON({**monitor.status(), "leader": None if leader is None else {
         "instance_id": leader["instance_id"], "beat_at": leader["beat_at"]}})
 
 
 async def get_hotline(request: Request, principal: None) -> Response:
-    async with request.app.state.ctx.pool.acquire() as conn:
+    async with request.app.state.ctx.acquire() as conn:
         hotline = await lines.get_hotline(conn)
     return JSON(hotline, headers={"Cache-Control": HOTLINE_CACHE})
 
 
 async def list_callbacks(request: Request, principal: Principal) -> Response:
     done, limit = get_done_filter(request), get_limit(request)
-    async with request.app.state.ctx.pool.acquire() as conn:
+    async with request.app.state.ctx.acquire() as conn:
         items = await callbacks.get_callbacks(conn, done, limit)
     return JSON({"items": items})
 

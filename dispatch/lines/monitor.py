@@ -20,6 +20,7 @@ import structlog
 
 from db import lines as lines_db
 from db.pool import DATABASE_ERRORS
+from dispatch.background import Backoff, run_step
 from dispatch.context import Context
 from dispatch.lines.leader import Election, new_instance_id
 from dispatch.lines.probes import Probe, get_probe
@@ -65,15 +66,22 @@ class LineMonitor:
                 "probes_sent": self.probes_sent, "lines_probed": sorted(self._loops)}
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Lead when possible, stand by otherwise, until `stop` is set."""
+        """Lead when possible, stand by otherwise, until `stop` is set. No error stops
+        it: a round that failed is logged, and the next waits longer."""
+        backoff = Backoff(self.ctx.settings.line_poll_s, self.ctx.settings.loop_backoff_max_s)
         try:
             while not stop.is_set():
-                if await self.election.try_lead():
-                    await self._lead(stop)
-                await wait_event(stop, self.ctx.settings.line_poll_s)
+                ok = await run_step("lines.monitor", lambda: self._round(stop),
+                                    instance_id=self.instance_id)
+                await wait_event(stop, backoff.next_s(ok))
         finally:
             await self.election.step_down()
             await self.election.close()
+
+    async def _round(self, stop: asyncio.Event) -> None:
+        """Try to take the lead; lead until it is lost or `stop` is set."""
+        if await self.election.try_lead():
+            await self._lead(stop)
 
     async def _lead(self, stop: asyncio.Event) -> None:
         deliverer_stop = asyncio.Event()
@@ -119,11 +127,15 @@ class LineMonitor:
         loop = asyncio.get_running_loop()
         next_at = loop.time()
         while not stop.is_set():
-            result = await self._check(line_id, probe)
-            if result is not None and not stop.is_set():
-                await self._record(line_id, probe, result)
+            await run_step("lines.probe", lambda: self._probe_once(line_id, probe, stop),
+                           line_id=line_id)
             next_at = max(next_at + probe.interval_s, loop.time())
             await wait_event(stop, next_at - loop.time())
+
+    async def _probe_once(self, line_id: int, probe: Probe, stop: asyncio.Event) -> None:
+        result = await self._check(line_id, probe)
+        if result is not None and not stop.is_set():
+            await self._record(line_id, probe, result)
 
     async def _check(self, line_id: int, probe: Probe) -> ProbeResult | None:
         """One probe of the line; None: no verdict yet (a new heartbeat line)."""

@@ -19,7 +19,7 @@ import httpx
 import structlog
 
 from db import webhooks as webhooks_db
-from db.pool import DATABASE_ERRORS
+from dispatch.background import Backoff, run_step
 from dispatch.context import Context
 from dispatch.lines.timing import wait_event
 
@@ -53,7 +53,7 @@ async def _post(client: httpx.AsyncClient, delivery: asyncpg.Record) -> str | No
 async def _settle(ctx: Context, delivery: asyncpg.Record, error: str | None) -> None:
     attempt = {"delivery_id": delivery["id"], "url": delivery["url"],
                "attempt": delivery["attempts"]}
-    async with ctx.pool.acquire() as conn:
+    async with ctx.acquire() as conn:
         if error is None:
             await webhooks_db.mark_delivered(conn, delivery["id"])
             log.info("webhook.delivered", **attempt)
@@ -70,7 +70,7 @@ async def do_deliver_due(ctx: Context, client: httpx.AsyncClient) -> int:
     """One attempt for every delivery that is due (at most BATCH at once, side by
     side); returns how many were tried."""
     lease_s = ctx.settings.webhook_timeout_s + 5
-    async with ctx.pool.acquire() as conn:
+    async with ctx.acquire() as conn:
         due = await webhooks_db.claim_due(conn, lease_s, BATCH)
     errors = await asyncio.gather(*(_post(client, delivery) for delivery in due))
     for delivery, error in zip(due, errors, strict=True):
@@ -78,16 +78,21 @@ async def do_deliver_due(ctx: Context, client: httpx.AsyncClient) -> int:
     return len(due)
 
 
+async def _deliver_all_due(ctx: Context, client: httpx.AsyncClient,
+                           stop: asyncio.Event) -> None:
+    """Deliver batches until fewer than a full batch were due (or `stop`)."""
+    while await do_deliver_due(ctx, client) == BATCH and not stop.is_set():
+        pass
+
+
 async def run_deliverer(ctx: Context, wake: asyncio.Event, stop: asyncio.Event) -> None:
-    """Deliver until `stop`: at once when woken, else every `line_poll_s`."""
+    """Deliver until `stop`: at once when woken, else every `line_poll_s`. No error
+    stops it: after a failed round it waits longer (up to `loop_backoff_max_s`)."""
     timeout = httpx.Timeout(ctx.settings.webhook_timeout_s)
     async with httpx.AsyncClient(timeout=timeout, headers={
             "User-Agent": "dispatch112"}) as client:
+        backoff = Backoff(ctx.settings.line_poll_s, ctx.settings.loop_backoff_max_s)
         while not stop.is_set():
-            try:
-                while await do_deliver_due(ctx, client) == BATCH and not stop.is_set():
-                    pass
-            except DATABASE_ERRORS as exc:
-                log.error("webhook.deliverer_failed", error=repr(exc))
-            await wait_event(wake, ctx.settings.line_poll_s)
+            ok = await run_step("webhook.deliverer", lambda: _deliver_all_due(ctx, client, stop))
+            await wait_event(wake, backoff.next_s(ok))
             wake.clear()

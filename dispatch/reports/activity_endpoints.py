@@ -23,21 +23,21 @@ CHUNK = 64 * 1024
 async def workload(request: Request, principal: Principal) -> Response:
     ctx = request.app.state.ctx
     period = check_period(request.query_params, ctx.settings.timezone)
-    async with ctx.pool.acquire() as conn:
+    async with ctx.acquire() as conn:
         return JSON(await activity.get_workload(conn, ctx.settings, period))
 
 
 async def calls(request: Request, principal: Principal) -> Response:
     ctx = request.app.state.ctx
     period = check_period(request.query_params, ctx.settings.timezone)
-    async with ctx.pool.acquire() as conn:
+    async with ctx.acquire() as conn:
         return JSON(await activity.get_calls(conn, ctx.settings, period))
 
 
 async def lines(request: Request, principal: Principal) -> Response:
     ctx = request.app.state.ctx
     period = check_period(request.query_params, ctx.settings.timezone)
-    async with ctx.pool.acquire() as conn:
+    async with ctx.acquire() as conn:
         return JSON(await activity.get_lines(conn, ctx.settings, period))
 
 
@@ -56,7 +56,7 @@ async def response_times_xlsx(request: Request, principal: Principal) -> Respons
     period = check_period(request.query_params, ctx.settings.timezone)
     file = tempfile.TemporaryFile()
     try:
-        async with ctx.pool.acquire() as conn, conn.transaction(
+        async with ctx.acquire() as conn, conn.transaction(
                 readonly=True, isolation="repeatable_read"):
             await workbook.write_workbook(conn, ctx.settings, period, file)
         size = file.tell()

@@ -143,7 +143,7 @@ def _chart_handler(name: str, build: Builder):
         ctx = request.app.state.ctx
         query = ChartQuery(check_period(request.query_params, ctx.settings.timezone),
                            check_lang(request.query_params))
-        async with ctx.pool.acquire() as conn:
+        async with ctx.acquire() as conn:
             draw = await build(conn, ctx.settings, query)
         return Response(await run_in_threadpool(draw), media_type=SVG, headers=SVG_HEADERS)
     handler.__name__ = "chart_" + name.replace("-", "_")

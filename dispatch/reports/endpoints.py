@@ -25,14 +25,14 @@ CSV_BATCH = 500
 async def response_times(request: Request, principal: Principal) -> Response:
     ctx = request.app.state.ctx
     query = check_report_query(request.query_params, ctx.settings.timezone)
-    async with ctx.pool.acquire() as conn:
+    async with ctx.acquire() as conn:
         return JSON(await service.get_response_times(conn, ctx.settings, query))
 
 
 async def fractiles(request: Request, principal: Principal) -> Response:
     ctx = request.app.state.ctx
     period = check_period(request.query_params, ctx.settings.timezone)
-    async with ctx.pool.acquire() as conn:
+    async with ctx.acquire() as conn:
         items = await service.get_fractiles(conn, period)
     return JSON({"period": service.period_view(period, ctx.settings), "items": items})
 
@@ -46,7 +46,7 @@ def _csv_text(rows: list[list[object]]) -> str:
 
 async def _csv_lines(ctx, period: Period) -> AsyncIterator[str]:
     yield _csv_text([list(LOG_COLUMNS)])
-    async with ctx.pool.acquire() as conn, conn.transaction(readonly=True):
+    async with ctx.acquire() as conn, conn.transaction(readonly=True):
         batch = []
         async for row in service.iterate_log_rows(conn, ctx.settings, period):
             batch.append(row)
@@ -73,7 +73,7 @@ async def response_times_csv(request: Request, principal: Principal) -> Response
     formula is quoted."""
     ctx = request.app.state.ctx
     period = check_period(request.query_params, ctx.settings.timezone)
-    async with ctx.pool.acquire() as conn:  # 503 now, not a broken download later
+    async with ctx.acquire() as conn:  # 503 now, not a broken download later
         await ping(conn)
     name = download_name(period, ctx.settings.timezone, "csv")
     return StreamingResponse(_csv_lines(ctx, period), media_type="text/csv; charset=utf-8",

@@ -44,7 +44,7 @@ async def get_incident_points(conn: asyncpg.Connection, settings: Settings, peri
 async def incident_points(request: Request, principal: Principal) -> Response:
     ctx = request.app.state.ctx
     period = check_period(request.query_params, ctx.settings.timezone)
-    async with ctx.pool.acquire() as conn:
+    async with ctx.acquire() as conn:
         return JSON(await get_incident_points(conn, ctx.settings, period))
 
 

@@ -14,7 +14,7 @@ from dispatch.vocabulary import RESPONDER
 
 
 async def get_assignment(request: Request, principal: Principal) -> Response:
-    async with request.app.state.ctx.pool.acquire() as conn:
+    async with request.app.state.ctx.acquire() as conn:
         assignment = await responders.get_team_assignment(conn, principal.team_id)
     return JSON({"assignment": assignment})
 

@@ -19,7 +19,7 @@ log = structlog.get_logger(__name__)
 
 async def list_teams(request: Request, principal: Principal) -> Response:
     ctx = request.app.state.ctx
-    async with ctx.pool.acquire() as conn:
+    async with ctx.acquire() as conn:
         rows = await teams_db.get_teams(conn, ctx.settings.gps_fresh_s)
     return JSON({"items": [team_view(row) for row in rows]})
 
@@ -35,7 +35,7 @@ async def create_team(request: Request, principal: Principal) -> Response:
 
 async def get_team(request: Request, principal: Principal) -> Response:
     ctx = request.app.state.ctx
-    async with ctx.pool.acquire() as conn:
+    async with ctx.acquire() as conn:
         team = await teams.get_team_or_404(conn, path_id(request), ctx.settings.gps_fresh_s)
         team["shifts"] = [dict(s) for s in await teams_db.get_shifts(conn, team["id"])]
     return JSON(team)

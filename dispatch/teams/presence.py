@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 import structlog
 
 from db import teams as teams_db
-from db.pool import DATABASE_ERRORS
+from dispatch.background import run_step
 from dispatch.context import Context
 from dispatch.teams.service import do_announce_team
 
@@ -52,11 +52,11 @@ async def do_announce_held_fixes(ctx: Context) -> int:
 
 async def run_presence(ctx: Context, get_team_ids: Callable[[], Iterable[int]],
                        stop: asyncio.Event) -> None:
-    """Every `presence_touch_s` until `stop`, note the phones connected here."""
+    """Every `presence_touch_s` until `stop`, note the phones connected here. No
+    error stops it: a failed round is logged and tried again at the next one."""
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), ctx.settings.presence_touch_s)
-        try:
-            await do_touch_devices(ctx, sorted(set(get_team_ids())))
-        except DATABASE_ERRORS as exc:
-            log.warning("presence.touch_failed", error=str(exc))
+        if not stop.is_set():
+            await run_step("presence.touch", lambda: do_touch_devices(
+                ctx, sorted(set(get_team_ids()))))

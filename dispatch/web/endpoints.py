@@ -36,7 +36,7 @@ async def get_page_principal(request: Request) -> Principal | None:
     token = session.get_session_token(request)
     if token is None:
         return None
-    async with request.app.state.ctx.pool.acquire() as conn:
+    async with request.app.state.ctx.acquire() as conn:
         try:
             return await get_principal(conn, token)
         except Unauthorized:
@@ -134,7 +134,7 @@ async def logout(request: Request) -> Response:
     token = session.get_session_token(request)
     if token is not None:
         session.check_csrf(request, token, form.get(session.CSRF_FIELD))
-        async with request.app.state.ctx.pool.acquire() as conn:
+        async with request.app.state.ctx.acquire() as conn:
             await do_logout(conn, token)
     target = "/team/login" if form.get("next") == "team" else "/login"
     response = RedirectResponse(target, status_code=303)

@@ -155,7 +155,7 @@ async def _serve(ws: WebSocket) -> None:
         # No hello, a malformed one or none in time: no authentication either.
         return await ws.close(CLOSE_UNAUTHORIZED, "send a hello frame with a token first")
     try:
-        async with ws.app.state.ctx.pool.acquire() as conn:
+        async with ws.app.state.ctx.acquire() as conn:
             # Pages rely on their session cookie (the Origin check above guards it).
             token = hello.get("token") or get_session_token(ws)
             principal = await get_principal(conn, token if isinstance(token, str) else None)
