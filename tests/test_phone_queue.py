@@ -84,6 +84,7 @@ async def test_a_revoked_session_keeps_the_queue_until_the_team_logs_in_again(
 
     await page.locator("#relogin a").click()
     await page.wait_for_url(f"{service}/team/login")
+    await expect(page.locator("#waiting-steps")).to_contain_text("1 langkah menunggu")
     await _log_in(page, service)
     await wait_until(lambda: _acks(db, incident_id), what="the queued acknowledgement")
     await expect(page.locator("#pending")).to_be_hidden()
