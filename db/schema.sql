@@ -284,6 +284,12 @@ CREATE TABLE public.regions (
     id integer NOT NULL,
     name text NOT NULL
 );
+CREATE TABLE public.service_secrets (
+    name text NOT NULL,
+    value text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT service_secrets_value_check CHECK ((value <> ''::text))
+);
 CREATE TABLE public.shifts (
     id bigint NOT NULL,
     region_id integer DEFAULT 1 NOT NULL,
@@ -447,6 +453,8 @@ ALTER TABLE ONLY public.places
     ADD CONSTRAINT places_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY public.regions
     ADD CONSTRAINT regions_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY public.service_secrets
+    ADD CONSTRAINT service_secrets_pkey PRIMARY KEY (name);
 ALTER TABLE ONLY public.shifts
     ADD CONSTRAINT shifts_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY public.status_requests

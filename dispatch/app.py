@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import structlog
@@ -28,7 +29,9 @@ from dispatch.context import Context
 from dispatch.errors import DispatchError, MethodNotAllowed, NotFound, ServiceUnavailable
 from dispatch.http import JSON, problem
 from dispatch.lines.monitor import LineMonitor
+from dispatch.logs import quiet_url_loggers
 from dispatch.openapi import get_document
+from dispatch.secret_key import resolve_secret_key
 from dispatch.sweeper import run_sweeper
 from dispatch.teams.presence import run_presence
 from dispatch.web.endpoints import routes as page_routes
@@ -123,9 +126,12 @@ async def service_worker(request: Request) -> Response:
 
 @contextlib.asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
-    settings: Settings = app.state.settings
-    pool = await create_pool(settings.database_url, min_size=settings.pool_min,
-                             max_size=settings.pool_max)
+    pool = await create_pool(app.state.settings.database_url,
+                             min_size=app.state.settings.pool_min,
+                             max_size=app.state.settings.pool_max)
+    async with pool.acquire() as conn:
+        key = await resolve_secret_key(conn, app.state.settings)
+    app.state.settings = settings = replace(app.state.settings, secret_key=key)
     hub = Hub(pool, settings.database_url, poll_s=settings.hub_poll_s)
     ctx = Context.create(settings, pool, after_commit=hub.wake)
     app.state.ctx, app.state.pool, app.state.hub = ctx, pool, hub
@@ -160,6 +166,7 @@ def create_app(settings: Settings) -> Starlette:
         **dict.fromkeys(UNAVAILABLE_ERRORS, on_database_unavailable),
         Exception: on_unexpected})
     app.state.settings = settings
+    quiet_url_loggers()  # webhook URLs may carry tokens: httpx must not log them
     app.state.openapi = get_document(OPERATIONS)
     app.add_middleware(RequestContext)
     return app

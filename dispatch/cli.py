@@ -34,7 +34,7 @@ def database(settings: Settings) -> Iterator[Settings]:
     server = EmbeddedPostgres(settings.data_dir)
     started_here = not server.is_running()
     try:
-        yield replace(settings, database_url=server.start())
+        yield replace(settings, database_url=server.start(), embedded=True)
     finally:
         if started_here:
             server.stop()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,9 +73,14 @@ class Settings:
     `database_url` None means: run the embedded PostgreSQL under `data_dir`.
     """
 
-    database_url: str | None = None
+    database_url: str | None = field(default=None, repr=False)
     data_dir: Path = Path(".dispatch112")
-    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    # The key of the pages' CSRF tokens. None: the one kept by the service, resolved at
+    # start (dispatch/secret_key.py): in `secret_key_path` for the embedded server, else
+    # in the database, made once by the first instance.
+    secret_key: str | None = field(default=None, repr=False)
+    # True when the command started (or found) the embedded server under data_dir.
+    embedded: bool = False
     router: str = "geodesic"
     ack_timeout_s: int = 60
     gps_fresh_s: int = 600
@@ -128,7 +132,8 @@ class Settings:
     log_level: str = "info"
     # Line failover: where failover notifications are POSTed (SMS gateway, WhatsApp bot,
     # city website), how they are retried, and the pace of the line monitor.
-    failover_webhooks: tuple[str, ...] = ()
+    # Never logged whole: they may carry a token (see dispatch.logs.redact_url).
+    failover_webhooks: tuple[str, ...] = field(default=(), repr=False)
     webhook_timeout_s: float = 5.0
     webhook_backoff_s: float = 1.0
     webhook_max_attempts: int = 10
@@ -153,6 +158,11 @@ class Settings:
     shifts: tuple[tuple[str, int], ...] = PAREPARE_SHIFTS
 
     @property
+    def secret_key_path(self) -> Path:
+        """Where the embedded set-up keeps its generated secret key (mode 0600)."""
+        return self.data_dir / "secret_key"
+
+    @property
     def tile_origin(self) -> str | None:
         """scheme://host of the tile server, which the pages' policy must allow."""
         if not self.tile_url:
@@ -168,7 +178,7 @@ class Settings:
         return cls(
             database_url=env.get("DATABASE_URL") or None,
             data_dir=Path(env.get("DISPATCH112_DATA_DIR") or ".dispatch112"),
-            secret_key=env.get("DISPATCH112_SECRET_KEY") or secrets.token_urlsafe(32),
+            secret_key=env.get("DISPATCH112_SECRET_KEY") or None,
             router=env.get("DISPATCH112_ROUTER") or "geodesic",
             ack_timeout_s=_int(env, "DISPATCH112_ACK_TIMEOUT_S", 60, minimum=1),
             gps_fresh_s=_int(env, "DISPATCH112_GPS_FRESH_S", 600, minimum=0),

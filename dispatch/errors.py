@@ -56,6 +56,12 @@ class Forbidden(DispatchError):
     status, title, slug = 403, "Forbidden", "forbidden"
 
 
+class CsrfRefused(Forbidden):
+    """A page session's request without the CSRF token of that session (a stale page
+    after a key change can fetch a fresh one: GET /session/csrf)."""
+    title, slug = "Missing or wrong CSRF token", "csrf"
+
+
 class NotFound(DispatchError):
     status, title, slug = 404, "Not found", "not-found"
 

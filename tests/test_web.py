@@ -89,3 +89,32 @@ async def test_locked_out_login_page_says_to_wait(service: str, api: Api) -> Non
                 "username": "operator", "password": "wrong", "csrf_token": csrf})
         assert response.status_code == 429
         assert "Terlalu banyak percobaan" in response.text
+
+
+async def test_non_ascii_csrf_tokens_are_refused_like_any_wrong_token(service: str,
+                                                                      api: Api) -> None:
+    async with httpx.AsyncClient(base_url=service) as client:
+        await client.get("/login")
+        form = await client.post("/login", data={"username": "operator", "csrf_token": "é",
+                                                 "password": PASSWORDS["operator"]})
+        assert form.status_code == 403
+        assert "dispatch112_session" not in form.headers.get("set-cookie", "")
+        await _login(client)
+        body = {"caller_number": "0812345678", "location": {"lat": -4.0, "lon": 119.64},
+                "address": "Jl. A", "complaint": "x", "priority": 2}
+        for value in ("é".encode(), "\u00e9".encode("latin-1"), b"\xff" * 64):
+            answer = await client.post("/api/v1/incidents", json=body,
+                                       headers={"X-CSRF-Token": value})
+            assert answer.status_code == 403, (value, answer.text)
+            assert answer.json()["type"] == "/problems/csrf"
+
+
+async def test_a_page_session_can_fetch_its_csrf_token_again(service: str, api: Api) -> None:
+    async with httpx.AsyncClient(base_url=service) as client:
+        assert (await client.get("/session/csrf")).status_code == 401
+        await _login(client)
+        page = await client.get("/dashboard")
+        csrf = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
+        fresh = await client.get("/session/csrf")
+        assert fresh.status_code == 200 and fresh.json() == {"csrf_token": csrf}
+        assert fresh.headers["cache-control"] == "no-store"

@@ -6,8 +6,10 @@ so it is never lost with an instance and never sent for a change that rolled bac
 The deliverer POSTs it as JSON; any 2xx answer delivers it. Anything else (another
 status, a refused connection, a timeout) is retried after `webhook_backoff_s`,
 doubling each time up to MAX_BACKOFF_S, until `webhook_max_attempts`. Every attempt
-is logged. Each delivery carries its id in `Idempotency-Key`, the same on every
-retry, so a receiver that got it but whose answer was lost can drop the repeat.
+is logged, with the URL redacted to scheme://host/path (its userinfo and query may
+hold the gateway's token, so neither is ever logged). Each delivery carries its id in
+`Idempotency-Key`, the same on every retry, so a receiver that got it but whose
+answer was lost can drop the repeat.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from db import webhooks as webhooks_db
 from dispatch.background import Backoff, run_step
 from dispatch.context import Context
 from dispatch.lines.timing import wait_event
+from dispatch.logs import redact_text, redact_url
 
 log = structlog.get_logger(__name__)
 MAX_BACKOFF_S = 300.0
@@ -46,12 +49,12 @@ async def _post(client: httpx.AsyncClient, delivery: asyncpg.Record) -> str | No
         response = await client.post(delivery["url"], json=delivery["payload"], headers={
             "Idempotency-Key": f"dispatch112-{delivery['id']}"})
     except httpx.HTTPError as exc:
-        return f"{type(exc).__name__}: {exc}"
+        return redact_text(f"{type(exc).__name__}: {exc}", delivery["url"])
     return None if response.is_success else f"HTTP {response.status_code}"
 
 
 async def _settle(ctx: Context, delivery: asyncpg.Record, error: str | None) -> None:
-    attempt = {"delivery_id": delivery["id"], "url": delivery["url"],
+    attempt = {"delivery_id": delivery["id"], "url": redact_url(delivery["url"]),
                "attempt": delivery["attempts"]}
     async with ctx.acquire() as conn:
         if error is None:

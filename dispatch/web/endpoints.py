@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pydantic
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
@@ -154,6 +154,16 @@ def _page(template: str, roles: tuple[str, ...], login_path: str, **context):
     return page
 
 
+async def fresh_csrf(request: Request) -> Response:
+    """GET /session/csrf: the CSRF token of this browser's valid session, for a page
+    whose token went stale (the service's key changed); 401 without a valid session."""
+    if await get_page_principal(request) is None:
+        raise Unauthorized("no valid page session; log in again")
+    csrf = session.make_csrf(request.app.state.settings.secret_key,
+                             session.get_session_token(request))
+    return JSONResponse({"csrf_token": csrf}, headers={"Cache-Control": "no-store"})
+
+
 async def home(request: Request) -> Response:
     principal = await get_page_principal(request)
     landing = LANDING.get(principal.role, "/login") if principal else "/login"
@@ -164,6 +174,7 @@ routes = [
     Route("/", home, methods=["GET"]),
     Route("/login", _login_route("login.html", _user_login), methods=["GET", "POST"]),
     Route("/logout", logout, methods=["POST"]),
+    Route("/session/csrf", fresh_csrf, methods=["GET"]),
     Route("/team/login", _login_route("team_login.html", _device_login),
           methods=["GET", "POST"]),
     Route("/dashboard", _page("dashboard.html", STAFF, "/login"), methods=["GET"]),

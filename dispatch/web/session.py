@@ -15,7 +15,7 @@ import hmac
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
-from dispatch.errors import Forbidden
+from dispatch.errors import CsrfRefused
 
 COOKIE = "dispatch112_session"
 CSRF_HEADER = "x-csrf-token"
@@ -36,10 +36,11 @@ def make_csrf(secret_key: str, session_token: str) -> str:
 
 
 def check_csrf(connection: HTTPConnection, session_token: str, submitted: str | None) -> None:
-    """403 unless `submitted` is the CSRF token of this session."""
+    """403 unless `submitted` is the CSRF token of this session; any other value,
+    non-ASCII text included, is just a wrong token."""
     expected = make_csrf(connection.app.state.settings.secret_key, session_token)
-    if not submitted or not hmac.compare_digest(expected, submitted):
-        raise Forbidden("missing or wrong CSRF token; reload the page")
+    if not submitted or not submitted.isascii() or not hmac.compare_digest(expected, submitted):
+        raise CsrfRefused("missing or wrong CSRF token; reload the page")
 
 
 def is_secure(connection: HTTPConnection) -> bool:

@@ -2,7 +2,14 @@
 // resumes from the last seq it saw, an alert tone, and safe DOM building.
 "use strict";
 
-const CSRF = document.querySelector('meta[name="csrf-token"]').content;
+// The page's CSRF token; replaced by a fresh one when the service's key changed.
+let CSRF = document.querySelector('meta[name="csrf-token"]').content;
+
+// What a page does when its session is no longer valid (401, or a socket closed with
+// 4401). By default it reloads, which lands on the login page (that page has no live
+// connection, so this cannot loop). The team's phone shows a banner instead, so that
+// its queued steps wait for the new login.
+const SESSION = { onUnauthorized: () => location.reload() };
 
 class ApiError extends Error {
   constructor(status, problem) {
@@ -12,17 +19,37 @@ class ApiError extends Error {
   }
 }
 
+// A fresh CSRF token for this session (the old one went stale, e.g. the service was
+// restarted with another key); false when the session itself is gone.
+async function refreshCsrf() {
+  const response = await fetch("/session/csrf", {
+    credentials: "same-origin", headers: { Accept: "application/json" }, cache: "no-store" });
+  if (response.status === 401) return false;
+  if (!response.ok) throw new ApiError(response.status, {});
+  CSRF = (await response.json()).csrf_token;
+  for (const input of document.querySelectorAll('input[name="csrf_token"]')) input.value = CSRF;
+  return true;
+}
+
 // fetch() with the session cookie and CSRF token; JSON in, JSON (or null) out.
-async function api(method, path, body) {
+// A 403 for a stale CSRF token is retried once with a fresh token; a 401 calls
+// SESSION.onUnauthorized. Either way a failure throws ApiError (a network failure
+// throws what fetch threw).
+async function api(method, path, body, retried = false) {
   const headers = { "X-CSRF-Token": CSRF, Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(path, {
     method, headers, credentials: "same-origin",
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  if (response.status === 401) { location.reload(); throw new ApiError(401, {}); }
+  if (response.status === 401) { SESSION.onUnauthorized(); throw new ApiError(401, {}); }
   const text = await response.text();
   const data = text ? JSON.parse(text) : null;
+  if (response.status === 403 && !retried && data && data.type === "/problems/csrf") {
+    if (await refreshCsrf()) return api(method, path, body, true);
+    SESSION.onUnauthorized();
+    throw new ApiError(401, {});
+  }
   if (!response.ok) throw new ApiError(response.status, data || {});
   return data;
 }
@@ -83,7 +110,7 @@ class Live {
     ws.onclose = (closed) => {
       if (this.ws !== ws) return;
       this.onState(false);
-      if (closed.code === 4401) { location.reload(); return; }
+      if (closed.code === 4401) { SESSION.onUnauthorized(); return; }
       setTimeout(() => this.connect(), this.backoff);
       this.backoff = Math.min(this.backoff * 2, 10000);
     };

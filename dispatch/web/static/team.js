@@ -9,9 +9,13 @@ const NEXT = STEPS.next;
 const AFTER = STEPS.after;
 const GPS_EVERY_MS = 12000;
 const QUEUE_KEY = "dispatch112.pending";
+const REFUSED_KEY = "dispatch112.refused";
+// Answers that no retry can change: the step leaves the queue and is shown as refused.
+const FINAL_REFUSALS = [404, 409, 422];
 const $ = (id) => document.getElementById(id);
 let current = null;      // {incident, eta_s, ...} or null
 let flushing = false;
+let mustLogIn = false;   // the session is gone: steps wait for the team to log in again
 
 // ---- the step queue (localStorage, so a reload or a closed tab loses nothing) ----------
 function pending() { return JSON.parse(localStorage.getItem(QUEUE_KEY) || "[]"); }
@@ -32,10 +36,36 @@ function tap(action) {
   flush();
 }
 
-// Send queued steps in order; a network failure keeps them for later, an answer
-// (accepted, or refused because the step no longer follows) takes them off.
+// Steps the server refused for good, kept until the team dismisses them.
+function refusedSteps() { return JSON.parse(localStorage.getItem(REFUSED_KEY) || "[]"); }
+function saveRefused(items) { localStorage.setItem(REFUSED_KEY, JSON.stringify(items)); drawRefused(); }
+
+function noteRefused(step, err) {
+  saveRefused([...refusedSteps(), { action: step.action, incident_id: step.incident_id,
+                                     status: err.status, detail: err.message, at: step.at }]);
+}
+
+function drawRefused() {
+  const items = refusedSteps();
+  const box = $("refused");
+  box.hidden = items.length === 0;
+  $("refused-list").replaceChildren(...items.map((item) => el("li", { class: "refused-step" },
+    t("team.refused", { step: t("action." + item.action), why: t("team.why." + item.status) }))));
+}
+
+// The session is gone (token expired or revoked): keep the queue, ask for a new login.
+function needLogIn() {
+  mustLogIn = true;
+  $("relogin").hidden = false;
+  showNet();
+}
+
+// Send queued steps in order. A step leaves the queue only when the server accepted it
+// (2xx, a replay included) or refused it for a reason no retry can fix (404, 409, 422:
+// then it is shown to the team). Anything else keeps it: no signal, 5xx, 429, and 401
+// (log in again first; api() has already retried a stale CSRF token once).
 async function flush() {
-  if (flushing || !pending().length) return;
+  if (flushing || mustLogIn || !pending().length) return;
   flushing = true;
   let refused = false;
   try {
@@ -43,9 +73,9 @@ async function flush() {
       try {
         await api("POST", "/api/v1/team/status", items[0]);
       } catch (err) {
-        if (!(err instanceof ApiError)) break;        // offline: try again later
-        if (err.status >= 500 || err.status === 429) break;
-        refused = true;                               // the step no longer follows
+        if (!(err instanceof ApiError) || !FINAL_REFUSALS.includes(err.status)) break;
+        refused = true;
+        noteRefused(items[0], err);
       }
       savePending(pending().slice(1));
     }
@@ -61,8 +91,8 @@ function showNet() {
   const online = navigator.onLine;
   const n = pending().length;
   const net = $("net-state");
-  net.className = `net ${online ? "ok" : "off"}`;
-  net.textContent = online ? t("team.online") : t("team.offline_short");
+  net.className = `net ${online && !mustLogIn ? "ok" : "off"}`;
+  net.textContent = !online ? t("team.offline_short") : mustLogIn ? t("team.must_log_in") : t("team.online");
   const box = $("pending");
   box.hidden = n === 0 && online;
   box.textContent = online ? t("team.pending", { n }) : t("team.offline", { n });
@@ -127,6 +157,8 @@ const APPLY = {
 
 $("next-step").addEventListener("click", (e) => tap(e.target.dataset.action));
 $("clear-on-scene").addEventListener("click", () => tap("clear"));
+$("refused-dismiss").addEventListener("click", () => saveRefused([]));
+SESSION.onUnauthorized = needLogIn;
 
 // ---- GPS and screen ------------------------------------------------------------------
 let lastFix = 0;
@@ -165,6 +197,7 @@ window.addEventListener("offline", showNet);
 setInterval(flush, 5000);
 if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js", { scope: "/team" }).catch(() => {});
 showNet();
+drawRefused();
 draw();
 loadAssignment().catch(() => {});
 startGps();
