@@ -140,7 +140,10 @@ async def _admit(conn: asyncpg.Connection, settings: Settings, attempt: Attempt)
 
 async def _succeeded(conn: asyncpg.Connection, attempt: Attempt) -> None:
     """The attempt was right: forget the account's failures at this address, take back
-    the attempt counted against the address, and trust the address a while."""
+    the attempt counted against the address, and trust the address a while. The
+    counters are locked first, in the order _admit locks them: two logins from one
+    address, one admitted while the other succeeds, must not deadlock."""
+    await logins_db.lock_counters(conn, [attempt.account_key, attempt.address_key], 0)
     await logins_db.clear_counter(conn, attempt.account_key)
     await logins_db.forgive_failure(conn, attempt.address_key)
     await logins_db.record_success(conn, attempt.address)
