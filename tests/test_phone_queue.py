@@ -29,7 +29,7 @@ async def chromium() -> AsyncIterator[Browser]:
 
 async def _log_in(page: Page, base_url: str) -> None:
     await page.fill("input[name=team_code]", CODE)
-    await page.fill("input[name=pin]", "4321")
+    await page.fill("input[name=pin]", "432100")
     await page.click("button[type=submit]")
     await page.wait_for_url(f"{base_url}/team")
 
