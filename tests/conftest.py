@@ -4,11 +4,13 @@ database per test cloned from a migrated template, and the service on real socke
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
+from playwright.async_api import Browser, async_playwright
 
 from db.migrate import migrate
 from db.pool import connect
@@ -104,3 +106,27 @@ async def api(service: str, dsn: str) -> AsyncIterator[Api]:
     async with Api(service, dsn) as client:
         await client.login_all()
         yield client
+
+
+# --- a real browser for the page tests -------------------------------------------------
+
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--autoplay-policy=no-user-gesture-required"]
+
+
+def chromium_path() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.fail("Debian's chromium is needed for the page tests (make test installs it)"
+                    + (" and CI is set" if os.environ.get("CI") else ""))
+    return path
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium_path(),
+                                                   args=CHROMIUM_FLAGS)
+        yield browser
+        await browser.close()

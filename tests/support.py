@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -218,3 +219,24 @@ async def assert_quiet(client: FeedClient, upto: int) -> None:
     await wait_until(lambda: client.heartbeat_seq is not None and client.heartbeat_seq >= upto,
                      what=f"heartbeat at seq {upto} or later")
     assert client.events.empty(), f"unexpected event {client.events.get_nowait()}"
+
+
+@asynccontextmanager
+async def own_postgres(folder: Path) -> AsyncIterator[tuple[object, str]]:
+    """A PostgreSQL of the test's own (so that stopping it disturbs no other test),
+    migrated, with the users of create_users: (the embedded server, its DSN)."""
+    from db.embedded import EmbeddedPostgres
+    from db.migrate import migrate
+    from db.pool import connect
+    server = EmbeddedPostgres(folder, fast=True)
+    dsn = await asyncio.to_thread(server.start)
+    try:
+        conn = await connect(dsn)
+        try:
+            await migrate(conn)
+            await create_users(conn)
+        finally:
+            await conn.close()
+        yield server, dsn
+    finally:
+        await asyncio.to_thread(server.stop)

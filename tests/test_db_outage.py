@@ -18,15 +18,13 @@ import pytest
 from db import assignments as assignments_db
 from db import lines as lines_db
 from db import webhooks as webhooks_db
-from db.embedded import EmbeddedPostgres
-from db.migrate import migrate
 from db.pool import connect
 from dispatch import events
 from dispatch.config import Settings
 from dispatch.incidents import queue
 from dispatch.teams import presence
 from realtime.client import EventClient
-from tests.support import CITY, Api, create_users, running_service, wait_until, ws_url
+from tests.support import CITY, Api, own_postgres, running_service, wait_until, ws_url
 
 RECOVERY_S = 10.0  # how long the service may take to serve again after PostgreSQL is back
 RETRY_S = 0.2  # a client's pause before sending again after a 503
@@ -128,15 +126,7 @@ async def health(api: Api) -> httpx.Response:
 
 async def test_requests_during_a_postgres_outage_get_503_and_nothing_twice(
         tmp_path: Path) -> None:
-    server = EmbeddedPostgres(tmp_path / "pg", fast=True)
-    dsn = await asyncio.to_thread(server.start)
-    try:
-        conn = await connect(dsn)
-        try:
-            await migrate(conn)
-            await create_users(conn)
-        finally:
-            await conn.close()
+    async with own_postgres(tmp_path / "pg") as (server, dsn):
         settings = Settings(database_url=dsn, secret_key="test", sweep_interval_s=0.2,
                             pool_max=10)
         async with running_service(settings) as base, Api(base, dsn) as api:
@@ -177,8 +167,6 @@ async def test_requests_during_a_postgres_outage_get_503_and_nothing_twice(
             assert all(a[4] == "application/problem+json" for a in unavailable)
             assert len(traffic.answers) >= 100
             await check_stored_once(dsn, traffic)
-    finally:
-        await asyncio.to_thread(server.stop)
 
 
 async def _is_ok(api: Api) -> bool:

@@ -4,41 +4,17 @@ typed by callers never runs as markup."""
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
-import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from tests.support import PASSWORDS, WAIT_S, Api
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 XSS = '<img src=x onerror="window.__pwned=1;alert(1)">'
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--autoplay-policy=no-user-gesture-required"]
 # Every expectation waits up to this long (it passes as soon as it holds).
 expect.set_options(timeout=WAIT_S * 1000)
-
-
-def chromium_path() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        pytest.fail("Debian's chromium is needed for the page tests (make test installs it)"
-                    + (" and CI is set" if os.environ.get("CI") else ""))
-    return path
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=chromium_path(),
-                                                   args=CHROMIUM_FLAGS)
-        yield browser
-        await browser.close()
 
 
 class Watch:

@@ -5,26 +5,14 @@ for good is shown to the team and leaves the queue."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import asyncpg
-import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from tests.support import WAIT_S, Api, wait_until
-from tests.test_pages import CHROMIUM_FLAGS, Watch, chromium_path
+from tests.test_pages import Watch
 
 CODE = "PQ1"
 expect.set_options(timeout=WAIT_S * 1000)
-
-
-@pytest.fixture(scope="module")
-async def chromium() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=chromium_path(),
-                                                   args=CHROMIUM_FLAGS)
-        yield browser
-        await browser.close()
 
 
 async def _log_in(page: Page, base_url: str) -> None:
@@ -34,12 +22,12 @@ async def _log_in(page: Page, base_url: str) -> None:
     await page.wait_for_url(f"{base_url}/team")
 
 
-async def _phone_with_an_assignment(chromium: Browser, api: Api, base_url: str,
+async def _phone_with_an_assignment(browser: Browser, api: Api, base_url: str,
                                     watch: Watch) -> tuple[Page, BrowserContext, int]:
     """The team logged in on a phone that shows its assignment; the incident id. The
     incident comes first, so that the page's first look at the server finds it."""
     incident = (await api.incident(-4.0005, 119.6402)).json()
-    context = await chromium.new_context(
+    context = await browser.new_context(
         viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True,
         locale="id-ID", permissions=["geolocation"],
         geolocation={"latitude": -4.0012, "longitude": 119.6405})
@@ -63,10 +51,10 @@ async def _queued(page: Page) -> int:
 
 
 async def test_a_revoked_session_keeps_the_queue_until_the_team_logs_in_again(
-        chromium: Browser, api: Api, db: asyncpg.Connection, service: str) -> None:
+        browser: Browser, api: Api, db: asyncpg.Connection, service: str) -> None:
     team = await api.team(CODE, -4.001, 119.6405)
     watch = Watch(service)
-    page, context, incident_id = await _phone_with_an_assignment(chromium, api, service, watch)
+    page, context, incident_id = await _phone_with_an_assignment(browser, api, service, watch)
 
     await context.set_offline(True)
     await page.locator("#next-step").click()
@@ -95,10 +83,10 @@ async def test_a_revoked_session_keeps_the_queue_until_the_team_logs_in_again(
 
 
 async def test_a_stale_csrf_token_is_fetched_again_and_the_step_sent_once(
-        chromium: Browser, api: Api, db: asyncpg.Connection, service: str) -> None:
+        browser: Browser, api: Api, db: asyncpg.Connection, service: str) -> None:
     await api.team(CODE, -4.001, 119.6405)
     watch = Watch(service)
-    page, context, incident_id = await _phone_with_an_assignment(chromium, api, service, watch)
+    page, context, incident_id = await _phone_with_an_assignment(browser, api, service, watch)
     # As after a restart with another key: the token in the page no longer matches.
     await page.evaluate("CSRF = 'stale-token-of-an-old-key'")
     await context.set_offline(True)
@@ -115,10 +103,10 @@ async def test_a_stale_csrf_token_is_fetched_again_and_the_step_sent_once(
 
 
 async def test_a_step_refused_for_good_is_shown_and_leaves_the_queue(
-        chromium: Browser, api: Api, db: asyncpg.Connection, service: str) -> None:
+        browser: Browser, api: Api, db: asyncpg.Connection, service: str) -> None:
     await api.team(CODE, -4.001, 119.6405)
     watch = Watch(service)
-    page, context, incident_id = await _phone_with_an_assignment(chromium, api, service, watch)
+    page, context, incident_id = await _phone_with_an_assignment(browser, api, service, watch)
     # A step that does not follow from "assigned" (409), queued while without signal.
     await context.set_offline(True)
     await page.evaluate("""(id) => savePending([{action: "at_hospital", incident_id: id,

@@ -11,8 +11,6 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from db.embedded import EmbeddedPostgres
-from db.migrate import migrate
 from db.pool import connect
 from dispatch.config import Settings
 from realtime.frames import CLOSE_TRY_AGAIN_LATER
@@ -23,8 +21,8 @@ from tests.support import (
     Api,
     FeedClient,
     assert_quiet,
-    create_users,
     logged,
+    own_postgres,
     running_service,
     wait_until,
     ws_url,
@@ -112,15 +110,7 @@ async def _post_incident(api: Api) -> tuple[dict, int]:
 
 
 async def test_postgres_restart_under_connected_sockets(tmp_path: Path) -> None:
-    server = EmbeddedPostgres(tmp_path / "pg", fast=True)
-    dsn = await asyncio.to_thread(server.start)
-    try:
-        conn = await connect(dsn)
-        try:
-            await migrate(conn)
-            await create_users(conn)
-        finally:
-            await conn.close()
+    async with own_postgres(tmp_path / "pg") as (server, dsn):
         settings = Settings(database_url=dsn, secret_key="test", sweep_interval_s=0.2,
                             pool_max=10, ws_heartbeat_s=HEARTBEAT_S)
         async with running_service(settings) as base, Api(base, dsn) as api:
@@ -159,5 +149,3 @@ async def test_postgres_restart_under_connected_sockets(tmp_path: Path) -> None:
                 # While PostgreSQL was down the service said "try again later", and it did.
                 assert CLOSE_TRY_AGAIN_LATER in cut.close_codes
                 assert len(cut.welcomes) >= 2
-    finally:
-        await asyncio.to_thread(server.stop)

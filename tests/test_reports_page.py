@@ -24,7 +24,7 @@ from tests.reports_support import (
     local,
 )
 from tests.support import PASSWORDS, Api
-from tests.test_pages import ARTIFACTS, Watch, browser  # noqa: F401  (the browser fixture)
+from tests.test_pages import ARTIFACTS, Watch
 
 # Inside kecamatan of the city pack (its fact sheet's centroids).
 SOREANG, UJUNG = (-3.9881, 119.6438), (-3.9941, 119.6519)
