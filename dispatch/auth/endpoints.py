@@ -20,7 +20,7 @@ from dispatch.vocabulary import PUBLIC, ROLES
 
 async def token(request: Request, principal: None) -> Response:
     body = await read_model(request, TokenRequest)
-    issued = await do_login(request.app.state.ctx.pool, request.app.state.settings,
+    issued = await do_login(request.app.state.ctx, request.app.state.settings,
                             body.username, body.password, client_address(request))
     return JSON({"access_token": issued.token, "token_type": "bearer", "role": issued.role,
                  "expires_at": issued.expires_at})
@@ -28,7 +28,7 @@ async def token(request: Request, principal: None) -> Response:
 
 async def device(request: Request, principal: None) -> Response:
     body = await read_model(request, DeviceRequest)
-    issued = await do_device_login(request.app.state.ctx.pool, request.app.state.settings,
+    issued = await do_device_login(request.app.state.ctx, request.app.state.settings,
                                    body.team_code, body.pin, client_address(request))
     return JSON({"access_token": issued.token, "token_type": "bearer", "role": "responder",
                  "team_id": issued.team_id, "expires_at": issued.expires_at})

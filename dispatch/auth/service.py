@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import math
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -155,37 +156,45 @@ async def _refused(failures: int) -> Unauthorized:
     return Unauthorized("wrong credentials")
 
 
-async def do_login(pool: asyncpg.Pool, settings: Settings, username: str, password: str,
+async def _login(db, settings: Settings, attempt: Attempt,
+                 read: Callable[[asyncpg.Connection], Awaitable[asyncpg.Record | None]],
+                 secret: str, hash_field: str,
+                 issue: Callable[[asyncpg.Connection, asyncpg.Record], Awaitable[IssuedToken]]
+                 ) -> IssuedToken:
+    """The one login flow: admit the attempt (429 while throttled), read the stored
+    hash, release the connection, verify in a thread (401 after a growing delay), then
+    take a connection again only to clear the counters and issue the token. No pooled
+    connection is held while argon2 runs or a failure waits. `db` is the Context (its
+    acquire has a timeout: a starved pool answers 503, not a hang)."""
+    async with db.acquire() as conn:
+        failures = await _admit(conn, settings, attempt)
+        row = await read(conn)
+    if not await verify_secret(row[hash_field] if row else None, secret):
+        raise await _refused(failures)
+    async with db.acquire() as conn, conn.transaction():
+        await _succeeded(conn, attempt)
+        return await issue(conn, row)
+
+
+async def do_login(db, settings: Settings, username: str, password: str,
                    address: str) -> IssuedToken:
-    """Token for a user's password; 401 on failure, 429 while throttled.
-
-    No pooled connection is held while argon2 runs or a failure waits: the hash is
-    read, the connection released, the password verified in a thread, and a
-    connection taken again only to issue the token."""
-    attempt = Attempt(f"user:{username.lower()}", address)
-    async with pool.acquire() as conn:
-        failures = await _admit(conn, settings, attempt)
-        user = await users_db.get_user_by_username(conn, username)
-    if not await verify_secret(user["password_hash"] if user else None, password):
-        raise await _refused(failures)
-    async with pool.acquire() as conn, conn.transaction():
-        await _succeeded(conn, attempt)
-        return await _issue(conn, user["role"], settings.token_ttl_s, user_id=user["id"])
+    """Token for a user's password; 401 on failure, 429 while throttled (see _login)."""
+    return await _login(
+        db, settings, Attempt(f"user:{username.lower()}", address),
+        lambda conn: users_db.get_user_by_username(conn, username), password,
+        "password_hash",
+        lambda conn, user: _issue(conn, user["role"], settings.token_ttl_s,
+                                  user_id=user["id"]))
 
 
-async def do_device_login(pool: asyncpg.Pool, settings: Settings, team_code: str, pin: str,
+async def do_device_login(db, settings: Settings, team_code: str, pin: str,
                           address: str) -> IssuedToken:
-    """Responder token for a team's code and PIN; 401 on failure, 429 while throttled.
-    Holds no connection through argon2 or the failure delay (as do_login)."""
-    attempt = Attempt(f"team:{team_code.lower()}", address)
-    async with pool.acquire() as conn:
-        failures = await _admit(conn, settings, attempt)
-        team = await teams_db.get_team_login(conn, team_code)
-    if not await verify_secret(team["pin_hash"] if team else None, pin):
-        raise await _refused(failures)
-    async with pool.acquire() as conn, conn.transaction():
-        await _succeeded(conn, attempt)
-        return await _issue(conn, "responder", settings.device_token_ttl_s, team_id=team["id"])
+    """Responder token for a team's code and PIN; 401 on failure, 429 while throttled."""
+    return await _login(
+        db, settings, Attempt(f"team:{team_code.lower()}", address),
+        lambda conn: teams_db.get_team_login(conn, team_code), pin, "pin_hash",
+        lambda conn, team: _issue(conn, "responder", settings.device_token_ttl_s,
+                                  team_id=team["id"]))
 
 
 async def do_prune_logins(pool: asyncpg.Pool, settings: Settings) -> int:

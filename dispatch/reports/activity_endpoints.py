@@ -4,7 +4,7 @@ the health office and admins."""
 from __future__ import annotations
 
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import IO
 
 from starlette.requests import Request
@@ -20,25 +20,20 @@ from dispatch.vocabulary import REPORT_READERS
 CHUNK = 64 * 1024
 
 
-async def workload(request: Request, principal: Principal) -> Response:
-    ctx = request.app.state.ctx
-    period = check_period(request.query_params, ctx.settings.timezone)
-    async with ctx.acquire() as conn:
-        return JSON(await activity.get_workload(conn, ctx.settings, period))
+def _period_report(get: Callable[..., Awaitable[dict]], name: str):
+    """A JSON report over the query's period (admin, health office)."""
+    async def handler(request: Request, principal: Principal) -> Response:
+        ctx = request.app.state.ctx
+        period = check_period(request.query_params, ctx.settings.timezone)
+        async with ctx.acquire() as conn:
+            return JSON(await get(conn, ctx.settings, period))
+    handler.__name__ = name
+    return handler
 
 
-async def calls(request: Request, principal: Principal) -> Response:
-    ctx = request.app.state.ctx
-    period = check_period(request.query_params, ctx.settings.timezone)
-    async with ctx.acquire() as conn:
-        return JSON(await activity.get_calls(conn, ctx.settings, period))
-
-
-async def lines(request: Request, principal: Principal) -> Response:
-    ctx = request.app.state.ctx
-    period = check_period(request.query_params, ctx.settings.timezone)
-    async with ctx.acquire() as conn:
-        return JSON(await activity.get_lines(conn, ctx.settings, period))
+workload = _period_report(activity.get_workload, "workload")
+calls = _period_report(activity.get_calls, "calls")
+lines = _period_report(activity.get_lines, "lines")
 
 
 async def _chunks(file: IO[bytes]) -> AsyncIterator[bytes]:

@@ -95,7 +95,7 @@ def _logged_in(request: Request, issued: IssuedToken) -> Response:
 async def _user_login(request: Request, form: dict[str, str]) -> IssuedToken:
     body = TokenRequest.model_validate({"username": form.get("username", ""),
                                         "password": form.get("password", "")})
-    issued = await do_login(request.app.state.ctx.pool, request.app.state.settings,
+    issued = await do_login(request.app.state.ctx, request.app.state.settings,
                             body.username, body.password, client_address(request))
     if issued.role not in LANDING:  # the gateway: a machine with no page
         async with request.app.state.ctx.pool.acquire() as conn:
@@ -107,7 +107,7 @@ async def _user_login(request: Request, form: dict[str, str]) -> IssuedToken:
 async def _device_login(request: Request, form: dict[str, str]) -> IssuedToken:
     body = DeviceRequest.model_validate({"team_code": form.get("team_code", ""),
                                          "pin": form.get("pin", "")})
-    return await do_device_login(request.app.state.ctx.pool, request.app.state.settings,
+    return await do_device_login(request.app.state.ctx, request.app.state.settings,
                                  body.team_code, body.pin, client_address(request))
 
 
