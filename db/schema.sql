@@ -403,7 +403,9 @@ CREATE TABLE public.webhook_deliveries (
     delivered_at timestamp with time zone,
     failed_at timestamp with time zone,
     last_error text,
-    created_at timestamp with time zone DEFAULT now() NOT NULL
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    claimed_by text,
+    claimed_until timestamp with time zone
 );
 ALTER TABLE public.webhook_deliveries ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.webhook_deliveries_id_seq

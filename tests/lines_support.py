@@ -79,10 +79,13 @@ class Received:
 @dataclass
 class WebhookReceiver:
     """A tiny HTTP server on 127.0.0.1 standing in for the SMS gateway and friends.
-    `script[path]`: the statuses to answer in turn there (the last one repeats)."""
+    `script[path]`: the statuses to answer in turn there (the last one repeats).
+    A request counts as received once read whole; a slow receiver (`answer_after_s`)
+    answers only that long after (as a gateway busy sending the SMS would)."""
 
     script: dict[str, list[int]] = field(default_factory=dict)
     received: list[Received] = field(default_factory=list)
+    answer_after_s: float = 0.0
     port: int = 0
     _server: asyncio.Server | None = None
 
@@ -112,6 +115,8 @@ class WebhookReceiver:
             body = await reader.readexactly(int(headers.get("content-length", "0")))
             status = self._answer(path)
             self.received.append(Received(path, headers, json.loads(body or b"{}"), status))
+            if self.answer_after_s:
+                await asyncio.sleep(self.answer_after_s)
             writer.write(f"HTTP/1.1 {status} X\r\nContent-Length: 0\r\n"
                          "Connection: close\r\n\r\n".encode())
             await writer.drain()

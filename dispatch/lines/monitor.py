@@ -26,8 +26,8 @@ from dispatch.lines.leader import Election, new_instance_id
 from dispatch.lines.probes import Probe, get_probe
 from dispatch.lines.service import do_mark_unmonitored_up, do_record_result, do_refresh_active
 from dispatch.lines.sip import ProbeResult, probe_options
-from dispatch.lines.timing import stop_task, wait_event
-from dispatch.lines.webhooks import run_deliverer
+from dispatch.lines.timing import finish_task, stop_task, wait_event
+from dispatch.lines.webhooks import get_lease_s, run_deliverer
 
 log = structlog.get_logger(__name__)
 
@@ -86,7 +86,7 @@ class LineMonitor:
     async def _lead(self, stop: asyncio.Event) -> None:
         deliverer_stop = asyncio.Event()
         deliverer = asyncio.create_task(
-            run_deliverer(self.ctx, self.webhook_wake, deliverer_stop))
+            run_deliverer(self.ctx, self.instance_id, self.webhook_wake, deliverer_stop))
         try:
             while not stop.is_set():
                 await self.election.beat()
@@ -96,7 +96,10 @@ class LineMonitor:
             log.warning("lines.lead_lost", instance_id=self.instance_id, error=repr(exc))
         finally:
             await self._sync_loops({})
-            await stop_task(deliverer, deliverer_stop)
+            # Not cancelled mid-batch: POSTs cut off after they reached a receiver would
+            # be sent again once their claims are over. The batch in hand ends within
+            # its claims (webhooks.py), recorded; the lead's next holder takes the rest.
+            await finish_task(deliverer, deliverer_stop, get_lease_s(self.ctx))
             await self.election.step_down()
 
     async def _reconcile(self) -> None:

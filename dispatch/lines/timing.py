@@ -24,11 +24,34 @@ async def wait_event(event: asyncio.Event, seconds: float) -> bool:
     return event.is_set()
 
 
+async def wait_events(events: tuple[asyncio.Event, ...], seconds: float) -> None:
+    """Sleep `seconds`, or less once any of `events` is set."""
+    if any(event.is_set() for event in events):
+        return
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, timeout=max(0.0, seconds),
+                           return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+
+
 async def wait_future(future: asyncio.Future, seconds: float) -> bool:
     """Wait up to `seconds` for `future` (never cancelling it); whether it is done."""
     if not future.done():
         await asyncio.wait([future], timeout=max(0.0, seconds))
     return future.done()
+
+
+async def finish_task(task: asyncio.Task, stop: asyncio.Event, grace_s: float) -> None:
+    """End a loop that watches `stop` after the work in hand: set it, give the loop
+    `grace_s` to end by itself, and only then cancel it (stop_task)."""
+    stop.set()
+    if not await wait_future(task, grace_s):
+        await stop_task(task, stop)
+    elif not task.cancelled():
+        task.exception()
 
 
 async def stop_task(task: asyncio.Task, stop: asyncio.Event) -> None:
