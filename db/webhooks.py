@@ -24,15 +24,18 @@ async def claim_due(conn: asyncpg.Connection, instance_id: str, lease_s: float,
                     limit: int) -> list[asyncpg.Record]:
     """Claim due deliveries for one attempt each, for `lease_s` (by the database's
     clock): no other deliverer takes them before the lease is over."""
+    # The due rows are picked once, in a CTE: as `id IN (SELECT ... LIMIT)`, the planner
+    # may rescan the subquery per row, and each rescan skips the rows this very UPDATE
+    # has just claimed, so the claim takes every due row instead of `limit`.
     return await conn.fetch(
-        f"""UPDATE webhook_deliveries SET attempts = attempts + 1, claimed_by = $1,
+        f"""WITH due AS MATERIALIZED (
+                SELECT id FROM webhook_deliveries
+                WHERE delivered_at IS NULL AND failed_at IS NULL AND next_at <= now()
+                  AND (claimed_until IS NULL OR claimed_until <= now())
+                ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
+            UPDATE webhook_deliveries SET attempts = attempts + 1, claimed_by = $1,
                 claimed_until = now() + make_interval(secs => $2)
-            WHERE id IN (SELECT id FROM webhook_deliveries
-                         WHERE delivered_at IS NULL AND failed_at IS NULL AND next_at <= now()
-                           AND (claimed_until IS NULL OR claimed_until <= now())
-                         ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
-              AND delivered_at IS NULL AND failed_at IS NULL
-              AND (claimed_until IS NULL OR claimed_until <= now())
+            WHERE id IN (SELECT id FROM due)
             RETURNING {DELIVERY_COLUMNS}""", instance_id, lease_s, limit)
 
 
