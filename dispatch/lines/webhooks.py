@@ -17,11 +17,11 @@ counting before the database did), and a POST not answered within its deadline i
 abandoned. So a leader that loses its lock mid-batch (its session ended, or it froze
 and another took over) and the instance that took over never POST one delivery side
 by side: the old leader finishes the batch it claimed and records it, and the new
-one takes only the rest. The window that remains: a process that dies (or freezes
-past the claim) after its POST reached the receiver but before the answer was
-recorded leaves the delivery to be sent again when the claim is over. Each delivery
-therefore carries its id in `Idempotency-Key`, the same on every try, so that a
-receiver can drop the repeat.
+one takes only the rest. The window that remains: a process that dies, or is held up
+past its POST's deadline, after the POST reached the receiver but before the answer
+was read and recorded, leaves the delivery to be sent again (when the claim is over,
+or as a retry). Each delivery therefore carries its id in `Idempotency-Key`, the
+same on every try, so that a receiver can drop the repeat.
 """
 
 from __future__ import annotations
