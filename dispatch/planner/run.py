@@ -19,6 +19,9 @@ from dispatch.planner.simulate import Replication, TeamSpec, plan_trips, simulat
 from dispatch.planner.stats import fractiles, interval
 from routing.geodesic import GeodesicRouter
 
+# Metrics that are shares: their intervals are clipped to 0..1.
+SHARES = {"late_share": (0.0, 1.0), "late8_share": (0.0, 1.0), "p_wait": (0.0, 1.0),
+          "utilisation": (0.0, 1.0)}
 Progress = Callable[[int, int], None] | None
 LATE8_MIN = 8.0
 METRICS = ("late_share", "late8_share", "mean_response_min", "p90_response_min", "p_wait",
@@ -113,7 +116,7 @@ def summarise(scenario: Scenario, demand: Demand, reps: list[Replication],
     per_rep = [metrics(rep, scenario.target_min) for rep in reps]
     result: dict = {"name": scenario.name}
     for name in METRICS:
-        result[name] = interval([m[name] for m in per_rep])
+        result[name] = interval([m[name] for m in per_rep], SHARES.get(name))
     response = np.concatenate([rep.response for rep in reps])
     area = np.concatenate([rep.area for rep in reps])
     late = response > scenario.target_min

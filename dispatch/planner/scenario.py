@@ -184,6 +184,16 @@ class Scenario(_Model):
         return teams
 
     @model_validator(mode="after")
+    def _served(self) -> Scenario:
+        from dispatch.planner.calls import FITTING_KINDS
+        kinds = {team.kind for team in self.teams}
+        unserved = [need for need, share in self.required_kinds.items()
+                    if share > 0 and not kinds & FITTING_KINDS[need]]
+        if unserved:
+            raise ValueError(f"no team may answer calls needing {', '.join(unserved)}")
+        return self
+
+    @model_validator(mode="after")
     def _one_rate(self) -> Scenario:
         given = [name for name in ("calls_per_hour", "calls_per_hour_by_hour",
                                    "calls_per_hour_by_weekday_hour")

@@ -27,9 +27,10 @@ def t975(df: int) -> float:
     return T975[max(k for k in T975 if k <= df)] if df <= 500 else 1.96
 
 
-def interval(values: Sequence[float]) -> dict:
+def interval(values: Sequence[float], bounds: tuple[float, float] | None = None) -> dict:
     """{"mean", "ci95": [lo, hi]} of per-replication values (NaN values, from a
-    replication without any call, are left out; none left: nulls)."""
+    replication without any call, are left out; none left: nulls). `bounds` clip the
+    interval to what the quantity can be (a share: 0..1)."""
     data = np.asarray([v for v in values if not math.isnan(v)], dtype=float)
     if len(data) == 0:
         return {"mean": None, "ci95": [None, None]}
@@ -37,7 +38,10 @@ def interval(values: Sequence[float]) -> dict:
     if len(data) < 2:
         return {"mean": mean, "ci95": [mean, mean]}
     half = t975(len(data) - 1) * float(data.std(ddof=1)) / math.sqrt(len(data))
-    return {"mean": mean, "ci95": [mean - half, mean + half]}
+    lo, hi = mean - half, mean + half
+    if bounds is not None:
+        lo, hi = max(lo, bounds[0]), min(hi, bounds[1])
+    return {"mean": mean, "ci95": [lo, hi]}
 
 
 def fractiles(responses: np.ndarray) -> list[dict]:
