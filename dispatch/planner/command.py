@@ -9,6 +9,7 @@ import json
 import sys
 from pathlib import Path
 
+from dispatch.planner.demand import get_demand
 from dispatch.planner.run import compare_scenarios, run_scenario
 from dispatch.planner.scenario import ScenarioError, load_scenario
 from dispatch.planner.search import city_sites, search_bases
@@ -124,6 +125,8 @@ def cmd_plan(settings, args: argparse.Namespace) -> int:
     progress = _progress if sys.stderr.isatty() and not args.json else None
     try:
         scenarios = [load_scenario(path, **overrides) for path in args.scenario]
+        for scenario in scenarios:
+            get_demand(scenario.demand)  # a demand file that cannot be used: named now
         sites = read_sites(args.sites) if args.sites else None
         if args.search_bases is not None and not 1 <= args.search_bases <= len(
                 sites or city_sites()):

@@ -73,6 +73,8 @@ class Distribution(_Model):
 def _duration(value: Any) -> Any:
     """A bare number is a fixed time (the contract writes `"turnout_min": 1`)."""
     if isinstance(value, int | float) and not isinstance(value, bool):
+        if not 0 <= value <= 24 * 60:
+            raise ValueError("should be between 0 and 1440 minutes")
         return {"dist": "fixed", "mean": value}
     return value
 
