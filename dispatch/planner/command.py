@@ -9,6 +9,8 @@ import json
 import sys
 from pathlib import Path
 
+import asyncpg
+
 from dispatch.planner.demand import get_demand
 from dispatch.planner.run import compare_scenarios, run_scenario
 from dispatch.planner.scenario import ScenarioError, load_scenario
@@ -32,7 +34,33 @@ def add_parser(sub) -> argparse.ArgumentParser:
     plan.add_argument("--top", type=int, default=3, metavar="N", help="sets of bases to show")
     plan.add_argument("--kind", default="als", choices=TEAM_KINDS,
                       help="kind of the new teams (--search-bases)")
+    plan.add_argument("--from-db", action="store_true",
+                      help="fit the call rate and step times the scenario does not give from "
+                           "the service's history (DATABASE_URL, else the embedded server)")
+    plan.add_argument("--history-days", type=int, default=90, metavar="DAYS",
+                      help="the history --from-db reads: the last DAYS whole days (default 90)")
     return plan
+
+
+def fit_from_database(settings, days: int) -> dict:
+    """Fields fitted from the service's history (see dispatch/planner/history.py)."""
+    import asyncio
+
+    from db.migrate import migrate
+    from db.pool import connect
+    from dispatch.cli import database
+    from dispatch.planner.history import get_fitted
+
+    async def fit(dsn: str) -> dict:
+        conn = await connect(dsn)
+        try:
+            await migrate(conn)  # as every command that opens the database does
+            async with conn.transaction(readonly=True):
+                return await get_fitted(conn, timezone=settings.timezone, days=days)
+        finally:
+            await conn.close()
+    with database(settings) as ready:
+        return asyncio.run(fit(ready.database_url))
 
 
 def read_sites(path: str) -> list[dict]:
@@ -123,8 +151,23 @@ def cmd_plan(settings, args: argparse.Namespace) -> int:
     """Run the planner; 0, or 2 with the errors of a file that cannot be used."""
     overrides = {"replications": args.replications, "days": args.days, "seed": args.seed}
     progress = _progress if sys.stderr.isatty() and not args.json else None
+    history = None
+    if args.from_db:
+        from dispatch.planner.history import merge_fitted
+        if not 1 <= args.history_days <= 3660:
+            print("error: --history-days must be between 1 and 3660", file=sys.stderr)
+            return 2
+        try:
+            history = fit_from_database(settings, args.history_days)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            print(f"error: cannot read the service's history: {exc}", file=sys.stderr)
+            return 1
+        fitted = history["fields"]
+        print(f"fitted from {history['incidents']} incidents ({history['from']} to "
+              f"{history['to']}): {', '.join(fitted) or 'nothing'}", file=sys.stderr)
     try:
-        scenarios = [load_scenario(path, **overrides) for path in args.scenario]
+        defaults = (lambda data: merge_fitted(fitted, data)) if history else None
+        scenarios = [load_scenario(path, defaults, **overrides) for path in args.scenario]
         for scenario in scenarios:
             get_demand(scenario.demand)  # a demand file that cannot be used: named now
         sites = read_sites(args.sites) if args.sites else None
@@ -147,5 +190,7 @@ def cmd_plan(settings, args: argparse.Namespace) -> int:
         out = compare_scenarios(scenarios, progress)
         text = "\n\n".join([describe(r) for r in out["scenarios"]]
                            + [describe_difference(d) for d in out["differences"]])
+    if history is not None:
+        out["history"] = history
     print(json.dumps(out, indent=2) if args.json else text)
     return 0

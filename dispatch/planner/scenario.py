@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -279,8 +280,10 @@ def parse_scenario(data: Any, **overrides: Any) -> Scenario:
         raise ScenarioError(errors) from None
 
 
-def load_scenario(path: str | Path, **overrides: Any) -> Scenario:
-    """Read and validate a scenario file (JSON)."""
+def load_scenario(path: str | Path, defaults: Callable[[dict], dict] | None = None,
+                  **overrides: Any) -> Scenario:
+    """Read and validate a scenario file (JSON). `defaults(dict)`, when given, returns
+    the file's fields over fields of its own (those fitted from history)."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -289,4 +292,6 @@ def load_scenario(path: str | Path, **overrides: Any) -> Scenario:
         data = json.loads(text)
     except ValueError as exc:
         raise ScenarioError([("(file)", f"{path} is not valid JSON: {exc}")]) from None
+    if defaults is not None and isinstance(data, dict):
+        data = defaults(data)
     return parse_scenario(data, **overrides)
