@@ -17,7 +17,6 @@ Response = call processing + wait for a free team + turnout + travel.
 
 from __future__ import annotations
 
-import bisect
 import heapq
 import math
 from dataclasses import dataclass, field
@@ -127,7 +126,7 @@ class _Run:
         self.waited = np.zeros(count, dtype=bool)
         self.team_of = np.full(count, -1)
         self.asked_at = np.zeros(count)
-        self.queue: list[tuple[int, float, int]] = []
+        self.queue: list[tuple[int, float, int]] = []  # a heap: priority, then age
         self.events: list[tuple[float, int, int, int]] = []
         self.order = 0
 
@@ -160,7 +159,7 @@ class _Run:
                 and team.spec.kind in kinds and team.spec.on_duty(minute)]
         if not free:
             self.waited[call] = True
-            bisect.insort(self.queue, (int(self.calls.priority[call]), self.calls.at[call], call))
+            heapq.heappush(self.queue, (int(self.calls.priority[call]), self.calls.at[call], call))
             return
         self.assign(call, *self.nearest(free, call, minute), minute)
 
@@ -224,11 +223,15 @@ class _Run:
         team = self.teams[j]
         if not team.spec.on_duty(minute):
             return
-        for k, (_, _, call) in enumerate(self.queue):
-            if team.spec.kind in self.calls.kinds[call]:
-                del self.queue[k]
-                self.assign(call, *self.nearest([j], call, minute), minute)
-                return
+        passed_over = []
+        while self.queue:
+            entry = heapq.heappop(self.queue)
+            if team.spec.kind in self.calls.kinds[entry[2]]:
+                self.assign(entry[2], *self.nearest([j], entry[2], minute), minute)
+                break
+            passed_over.append(entry)
+        for entry in passed_over:
+            heapq.heappush(self.queue, entry)
 
 
 def simulate(teams: list[TeamSpec], calls: Calls, trips: Trips, router, *,
