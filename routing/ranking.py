@@ -6,11 +6,16 @@ fewer assignments today, then to the lower code."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
-from routing.base import Route
+
+class HasEta(Protocol):
+    """A routing.base.Route, or anything else with an ETA in seconds."""
+
+    eta_s: int
 
 
-def rank(routes: Sequence[Route | None], tiebreaks: Sequence[tuple]) -> list[int]:
+def rank(routes: Sequence[HasEta | None], tiebreaks: Sequence[tuple]) -> list[int]:
     """Indices of the origins a route reaches, best first: by `eta_s`, then by each
     origin's `tiebreaks` tuple (for teams: assignments today, code). Origins without
     a route (None: unreachable) are left out."""

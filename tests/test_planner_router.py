@@ -25,6 +25,7 @@ async def test_eta_matrix_agrees_with_the_live_routes() -> None:
 
 
 def test_rank_is_nearest_then_fewer_today_then_code() -> None:
-    routes = [Route(300, 1), None, Route(200, 1), Route(200, 1), Route(200, 1)]
+    routes = [Route(eta_s=300, distance_m=1), None, *(Route(eta_s=200, distance_m=1)
+                                                        for _ in range(3))]
     tiebreaks = [(0, "A"), (0, "B"), (2, "C"), (1, "E"), (1, "D")]
     assert rank(routes, tiebreaks) == [4, 3, 2, 0]

@@ -174,6 +174,10 @@ def cmd_plan(settings, args: argparse.Namespace) -> int:
         if args.search_bases is not None and not 1 <= args.search_bases <= len(
                 sites or city_sites()):
             raise ScenarioError([("--search-bases", "between 1 and the number of sites")])
+        if args.search_bases is not None and len(scenarios) > 1:
+            raise ScenarioError([("--search-bases", "searches from one scenario at a time")])
+        if not 1 <= args.top <= 100:
+            raise ScenarioError([("--top", "between 1 and 100")])
     except ScenarioError as exc:
         print("error: the planner cannot use this input:", file=sys.stderr)
         for field, message in exc.errors:

@@ -20,15 +20,21 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
 from dispatch.planner.calls import MINUTES_PER_DAY, Calls
 from dispatch.planner.scenario import Shift
-from routing.base import Route
 from routing.ranking import rank
 
 DISPATCH, FREE, ON_DUTY = 0, 1, 2
+
+
+class _Eta(NamedTuple):
+    """What the ranking reads of a route (the planner needs no distance)."""
+
+    eta_s: int
 
 
 @dataclass(frozen=True)
@@ -174,7 +180,7 @@ class _Run:
             where = [self.position(self.teams[j], minute) for j in moving]
             found = self.router.eta_matrix(where, [(self.calls.lat[call], self.calls.lon[call])])
             etas.update(zip(moving, (int(e) for e in found[:, 0]), strict=True))
-        routes = [Route(eta_s=etas[j], distance_m=0) for j in free]
+        routes = [_Eta(etas[j]) for j in free]
         order = rank(routes, [(self.teams[j].assignments_today(minute), self.teams[j].spec.code)
                               for j in free])
         best = free[order[0]]
