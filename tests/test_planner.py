@@ -105,6 +105,11 @@ def test_waiting_probability_matches_erlang_c(tmp_path: Path, teams: int, rate: 
     lo, hi = result["p_wait"]["ci95"]
     assert lo <= expected <= hi, (expected, result["p_wait"])
     assert hi - lo < 0.05
+    # The mean wait too, Wq = C / (c mu - lambda); the response is that wait and a
+    # drive of a few metres (at most 2 s).
+    wait = expected / (teams / 30 - rate / 60)
+    lo, hi = result["mean_response_min"]["ci95"]
+    assert lo - 2 / 60 <= wait <= hi, (wait, result["mean_response_min"])
     assert result["utilisation"]["ci95"][0] <= rate * 0.5 / teams + 0.002
 
 

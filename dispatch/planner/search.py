@@ -100,4 +100,7 @@ def search_bases(scenario: Scenario, sites: list[dict] | None = None, k: int = 1
             "sets_simulated": len(ranked),
             "current": {"late_share": interval([m["late_share"] for m in per_set[0]]),
                         "floor_share": floor_from(scenario, demand, current[None, :])[0]},
-            "best": rows, "runtime_s": round(time.perf_counter() - started, 3)}
+            "best": rows,
+            "best_by_floor": [{"sites": [sites[j]["name"] for j in chosen],
+                               "floor_share": floor_of(chosen)} for chosen in scored[:top]],
+            "runtime_s": round(time.perf_counter() - started, 3)}
