@@ -272,3 +272,11 @@ def test_search_puts_the_next_base_where_it_helps_most() -> None:
     assert lates == sorted(lates)
     assert found["best"][0]["late_share"]["mean"] < found["current"]["late_share"]["mean"]
     assert "RSUD" not in found["best"][0]["sites"]  # a second team at the same base helps least
+
+
+def test_the_defaults_make_a_scenario_again() -> None:
+    from dispatch.planner import scenario_defaults
+    defaults = scenario_defaults()
+    again = parse_scenario(defaults | {"teams": [{"code": "A1", "base": RSUD}]})
+    assert again.rate_table()[0][0] == 1.0 and again.target_min == 15
+    assert again.on_scene_min.dist == "lognormal" and again.transport_share == 0.65

@@ -11,8 +11,14 @@ The Python API (plain dicts, the same as `dispatch112 plan --json` prints):
 """
 
 from dispatch.planner.run import compare_scenarios, get_floor, run_scenario
-from dispatch.planner.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
+from dispatch.planner.scenario import (
+    Scenario,
+    ScenarioError,
+    load_scenario,
+    parse_scenario,
+    scenario_defaults,
+)
 from dispatch.planner.search import city_sites, search_bases
 
 __all__ = ["Scenario", "ScenarioError", "city_sites", "compare_scenarios", "get_floor",
-           "load_scenario", "parse_scenario", "run_scenario", "search_bases"]
+           "load_scenario", "parse_scenario", "run_scenario", "scenario_defaults", "search_bases"]

@@ -295,3 +295,11 @@ def load_scenario(path: str | Path, defaults: Callable[[dict], dict] | None = No
     if defaults is not None and isinstance(data, dict):
         data = defaults(data)
     return parse_scenario(data, **overrides)
+
+
+def scenario_defaults() -> dict:
+    """Every field's default but `teams` (and `demand`: the city's kelurahan), as JSON:
+    what a form starts from."""
+    one = parse_scenario({"teams": [{"code": "X", "base": DEFAULT_HOSPITAL}]})
+    return {"calls_per_hour": 1.0} | one.model_dump(mode="json", exclude={"teams"},
+                                                    exclude_none=True)
