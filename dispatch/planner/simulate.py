@@ -17,9 +17,11 @@ Response = call processing + wait for a free team + turnout + travel.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import math
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import NamedTuple
 
 import numpy as np
@@ -46,7 +48,7 @@ class TeamSpec:
     site: int
     shifts: tuple[Shift, ...]
 
-    @property
+    @functools.cached_property
     def full_time(self) -> bool:
         return any(shift.hours() >= 24 for shift in self.shifts)
 
@@ -119,19 +121,29 @@ class Replication:
     team_utilisation: list[float] = field(default_factory=list)
 
 
+def _lists(source: object, names: tuple[str, ...]) -> SimpleNamespace:
+    return SimpleNamespace(**{name: getattr(source, name).tolist() for name in names})
+
+
 class _Run:
     """One replication's event loop; see the module's docstring."""
 
     def __init__(self, teams: list[TeamSpec], calls: Calls, trips: Trips, router,
                  window: tuple[float, float]) -> None:
-        self.calls, self.trips, self.router, self.window = calls, trips, router, window
-        self.teams = [_Team(spec, tuple(trips.sites[spec.site])) for spec in teams]
+        self.calls, self.router, self.window = calls, router, window
+        self.teams = [_Team(spec, tuple(trips.sites[spec.site].tolist())) for spec in teams]
+        # Plain lists: reading numpy arrays one element at a time costs several times
+        # more, and the loop does little else.
+        self.c = _lists(calls, ("at", "lat", "lon", "priority", "call_processing", "turnout",
+                                "on_scene", "transport", "handover"))
+        self.t = _lists(trips, ("to_call", "from_call", "hospital_of", "to_hospital",
+                                "hospitals", "hospital_to_site"))
         count = len(calls)
-        self.response = np.full(count, math.nan)
-        self.travel = np.full(count, math.nan)
-        self.waited = np.zeros(count, dtype=bool)
-        self.team_of = np.full(count, -1)
-        self.asked_at = np.zeros(count)
+        self.response = [math.nan] * count
+        self.travel = [math.nan] * count
+        self.waited = [False] * count
+        self.team_of = [-1] * count
+        self.asked_at = [0.0] * count
         self.queue: list[tuple[int, float, int]] = []  # a heap: priority, then age
         self.events: list[tuple[float, int, int, int]] = []
         self.order = 0
@@ -141,8 +153,9 @@ class _Run:
         heapq.heappush(self.events, (minute, self.order, kind, index))
 
     def run(self) -> None:
-        for i in range(len(self.calls)):
-            self.push(self.calls.at[i] + self.calls.call_processing[i], DISPATCH, i)
+        for i, (at, processing) in enumerate(zip(self.c.at, self.c.call_processing,
+                                                 strict=True)):
+            self.push(at + processing, DISPATCH, i)
         days = math.ceil(self.window[1] / MINUTES_PER_DAY)
         for j, team in enumerate(self.teams):
             if not team.spec.full_time:
@@ -165,7 +178,7 @@ class _Run:
                 and team.spec.kind in kinds and team.spec.on_duty(minute)]
         if not free:
             self.waited[call] = True
-            heapq.heappush(self.queue, (int(self.calls.priority[call]), self.calls.at[call], call))
+            heapq.heappush(self.queue, (self.c.priority[call], self.c.at[call], call))
             return
         self.assign(call, *self.nearest(free, call, minute), minute)
 
@@ -175,10 +188,10 @@ class _Run:
         moving = [j for j in free if self.teams[j].back_at > minute]
         for j in free:
             if j not in moving:
-                etas[j] = int(self.trips.to_call[self.teams[j].spec.site, call])
+                etas[j] = self.t.to_call[self.teams[j].spec.site][call]
         if moving:
             where = [self.position(self.teams[j], minute) for j in moving]
-            found = self.router.eta_matrix(where, [(self.calls.lat[call], self.calls.lon[call])])
+            found = self.router.eta_matrix(where, [(self.c.lat[call], self.c.lon[call])])
             etas.update(zip(moving, (int(e) for e in found[:, 0]), strict=True))
         routes = [_Eta(etas[j]) for j in free]
         order = rank(routes, [(self.teams[j].assignments_today(minute), self.teams[j].spec.code)
@@ -195,24 +208,24 @@ class _Run:
                 team.origin[1] + share * (team.base[1] - team.origin[1]))
 
     def assign(self, call: int, j: int, eta_s: int, minute: float) -> None:
-        calls, team, trips = self.calls, self.teams[j], self.trips
+        c, t, team = self.c, self.t, self.teams[j]
         team.busy = True
         day = int(minute // MINUTES_PER_DAY)
         team.today = team.today + 1 if team.day == day else 1
         team.day = day
         travel = eta_s / 60.0
         self.travel[call], self.team_of[call] = travel, j
-        self.response[call] = (calls.call_processing[call] + (minute - self.asked_at[call])
-                               + calls.turnout[call] + travel)
-        end = minute + calls.turnout[call] + travel + calls.on_scene[call]
-        if calls.transport[call]:
-            hospital = trips.hospital_of[call]
-            end += trips.to_hospital[call] / 60.0 + calls.handover[call]
-            team.end_point = tuple(trips.hospitals[hospital])
-            team.back_min = trips.hospital_to_site[hospital, team.spec.site] / 60.0
+        self.response[call] = (c.call_processing[call] + (minute - self.asked_at[call])
+                               + c.turnout[call] + travel)
+        end = minute + c.turnout[call] + travel + c.on_scene[call]
+        if c.transport[call]:
+            hospital = t.hospital_of[call]
+            end += t.to_hospital[call] / 60.0 + c.handover[call]
+            team.end_point = tuple(t.hospitals[hospital])
+            team.back_min = t.hospital_to_site[hospital][team.spec.site] / 60.0
         else:
-            team.end_point = (calls.lat[call], calls.lon[call])
-            team.back_min = trips.from_call[call, team.spec.site] / 60.0
+            team.end_point = (c.lat[call], c.lon[call])
+            team.back_min = t.from_call[call][team.spec.site] / 60.0
         start, stop = self.window
         team.busy_min += max(0.0, min(end, stop) - max(minute, start))
         self.push(end, FREE, j)
@@ -249,8 +262,9 @@ def simulate(teams: list[TeamSpec], calls: Calls, trips: Trips, router, *,
     measured = calls.at >= window[0]
     duty = [spec.duty_hours() * 60.0 * days for spec in teams]
     return Replication(
-        response=run.response[measured], waited=run.waited[measured],
-        travel=run.travel[measured], team=run.team_of[measured], area=calls.area[measured],
+        response=np.array(run.response)[measured], waited=np.array(run.waited)[measured],
+        travel=np.array(run.travel)[measured], team=np.array(run.team_of, dtype=int)[measured],
+        area=calls.area[measured],
         priority=calls.priority[measured],
         utilisation=sum(t.busy_min for t in run.teams) / sum(duty),
         team_utilisation=[t.busy_min / d for t, d in zip(run.teams, duty, strict=True)])
