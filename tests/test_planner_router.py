@@ -24,6 +24,24 @@ async def test_eta_matrix_agrees_with_the_live_routes() -> None:
         assert sum(r.eta_s != e for r, e in zip(live, batch, strict=True)) <= 1
 
 
+async def test_eta_matrix_on_arrays_agrees_with_the_live_routes() -> None:
+    """Many pairs at once go through numpy (few go one by one): the same answers."""
+    rng = np.random.default_rng(4)
+    router = GeodesicRouter()
+    origins = np.column_stack([rng.uniform(-4.08, -3.96, 5), rng.uniform(119.61, 119.73, 5)])
+    calls = np.column_stack([rng.uniform(-4.08, -3.96, 300),
+                             rng.uniform(119.61, 119.73, 300)])
+    matrix = router.eta_matrix(origins, calls)
+    assert matrix.shape == (5, 300)
+    mismatched = 0
+    for k, call in enumerate(calls):
+        live = await router.routes([Position(*o) for o in origins], Position(*call))
+        assert all(abs(r.eta_s - e) <= 1 for r, e in zip(live, matrix[:, k], strict=True))
+        assert [r.eta_s for r in live] == [int(e) for e in router.eta_matrix(origins, [call])[:, 0]]
+        mismatched += sum(r.eta_s != e for r, e in zip(live, matrix[:, k], strict=True))
+    assert mismatched <= 2
+
+
 def test_rank_is_nearest_then_fewer_today_then_code() -> None:
     routes = [Route(eta_s=300, distance_m=1), None, *(Route(eta_s=200, distance_m=1)
                                                         for _ in range(3))]
