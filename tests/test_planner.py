@@ -280,3 +280,37 @@ def test_the_defaults_make_a_scenario_again() -> None:
     again = parse_scenario(defaults | {"teams": [{"code": "A1", "base": RSUD}]})
     assert again.rate_table()[0][0] == 1.0 and again.target_min == 15
     assert again.on_scene_min.dist == "lognormal" and again.transport_share == 0.65
+
+
+def test_a_team_goes_only_within_its_shifts() -> None:
+    """A night team (23 to 7, past midnight) beside a day-and-night one: no call outside
+    the night ever gets the night team; at night it answers its part of the city."""
+    scenario = parse_scenario(_scenario(
+        calls_per_hour=0.5, days=20, replications=2,
+        teams=[{"code": "RS", "base": RSUD},
+               {"code": "LP", "base": LAPPADDE, "shifts": [[23, 7]]}]))
+    demand = get_demand(None)
+    sites, teams = scenario_sites(scenario)
+    router = get_router(scenario)
+    night_calls = 0
+    for replication in range(2):
+        calls = draw_calls(scenario, demand, replication)
+        trips = plan_trips(router, calls, sites, np.array([[RSUD["lat"], RSUD["lon"]]]))
+        rep = simulate(teams, calls, trips, router, warmup_days=0, days=20)
+        # When the team was sent: the call, then its processing and any wait.
+        sent_at = calls.at + rep.response - calls.turnout - rep.travel
+        allocated_at = sent_at / 60 % 24
+        night = (allocated_at >= 23 - 1e-6) | (allocated_at < 7 + 1e-6)  # float sums
+        assert not np.any((rep.team == 1) & ~night)
+        night_calls += int(np.sum((rep.team == 1) & night))
+    assert night_calls > 20
+    assert rep.team_utilisation[1] > 0
+
+
+def test_the_queue_serves_the_most_urgent_first() -> None:
+    """One team, more calls than it can serve at times: red calls wait least."""
+    result = run_scenario(parse_scenario(_scenario(calls_per_hour=1.5, days=20,
+                                                   replications=5)))
+    late = {row["priority"]: row["late_share"] for row in result["by_priority"]}
+    assert late[1] < late[2] < late[3]
+    assert result["p_wait"]["mean"] > 0.5
