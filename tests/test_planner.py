@@ -238,6 +238,15 @@ def test_every_wrong_field_of_a_scenario_is_named(tmp_path: Path) -> None:
     assert done.returncode == 2 and "  --sites[0]: " in done.stderr
 
 
+def test_a_demand_file_is_found_beside_the_scenario(tmp_path: Path) -> None:
+    square = Path(_square(tmp_path, LAPPADDE, half_m=200))
+    (tmp_path / "a.json").write_text(json.dumps(_scenario(
+        demand={"geojson": square.name}, replications=2, days=2)))
+    done = _plan(str(tmp_path / "a.json"), "--json")
+    assert done.returncode == 0, done.stderr
+    assert [k["name"] for k in json.loads(done.stdout)["by_kelurahan"]] == ["kotak"]
+
+
 def test_json_output_and_speed(tmp_path: Path) -> None:
     """The contract's --json fields; 30 replications x 30 days at 1 call an hour in a
     few seconds."""

@@ -294,6 +294,12 @@ def load_scenario(path: str | Path, defaults: Callable[[dict], dict] | None = No
         raise ScenarioError([("(file)", f"{path} is not valid JSON: {exc}")]) from None
     if defaults is not None and isinstance(data, dict):
         data = defaults(data)
+    if isinstance(data, dict) and isinstance(data.get("demand"), dict):
+        geojson = data["demand"].get("geojson")
+        if isinstance(geojson, str) and geojson and not Path(geojson).is_absolute():
+            # A file named in a scenario file is found beside it.
+            data = data | {"demand": data["demand"] | {
+                "geojson": str(Path(path).parent / geojson)}}
     return parse_scenario(data, **overrides)
 
 
