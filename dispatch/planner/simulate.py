@@ -31,6 +31,7 @@ from dispatch.planner.scenario import Shift
 from routing.ranking import rank
 
 DISPATCH, FREE, ON_DUTY = 0, 1, 2
+DRAIN_DAYS = 7
 
 
 class _Eta(NamedTuple):
@@ -156,7 +157,9 @@ class _Run:
         for i, (at, processing) in enumerate(zip(self.c.at, self.c.call_processing,
                                                  strict=True)):
             self.push(at + processing, DISPATCH, i)
-        days = math.ceil(self.window[1] / MINUTES_PER_DAY)
+        # Shifts go on past the last call's day, so that calls still queued then are
+        # served by part-time teams too.
+        days = math.ceil(self.window[1] / MINUTES_PER_DAY) + DRAIN_DAYS
         for j, team in enumerate(self.teams):
             if not team.spec.full_time:
                 for day in range(days):
