@@ -308,7 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if not getattr(args, "database", True):  # the planner runs without the service
+    if not getattr(args, "database", True):  # opens the database itself, if at all
         return args.func(settings, args)
     with database(settings) as ready:
         return args.func(ready, args)
