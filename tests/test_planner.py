@@ -323,3 +323,19 @@ def test_the_queue_serves_the_most_urgent_first() -> None:
     late = {row["priority"]: row["late_share"] for row in result["by_priority"]}
     assert late[1] < late[2] < late[3]
     assert result["p_wait"]["mean"] > 0.5
+
+
+def test_compared_scenarios_show_paired_differences(tmp_path: Path) -> None:
+    one = _scenario(name="satu", replications=4, days=5)
+    two = one | {"name": "dua", "teams": one["teams"] + [{"code": "B1", "base": LAPPADDE}]}
+    for name, doc in (("a", one), ("b", two)):
+        (tmp_path / f"{name}.json").write_text(json.dumps(doc))
+    done = _plan(str(tmp_path / "a.json"), str(tmp_path / "b.json"), "--json")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert [s["name"] for s in out["scenarios"]] == ["satu", "dua"]
+    difference = out["differences"][0]
+    assert difference["name"] == "dua - satu"
+    assert difference["late_share"]["ci95"][1] < 0  # the second team helps, paired
+    text = _plan(str(tmp_path / "a.json"), str(tmp_path / "b.json"))
+    assert text.returncode == 0 and "dua - satu (paired" in text.stdout
