@@ -1,5 +1,5 @@
 """The `dispatch112` command: serve, migrate, user create, token create and revoke, demo,
-city load, districts and places import."""
+city load, districts and places import, plan (the what-if planner)."""
 
 from __future__ import annotations
 
@@ -296,6 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--kind", default="tempat", help="e.g. kelurahan, faskes, landmark")
     add.add_argument("--name-property", default=None)
     add.set_defaults(func=cmd_places_import)
+    from dispatch.planner.command import add_parser, cmd_plan
+    add_parser(sub).set_defaults(func=cmd_plan, database=False)
     return parser
 
 
@@ -306,6 +308,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if not getattr(args, "database", True):  # opens the database itself, if at all
+        return args.func(settings, args)
     with database(settings) as ready:
         return args.func(ready, args)
 

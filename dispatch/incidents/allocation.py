@@ -22,6 +22,7 @@ from dispatch.states import get_transition
 from dispatch.teams.service import do_announce_team
 from dispatch.vocabulary import KINDS_FOR
 from routing import Position, Route
+from routing.ranking import rank
 
 log = structlog.get_logger(__name__)
 
@@ -45,9 +46,9 @@ async def get_ranked_candidates(conn: asyncpg.Connection, ctx: Context, lat: flo
         return []
     routes = await ctx.router.routes([Position(r["lat"], r["lon"]) for r in rows],
                                      Position(lat, lon))
-    found = [Candidate(r["id"], r["code"], "gps" if r["gps"] else "base", r["today"], route)
-             for r, route in zip(rows, routes, strict=True) if route is not None]
-    return sorted(found, key=lambda c: (c.route.eta_s, c.today, c.code))
+    order = rank(routes, [(r["today"], r["code"]) for r in rows])  # as the planner does
+    return [Candidate(rows[i]["id"], rows[i]["code"], "gps" if rows[i]["gps"] else "base",
+                      rows[i]["today"], routes[i]) for i in order]
 
 
 async def _reserve(conn: asyncpg.Connection, incident_id: int,

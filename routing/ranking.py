@@ -1,0 +1,23 @@
+"""The one rule that ranks teams for an incident, used by live allocation
+(dispatch/incidents/allocation.py) and by the planner's simulation
+(dispatch/planner/simulate.py): the nearest by ETA wins; ties go to the team with
+fewer assignments today, then to the lower code."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+
+class HasEta(Protocol):
+    """A routing.base.Route, or anything else with an ETA in seconds."""
+
+    eta_s: int
+
+
+def rank(routes: Sequence[HasEta | None], tiebreaks: Sequence[tuple]) -> list[int]:
+    """Indices of the origins a route reaches, best first: by `eta_s`, then by each
+    origin's `tiebreaks` tuple (for teams: assignments today, code). Origins without
+    a route (None: unreachable) are left out."""
+    reachable = [i for i, route in enumerate(routes) if route is not None]
+    return sorted(reachable, key=lambda i: (routes[i].eta_s, *tiebreaks[i]))
