@@ -16,6 +16,9 @@ const $ = (id) => document.getElementById(id);
 let current = null;      // {incident, eta_s, ...} or null
 let flushing = false;
 let mustLogIn = false;   // the session is gone: steps wait for the team to log in again
+// The live socket is up. A phone can have a network (navigator.onLine) that reaches
+// nothing (a weak cell, a dead access point): only the socket says the service is there.
+let reaching = false;
 
 // ---- the step queue (localStorage, so a reload or a closed tab loses nothing) ----------
 function pending() { return JSON.parse(localStorage.getItem(QUEUE_KEY) || "[]"); }
@@ -88,7 +91,8 @@ async function flush() {
 }
 
 function showNet() {
-  const online = navigator.onLine;
+  // A lost session outranks a missing socket: the socket is refused for that very reason.
+  const online = navigator.onLine && (reaching || mustLogIn);
   const n = pending().length;
   const net = $("net-state");
   net.className = `net ${online && !mustLogIn ? "ok" : "off"}`;
@@ -187,6 +191,7 @@ new Live({
   onResync: () => loadAssignment().catch(() => {}),
   // Back after a gap in signal: the socket replays what was missed since the last seq.
   onState: (up, fresh) => {
+    reaching = up;
     if (up) { flush(); if (fresh) loadAssignment().catch(() => {}); }
     showNet();
   },
