@@ -7,7 +7,7 @@ at once ("refuse") or takes it and holds it without a byte forwarded ("blackhole
 packets lost in the air: the connection goes through once the signal is back, as TCP
 retransmission makes it). Cuts can also be armed to fall at a precise moment of the
 traffic: when a request is on its way, when its answer comes back, when a websocket
-says hello.
+says hello. `freeze()` instead leaves chosen connections open but silent for good.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ class Link:
     request: bytes = b""            # the request line of the client's latest request
     websocket: bool = False         # the service answered 101 Switching Protocols
     frames_from_client: int = 0     # client chunks since the 101 (hello, acks...)
+    frozen: bool = False            # bytes in either direction vanish; nobody is told
     open_pumps: int = 2
 
 
@@ -48,6 +49,11 @@ class _Armed:
     mode: str
     forward_first: bool             # forward the chunk, then cut (else drop it and cut)
     fired: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+def _is_request(chunk: bytes) -> bool:
+    """`chunk` starts an HTTP request (rather than carrying a body)."""
+    return chunk[:8].split(b" ", 1)[0] in METHODS
 
 
 def _reset(writer: asyncio.StreamWriter | None) -> None:
@@ -71,6 +77,7 @@ class FlakyProxy:
         self.held: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
         self.cuts = 0
         self.websockets_opened = 0
+        self.lost_requests: list[bytes] = []   # request lines sent on frozen connections
         self._armed: _Armed | None = None
         self._tasks: set[asyncio.Task] = set()
         self._server: asyncio.Server | None = None
@@ -102,6 +109,16 @@ class FlakyProxy:
         self.mode = mode
         self.cuts += 1
         self._drop_all()
+
+    def freeze(self, which: Callable[[Link], bool]) -> int:
+        """From now on, what the open connections chosen by `which` carry vanishes
+        without a word to either side (a mobile network's NAT that forgot them): a
+        request sent on one waits for an answer that never comes. New connections are
+        not affected. How many connections were frozen."""
+        chosen = [link for link in self.links if which(link)]
+        for link in chosen:
+            link.frozen = True
+        return len(chosen)
 
     def restore(self) -> None:
         """Signal back: new connections are forwarded, held ones go through now."""
@@ -153,7 +170,7 @@ class FlakyProxy:
         if from_client:
             if link.websocket:
                 link.frames_from_client += 1
-            elif chunk[:8].split(b" ", 1)[0] in METHODS:
+            elif _is_request(chunk):
                 link.request = chunk.split(b"\r\n", 1)[0]
         elif not link.websocket and chunk.startswith(b"HTTP/1.1 101"):
             link.websocket = True
@@ -172,6 +189,10 @@ class FlakyProxy:
         try:
             while chunk := await reader.read(CHUNK):
                 self._note(link, from_client, chunk)
+                if link.frozen:
+                    if from_client and not link.websocket and _is_request(chunk):
+                        self.lost_requests.append(chunk.split(b"\r\n", 1)[0])
+                    continue
                 armed = self._triggered(link, from_client, chunk)
                 if armed is None or armed.forward_first:
                     writer.write(chunk)
@@ -180,7 +201,8 @@ class FlakyProxy:
                     self.cut(armed.mode)
                     armed.fired.set()
                     return
-            if writer.can_write_eof():   # an orderly end: passed on, as a real path would
+            # An orderly end is passed on, as a real path would; a frozen one says nothing.
+            if writer.can_write_eof() and not link.frozen:
                 writer.write_eof()
         except OSError:
             pass   # reset by a cut, or by either side

@@ -248,6 +248,33 @@ async def test_a_phone_on_a_flapping_connection_ends_as_the_service_and_stores_e
           f"{len(frames)} frames, {time.monotonic() - started:.1f} s")
 
 
+@pytest.mark.settings(ack_timeout_s=600)
+async def test_a_step_sent_on_a_connection_gone_silent_is_sent_again_on_a_new_one(
+        browser: Browser, api: Api, db: asyncpg.Connection, service: str) -> None:
+    """The phone's idle connections died without a word (a mobile network's NAT forgot
+    them) while its live socket, kept busy by heartbeats, lives on. A step sent on one
+    of them never gets an answer: the phone gives up on that request and sends the step
+    again on a fresh connection, once."""
+    await api.team(CODE, -4.001, 119.6405)
+    a = (await api.incident(-4.0005, 119.6402)).json()["id"]
+    async with FlakyProxy(urlsplit(service).port) as proxy:
+        watch = Watch(proxy.base_url)
+        page, context = await _phone(browser, proxy.base_url, watch)
+        phone = Phone(page)
+        await phone.offers("acknowledge")
+        await expect(phone.net).to_have_text("Daring")
+        assert proxy.freeze(lambda link: not link.websocket) >= 1
+        await phone.button.click()
+        await wait_until(lambda: any(line.startswith(STEP) for line in proxy.lost_requests),
+                         what="the step sent on a silent connection")
+        await expect(phone.waiting).to_be_visible()
+        sent = time.monotonic()
+        await phone.settled(db, a, ["acknowledge"], "en_route")
+        print(f"\nthe step went through {time.monotonic() - sent:.1f} s after its tap")
+        assert watch.errors == [] and watch.foreign == []
+        await context.close()
+
+
 async def test_a_step_cut_off_in_the_middle_of_its_body_is_logged_not_a_crash(
         api: Api, db: asyncpg.Connection, service: str) -> None:
     """Signal lost while the phone is still sending a step: the service read half a
