@@ -7,7 +7,7 @@ at once ("refuse") or takes it and holds it without a byte forwarded ("blackhole
 packets lost in the air: the connection goes through once the signal is back, as TCP
 retransmission makes it). Cuts can also be armed to fall at a precise moment of the
 traffic: when a request is on its way, when its answer comes back, when a websocket
-says hello. `freeze()` instead leaves chosen connections open but silent for good.
+says hello; or, instead of cutting, leave the one connection open but silent for good.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-REFUSE, BLACKHOLE = "refuse", "blackhole"
+REFUSE, BLACKHOLE, FREEZE = "refuse", "blackhole", "freeze"
 CHUNK = 65536
 METHODS = {b"GET", b"POST", b"PUT", b"PATCH", b"DELETE", b"HEAD", b"OPTIONS"}
 # SO_LINGER on, 0 s: close() sends RST instead of FIN, dropping unsent data.
@@ -105,20 +105,10 @@ class FlakyProxy:
     # ---- what a test does -------------------------------------------------------------
     def cut(self, mode: str = REFUSE) -> None:
         """Reset every open connection; new ones are refused or held until restore()."""
-        assert mode in (REFUSE, BLACKHOLE)
+        assert mode in (REFUSE, BLACKHOLE), "FREEZE is armed, not cut"
         self.mode = mode
         self.cuts += 1
         self._drop_all()
-
-    def freeze(self, which: Callable[[Link], bool]) -> int:
-        """From now on, what the open connections chosen by `which` carry vanishes
-        without a word to either side (a mobile network's NAT that forgot them): a
-        request sent on one waits for an answer that never comes. New connections are
-        not affected. How many connections were frozen."""
-        chosen = [link for link in self.links if which(link)]
-        for link in chosen:
-            link.frozen = True
-        return len(chosen)
 
     def restore(self) -> None:
         """Signal back: new connections are forwarded, held ones go through now."""
@@ -130,7 +120,12 @@ class FlakyProxy:
     def arm(self, trigger: Trigger, *, mode: str = REFUSE,
             forward_first: bool = True) -> asyncio.Event:
         """Cut (in `mode`) when `trigger` matches a chunk; the event is set once it did.
-        `forward_first`: the matching chunk still reaches its side before the cut."""
+        `forward_first`: the matching chunk still reaches its side before the cut.
+
+        FREEZE cuts nothing: the matching chunk and all that follows on its connection,
+        either way, vanish without a word to either side (a mobile network's NAT that
+        forgot it), so that a request waits for an answer that never comes; the other
+        connections, and new ones, carry on."""
         self._armed = _Armed(trigger, mode, forward_first)
         return self._armed.fired
 
@@ -176,6 +171,10 @@ class FlakyProxy:
             link.websocket = True
             self.websockets_opened += 1
 
+    def _note_lost(self, link: Link, from_client: bool, chunk: bytes) -> None:
+        if from_client and not link.websocket and _is_request(chunk):
+            self.lost_requests.append(chunk.split(b"\r\n", 1)[0])
+
     def _triggered(self, link: Link, from_client: bool, chunk: bytes) -> _Armed | None:
         armed = self._armed
         if armed is None or link not in self.links or not armed.trigger(link, from_client, chunk):
@@ -190,10 +189,14 @@ class FlakyProxy:
             while chunk := await reader.read(CHUNK):
                 self._note(link, from_client, chunk)
                 if link.frozen:
-                    if from_client and not link.websocket and _is_request(chunk):
-                        self.lost_requests.append(chunk.split(b"\r\n", 1)[0])
+                    self._note_lost(link, from_client, chunk)
                     continue
                 armed = self._triggered(link, from_client, chunk)
+                if armed is not None and armed.mode == FREEZE:
+                    link.frozen = True   # this connection only; the chunk is lost too
+                    self._note_lost(link, from_client, chunk)
+                    armed.fired.set()
+                    continue
                 if armed is None or armed.forward_first:
                     writer.write(chunk)
                     await writer.drain()
