@@ -15,7 +15,7 @@ import structlog
 import xstatic.pkg.leaflet as leaflet
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Match, Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -26,7 +26,13 @@ from db.pool import UNAVAILABLE_ERRORS, create_pool
 from dispatch.api import OPERATIONS
 from dispatch.config import Settings
 from dispatch.context import Context
-from dispatch.errors import DispatchError, MethodNotAllowed, NotFound, ServiceUnavailable
+from dispatch.errors import (
+    ClientGone,
+    DispatchError,
+    MethodNotAllowed,
+    NotFound,
+    ServiceUnavailable,
+)
 from dispatch.http import JSON, problem
 from dispatch.lines.monitor import LineMonitor
 from dispatch.logs import quiet_url_loggers
@@ -85,6 +91,13 @@ async def on_database_unavailable(connection: HTTPConnection, exc: Exception
             await connection.close(CLOSE_TRY_AGAIN_LATER, "service unavailable")
         return None
     return problem(ServiceUnavailable(retry_after_s=retry_after_s))
+
+
+async def on_client_gone(request: Request, exc: Exception) -> Response:
+    """The client left while its body was being read (Starlette's ClientDisconnect):
+    an everyday event on a mobile network, not a crash of the service."""
+    log.info("request.client_gone")
+    return problem(ClientGone("the connection closed before the request was read whole"))
 
 
 def get_allowed_methods(request: Request) -> str:
@@ -163,6 +176,7 @@ def create_app(settings: Settings) -> Starlette:
               Route("/sw.js", service_worker, methods=["GET"])]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
         DispatchError: on_dispatch_error, HTTPException: on_http_error,
+        ClientDisconnect: on_client_gone,
         **dict.fromkeys(UNAVAILABLE_ERRORS, on_database_unavailable),
         Exception: on_unexpected})
     app.state.settings = settings

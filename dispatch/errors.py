@@ -82,6 +82,12 @@ class TeamNotFree(Conflict):
     title, slug = "Team is not free", "team-not-free"
 
 
+class ClientGone(DispatchError):
+    """The client went away before its request was read whole (a phone losing signal
+    mid-upload): nothing was done, and nobody is left to read the answer."""
+    title, slug = "Request incomplete", "client-gone"
+
+
 class PayloadTooLarge(DispatchError):
     status, title, slug = 413, "Body too large", "payload-too-large"
 

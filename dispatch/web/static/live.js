@@ -34,24 +34,32 @@ async function refreshCsrf() {
 // fetch() with the session cookie and CSRF token; JSON in, JSON (or null) out.
 // A 403 for a stale CSRF token is retried once with a fresh token; a 401 calls
 // SESSION.onUnauthorized. Either way a failure throws ApiError (a network failure
-// throws what fetch threw).
-async function api(method, path, body, retried = false) {
+// throws what fetch threw). `timeoutMs`: give up on a request not answered by then
+// (fetch's AbortError is thrown): a connection a mobile network dropped without a word
+// would otherwise keep it waiting for many minutes, and what waits behind it too.
+async function api(method, path, body, { retried = false, timeoutMs = 0 } = {}) {
   const headers = { "X-CSRF-Token": CSRF, Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(path, {
-    method, headers, credentials: "same-origin",
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (response.status === 401) { SESSION.onUnauthorized(); throw new ApiError(401, {}); }
-  const text = await response.text();
-  const data = text ? JSON.parse(text) : null;
-  if (response.status === 403 && !retried && data && data.type === "/problems/csrf") {
-    if (await refreshCsrf()) return api(method, path, body, true);
-    SESSION.onUnauthorized();
-    throw new ApiError(401, {});
+  const abort = new AbortController();
+  const timer = timeoutMs ? setTimeout(() => abort.abort(), timeoutMs) : null;
+  try {
+    const response = await fetch(path, {
+      method, headers, credentials: "same-origin", signal: abort.signal,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (response.status === 401) { SESSION.onUnauthorized(); throw new ApiError(401, {}); }
+    const text = await response.text();
+    const data = text ? JSON.parse(text) : null;
+    if (response.status === 403 && !retried && data && data.type === "/problems/csrf") {
+      if (await refreshCsrf()) return api(method, path, body, { retried: true, timeoutMs });
+      SESSION.onUnauthorized();
+      throw new ApiError(401, {});
+    }
+    if (!response.ok) throw new ApiError(response.status, data || {});
+    return data;
+  } finally {
+    clearTimeout(timer);
   }
-  if (!response.ok) throw new ApiError(response.status, data || {});
-  return data;
 }
 
 // el("td", {class: "x"}, "text", child): text always goes in as text, never as markup.
@@ -97,6 +105,8 @@ class Live {
     this.onEvent = onEvent; this.onState = onState; this.onResync = onResync;
     this.gapless = gapless;
     this.lastSeq = null; this.backoff = 500; this.lastFrame = Date.now();
+    this.up = false;           // welcomed, and not closed since
+    this.asked = new Map();    // client_id → settle(result or error), see ask()
     this.connect();
     setInterval(() => this.watchdog(), 5000);
   }
@@ -109,6 +119,8 @@ class Live {
     ws.onmessage = (message) => this.receive(JSON.parse(message.data));
     ws.onclose = (closed) => {
       if (this.ws !== ws) return;
+      this.up = false;
+      for (const settle of [...this.asked.values()]) settle(new Error("live connection closed"));
       this.onState(false);
       if (closed.code === 4401) { SESSION.onUnauthorized(); return; }
       setTimeout(() => this.connect(), this.backoff);
@@ -122,6 +134,7 @@ class Live {
       const fresh = this.lastSeq === null;
       if (fresh) this.lastSeq = frame.seq;
       this.backoff = 500;
+      this.up = true;
       this.onState(true, fresh);
     } else if (frame.type === "event" && frame.seq > this.lastSeq) {
       const gap = this.gapless && frame.seq > this.lastSeq + 1;
@@ -131,7 +144,26 @@ class Live {
     } else if (frame.type === "resync") {
       this.lastSeq = frame.seq;
       this.onResync();
+    } else if (frame.type === "result" && this.asked.has(frame.client_id)) {
+      this.asked.get(frame.client_id)(frame.ok ? frame
+        : new ApiError(frame.status || 400, { detail: frame.error }));
     }
+  }
+
+  // Send `frame` (a step or a fix, carrying `clientId`) and wait for its result frame:
+  // the result when accepted, ApiError(status) when refused, an Error when the socket
+  // is down, closes first, or no result came within `timeoutMs`.
+  ask(frame, clientId, timeoutMs) {
+    return new Promise((resolve, reject) => {
+      if (!this.up || !this.send(frame)) { reject(new Error("live connection down")); return; }
+      const settle = (outcome) => {
+        clearTimeout(timer);
+        this.asked.delete(clientId);
+        if (outcome instanceof Error) reject(outcome); else resolve(outcome);
+      };
+      const timer = setTimeout(() => settle(new Error("no result in time")), timeoutMs);
+      this.asked.set(clientId, settle);
+    });
   }
 
   // Heartbeats come every 20 s; silence for much longer means a dead connection.

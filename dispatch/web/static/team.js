@@ -8,14 +8,21 @@ const STEPS = JSON.parse(document.getElementById("team-steps").textContent);
 const NEXT = STEPS.next;
 const AFTER = STEPS.after;
 const GPS_EVERY_MS = 12000;
+// A request of the phone unanswered this long is given up (a step stays queued and is
+// sent again on a fresh connection): generous for a tiny request on a slow 2G link.
+const REQUEST_TIMEOUT_MS = 15000;
 const QUEUE_KEY = "dispatch112.pending";
 const REFUSED_KEY = "dispatch112.refused";
 // Answers that no retry can change: the step leaves the queue and is shown as refused.
 const FINAL_REFUSALS = [404, 409, 422];
 const $ = (id) => document.getElementById(id);
+const phoneApi = (method, path, body) => api(method, path, body, { timeoutMs: REQUEST_TIMEOUT_MS });
 let current = null;      // {incident, eta_s, ...} or null
 let flushing = false;
 let mustLogIn = false;   // the session is gone: steps wait for the team to log in again
+// The live socket is up. A phone can have a network (navigator.onLine) that reaches
+// nothing (a weak cell, a dead access point): only the socket says the service is there.
+let reaching = false;
 
 // ---- the step queue (localStorage, so a reload or a closed tab loses nothing) ----------
 function pending() { return JSON.parse(localStorage.getItem(QUEUE_KEY) || "[]"); }
@@ -60,6 +67,19 @@ function needLogIn() {
   showNet();
 }
 
+// Send one step. Over HTTP first; a request unanswered in time most likely went out on
+// a pooled connection the network dropped without a word (the browser may hold several
+// such, each good for another wait), while the live socket proves itself alive by its
+// frames: the step goes there then. Same client_id either way, so it counts once.
+async function sendStep(step) {
+  try {
+    return await phoneApi("POST", "/api/v1/team/status", step);
+  } catch (err) {
+    if (err.name !== "AbortError" || !live.up) throw err;
+    return live.ask({ type: "status", ...step }, step.client_id, REQUEST_TIMEOUT_MS);
+  }
+}
+
 // Send queued steps in order. A step leaves the queue only when the server accepted it
 // (2xx, a replay included) or refused it for a reason no retry can fix (404, 409, 422:
 // then it is shown to the team). Anything else keeps it: no signal, 5xx, 429, and 401
@@ -71,7 +91,7 @@ async function flush() {
   try {
     for (let items = pending(); items.length; items = pending()) {
       try {
-        await api("POST", "/api/v1/team/status", items[0]);
+        await sendStep(items[0]);
       } catch (err) {
         if (!(err instanceof ApiError) || !FINAL_REFUSALS.includes(err.status)) break;
         refused = true;
@@ -88,7 +108,8 @@ async function flush() {
 }
 
 function showNet() {
-  const online = navigator.onLine;
+  // A lost session outranks a missing socket: the socket is refused for that very reason.
+  const online = navigator.onLine && (reaching || mustLogIn);
   const n = pending().length;
   const net = $("net-state");
   net.className = `net ${online && !mustLogIn ? "ok" : "off"}`;
@@ -141,7 +162,7 @@ function show(assignment) {
 }
 
 async function loadAssignment() {
-  show((await api("GET", "/api/v1/team/assignment")).assignment);
+  show((await phoneApi("GET", "/api/v1/team/assignment")).assignment);
 }
 
 // The events carry what the card needs: no need to ask the server again.
@@ -168,7 +189,7 @@ function startGps() {
     $("gps-state").textContent = t("team.gps_ok");
     if (Date.now() - lastFix < GPS_EVERY_MS || !navigator.onLine) return;
     lastFix = Date.now();
-    api("POST", "/api/v1/team/location", {
+    phoneApi("POST", "/api/v1/team/location", {
       lat: pos.coords.latitude, lon: pos.coords.longitude,
       accuracy_m: pos.coords.accuracy, at: new Date(pos.timestamp).toISOString(),
     }).catch(() => { lastFix = 0; });
@@ -182,11 +203,12 @@ async function keepAwake() {
 document.addEventListener("visibilitychange", () => { if (!document.hidden) keepAwake(); });
 
 // ---- live ----------------------------------------------------------------------------
-new Live({
+const live = new Live({
   onEvent: (frame) => { if (APPLY[frame.name]) APPLY[frame.name](frame.data); },
   onResync: () => loadAssignment().catch(() => {}),
   // Back after a gap in signal: the socket replays what was missed since the last seq.
   onState: (up, fresh) => {
+    reaching = up;
     if (up) { flush(); if (fresh) loadAssignment().catch(() => {}); }
     showNet();
   },
