@@ -12,6 +12,7 @@ import structlog
 from db import teams as teams_db
 from dispatch.background import run_step
 from dispatch.context import Context
+from dispatch.states import get_transition
 from dispatch.teams.service import do_announce_team
 
 log = structlog.get_logger(__name__)
@@ -27,6 +28,12 @@ async def do_touch_devices(ctx: Context, team_ids: list[int]) -> None:
         for team in await teams_db.clear_signal_lost(conn, team_ids):
             await do_announce_team(conn, team["id"], actor=SYSTEM,
                                    gps_fresh_s=ctx.settings.gps_fresh_s)
+        step = get_transition("reachable").team  # an unreachable team answers again
+        for team_id in team_ids:
+            if await teams_db.update_team_status(conn, team_id, step.target,
+                                                 step.sources) is not None:
+                await do_announce_team(conn, team_id, actor=SYSTEM,
+                                       gps_fresh_s=ctx.settings.gps_fresh_s)
 
 
 async def do_mark_signal_lost(ctx: Context) -> int:
