@@ -113,9 +113,11 @@ async def _late(conn: asyncpg.Connection, team_id: int,
     if incident_id is None:
         return "no_assignment", None, texts.no_assignment_text(None)
     incident = await incidents_db.get_incident(conn, incident_id)
+    if incident is None:  # a code of no incident (mistyped): said so, nothing recorded
+        return "stale", None, texts.no_assignment_text(incident_id)
     finished = (last is not None and last["incident_id"] == incident_id
                 and last["end_reason"] == "completed")
-    if incident is not None and finished and get_steps_to(incident["status"],
+    if finished and get_steps_to(incident["status"],
                                                           reply.action) == []:
         return "duplicate", incident_id, texts.already_text(incident_id, "SELESAI")
     return "stale", incident_id, texts.no_assignment_text(incident_id)
