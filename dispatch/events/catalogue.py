@@ -87,10 +87,12 @@ class Team(Shape):
     last_fix_at: datetime | None
     device_seen_at: datetime | None
     signal: Literal["ok", "lost"]
-    sms_numbers: list[str] = Field(description="numbers SMS go to and replies come from")
+    # (Defaults: events logged before SMS to teams existed lack them.)
+    sms_numbers: list[str] = Field(
+        default_factory=list, description="numbers SMS go to and replies come from")
     reached_via: Literal[CHANNELS] | None = Field(
-        description="the channel that last reached the team with an assignment")
-    reached_at: datetime | None
+        None, description="the channel that last reached the team with an assignment")
+    reached_at: datetime | None = None
 
 
 class Incident(Shape):
