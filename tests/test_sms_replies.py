@@ -89,6 +89,14 @@ async def test_replies_move_the_incident_like_the_buttons(dsn: str,
             a for a, _ in await _steps(api, iid)]
         assert {via for _, via in await _steps(api, buttons["id"])} == {"app"}
 
+        # The health office's count: one assignment reached and acknowledged by SMS.
+        counts = (await api.get("/api/v1/reports/sms", role="health_office")).json()
+        assert (counts["assignments"], counts["acknowledged_by_sms"],
+                counts["acknowledged_by_app"]) == (2, 1, 1)
+        assert counts["sms_sent"] >= 1 and counts["sms_ack_p50_s"] > 0
+        assert (await api.get("/api/v1/reports/sms?from=2026-02-30",
+                              role="health_office")).status_code == 422
+
         # Every step confirmed, the help text for garbage, nothing to the stranger.
         def answered() -> list[str]:
             return [t for t in gateway.texts(TEAM_NUMBER) if not t.startswith("112 TUGAS")]

@@ -38,6 +38,7 @@ const I18N = {
     "caller": "Penelepon", "district": "Kecamatan", "team": "Tim", "received": "Diterima",
     // The reports page (reports.js, reports-map.js, reports-activity.js).
     "rep.print_title": "Laporan waktu tanggap EKSIS 112 Kota Parepare",
+    "rep.card.sms_note": "diterima lewat SMS; {sent} SMS terkirim · median terima {ack} dtk (aplikasi {app} dtk) · {esc} tak terjawab",
     "rep.card.share": "Tiba di lokasi ≤ {n} menit", "rep.card.reached": "{n} dijangkau tim",
     "rep.card.share_note": "{n} dari {m} yang dijangkau", "rep.card.target": "Target {n} menit",
     "rep.card.nfpa": "Acuan NFPA 1225: {n} detik", "rep.min": "mnt", "rep.sec": "dtk",
@@ -124,6 +125,8 @@ const I18N = {
     "rep.card.incidents": "Incidents", "rep.card.p90": "P90 response time",
     "rep.card.dispatch": "P90 call processing", "rep.card.cancelled": "Cancelled",
     "rep.card.open": "Still open", "rep.card.reassigned": "Reassigned to another team",
+    "rep.card.sms": "Reached by SMS",
+    "rep.card.sms_note": "acknowledged by SMS; {sent} sent · median ack {ack} s (app {app} s) · {esc} unanswered",
     "rep.charts": "Charts", "rep.map": "Map of late arrivals",
     "rep.map_note": "Kelurahan shaded by the share on scene within the target; points are incidents.",
     "rep.tables": "Tables",
