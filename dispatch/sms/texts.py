@@ -80,10 +80,10 @@ def assignment_text(card: AssignmentCard) -> str:
     head = f"112 TUGAS #{code} P{card.priority} {PRIORITY_WORDS[card.priority]}: "
     link = f" Peta: https://maps.google.com/?q={card.lat:.5f},{card.lon:.5f}"
     tail = f" {REPLY_HELP} + kode, mis. 1 {code}"
-    room = ASSIGNMENT_MAX - len(head) - len(link) - len(tail) - 2
-    complaint = _cut(card.complaint, max(20, room // 3))
+    room = ASSIGNMENT_MAX - len(head) - len(link) - len(tail) - len(". .")
+    complaint = _cut(card.complaint, room // 3)
     address = _cut(card.address, room - len(complaint))
-    return f"{head}{complaint}. {address}.{link}{tail}"[:ASSIGNMENT_MAX]
+    return f"{head}{complaint}. {address}.{link}{tail}"
 
 
 def withdrawal_text(incident_id: int, cancelled: bool) -> str:
@@ -115,7 +115,7 @@ def no_assignment_text(incident_id: int | None) -> str:
     if incident_id is None:
         return "112: tim Anda tidak punya tugas aktif. Balasan tidak dicatat."
     return (f"112 #{get_short_code(incident_id)}: tugas ini bukan tugas aktif tim Anda "
-            "(sudah dialihkan/selesai). Tidak dicatat. Tim tersedia.")
+            "(sudah dialihkan/selesai). Tidak dicatat.")
 
 
 @dataclass(frozen=True)
