@@ -28,12 +28,17 @@ async def do_touch_devices(ctx: Context, team_ids: list[int]) -> None:
         for team in await teams_db.clear_signal_lost(conn, team_ids):
             await do_announce_team(conn, team["id"], actor=SYSTEM,
                                    gps_fresh_s=ctx.settings.gps_fresh_s)
-        step = get_transition("reachable").team  # an unreachable team answers again
-        for team_id in team_ids:
-            if await teams_db.update_team_status(conn, team_id, step.target,
-                                                 step.sources) is not None:
-                await do_announce_team(conn, team_id, actor=SYSTEM,
-                                       gps_fresh_s=ctx.settings.gps_fresh_s)
+
+
+async def do_phone_connected(ctx: Context, team_id: int) -> None:
+    """A phone's socket opened: an `unreachable` team is heard from again and available
+    (a socket that stayed open all along does not count: its crew did not answer)."""
+    step = get_transition("reachable").team
+    async with ctx.transaction() as conn:
+        if await teams_db.update_team_status(conn, team_id, step.target,
+                                             step.sources) is not None:
+            await do_announce_team(conn, team_id, actor=SYSTEM,
+                                   gps_fresh_s=ctx.settings.gps_fresh_s)
 
 
 async def do_mark_signal_lost(ctx: Context) -> int:
