@@ -1,4 +1,5 @@
-"""A local SMS gateway stand-in speaking Kannel's and Jasmin's HTTP submit formats,
+"""A local SMS gateway stand-in speaking Kannel's, Jasmin's and playSMS's HTTP submit
+formats,
 and the service set up to send SMS through it."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 from dispatch.config import Settings
@@ -49,7 +50,8 @@ class GatewayStandIn:
 
     def _check(self, request: Request, kind: str, text_field: str) -> PlainTextResponse | None:
         params = dict(request.query_params)
-        if params.get("username") != "d112" or params.get("password") != "rahasia":
+        user, secret = ("u", "h") if kind == "playsms" else ("username", "password")
+        if params.get(user) != "d112" or params.get(secret) != "rahasia":
             return PlainTextResponse("Authorization failed for sendsms", status_code=403)
         if self.down:
             self.refused += 1
@@ -68,7 +70,19 @@ class GatewayStandIn:
             return PlainTextResponse('Error "Cannot send"', status_code=error.status_code)
         return PlainTextResponse(f'Success "{uuid.uuid4()}"')
 
+    async def playsms(self, request: Request) -> JSONResponse:
+        if request.query_params.get("app") != "ws" or request.query_params.get("op") != "pv":
+            return JSONResponse({"status": "ERR", "error": "102"}, status_code=400)
+        error = self._check(request, "playsms", "msg")
+        if error is not None:
+            return JSONResponse({"status": "ERR", "error": "100",
+                                 "error_string": "authentication failed"}, status_code=200)
+        return JSONResponse({"data": [{"status": "OK", "error": "0", "smslog_id": "4711",
+                                       "to": request.query_params["to"]}]})
+
     def setting(self, kind: str) -> tuple[str, str]:
+        if kind == "playsms":
+            return kind, f"{self.base_url}/index.php?app=ws&u=d112&h=rahasia"
         path = "/cgi-bin/sendsms" if kind == "kannel" else "/send"
         return kind, f"{self.base_url}{path}?username=d112&password=rahasia"
 
@@ -80,7 +94,8 @@ class GatewayStandIn:
 async def gateway_stand_in() -> AsyncIterator[GatewayStandIn]:
     stand_in = GatewayStandIn()
     app = Starlette(routes=[Route("/cgi-bin/sendsms", stand_in.kannel),
-                            Route("/send", stand_in.jasmin, methods=["GET", "POST"])])
+                            Route("/send", stand_in.jasmin, methods=["GET", "POST"]),
+                            Route("/index.php", stand_in.playsms)])
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     stand_in.base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"

@@ -1,5 +1,6 @@
 """Issue 13, tests 1 and 3: an assignment goes by SMS when the team's phone has no
-live socket (and not while it has one), through Kannel's and Jasmin's HTTP APIs, in
+live socket (and not while it has one), through Kannel's, Jasmin's and playSMS's HTTP
+APIs (delivery reports back by webhook), in
 the documented length with the incident's short code; a gateway that is down keeps
 messages in the outbox, which go out once and in order when it is back, across a
 restart of the service."""
@@ -13,11 +14,18 @@ import pytest
 
 from dispatch.sms.texts import ASSIGNMENT_MAX, get_short_code
 from realtime.client import EventClient
-from tests.sms_support import SECOND_NUMBER, TEAM_NUMBER, gateway_stand_in, sms_settings, sms_team
+from tests.sms_support import (
+    INBOUND_KEY,
+    SECOND_NUMBER,
+    TEAM_NUMBER,
+    gateway_stand_in,
+    sms_settings,
+    sms_team,
+)
 from tests.support import Api, running_service, wait_until, ws_url
 
 
-@pytest.mark.parametrize("kind", ["kannel", "jasmin"])
+@pytest.mark.parametrize("kind", ["kannel", "jasmin", "playsms"])
 async def test_assignment_sms_only_without_a_live_socket(dsn: str, db: asyncpg.Connection,
                                                          kind: str) -> None:
     async with gateway_stand_in() as gateway, running_service(
@@ -46,7 +54,7 @@ async def test_assignment_sms_only_without_a_live_socket(dsn: str, db: asyncpg.C
         assert "maps.google.com/?q=-4.02000,119.65000" in text
         sent = gateway.received[0]
         assert sent.kind == kind
-        assert sent.to == (TEAM_NUMBER if kind == "kannel" else TEAM_NUMBER.lstrip("+"))
+        assert sent.to == (TEAM_NUMBER.lstrip("+") if kind == "jasmin" else TEAM_NUMBER)
         # The online team's assignment was older, so the sweep that queued the offline
         # team's SMS had it before it: it queued nothing for the phone with a socket.
         assert gateway.texts(SECOND_NUMBER) == []
@@ -58,6 +66,16 @@ async def test_assignment_sms_only_without_a_live_socket(dsn: str, db: asyncpg.C
             return {t["code"]: t for t in items}
         board = await wait_until(lambda: _reached(teams), what="OFFLINE reached by SMS")
         assert board["OFFLINE"]["reached_at"] and board["ONLINE"]["reached_via"] is None
+        # Jasmin and playSMS name the message: their delivery report finds it.
+        gateway_id = await db.fetchval("SELECT gateway_id FROM sms_messages")
+        assert (gateway_id is None) == (kind == "kannel")
+        if gateway_id is not None:
+            report = await api.post(f"/api/v1/sms/status?key={INBOUND_KEY}", role=None,
+                                    data={"id": gateway_id, "message_status": "DELIVRD"})
+            assert report.json() == {"known": True}
+            [message] = (await api.get(f"/api/v1/sms/messages?team_id={offline['id']}")
+                         ).json()["items"]
+            assert message["delivered_at"] and message["delivery_status"] == "DELIVRD"
         print(f"\n{kind}: assignment SMS at the gateway {took_s:.2f} s after the POST; "
               f"{len(text)} characters:\n{text}")
 
