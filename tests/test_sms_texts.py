@@ -60,3 +60,10 @@ def test_garbage_is_not_a_reply(text: str) -> None:
     ("cancelled", "acknowledge", None)])
 def test_steps_to_a_digit(state: str, action: str, steps: list[str] | None) -> None:
     assert get_steps_to(state, action) == steps
+
+
+def test_the_contracts_digits_name_every_button() -> None:
+    from dispatch.vocabulary import RESPONDER_ACTIONS, SMS_DIGITS
+    assert SMS_DIGITS == {"1": "acknowledge", "2": "en_route", "3": "on_scene",
+                          "4": "transporting", "5": "at_hospital", "9": "clear"}
+    assert set(SMS_DIGITS.values()) == set(RESPONDER_ACTIONS)
