@@ -163,7 +163,7 @@ async function refresh() {
       api("GET", "/api/v1/incidents?active=true"), api("GET", "/api/v1/teams")]);
     state.teams = teams.items;
     state.incidents = incidents.items;
-    await refreshLines();
+    await Promise.all([refreshLines(), refreshSms()]);
     for (const frame of arrived) APPLY[frame.name](frame.data);
   } finally {
     arrived = null;
@@ -226,6 +226,13 @@ function applyEvent(frame) {
   raiseAlerts();
   const about = frame.data.incident_id || (frame.name.startsWith("incident.") && frame.data.id);
   if (state.selected && about === state.selected) openDetail(state.selected, true).catch(console.error);
+}
+
+// The last SMS from teams, shaped as their `sms.received` events.
+async function refreshSms() {
+  const replies = await api("GET", "/api/v1/sms/replies");
+  state.sms = replies.items.map((r) => ({ inbound_id: r.id, from_number: r.from, text: r.text,
+    team_code: r.team_id ? teamCode(r.team_id) : null, outcome: r.outcome, at: r.received_at }));
 }
 
 // ---- lines and call-backs (shown when the line service is present) ---------------------
