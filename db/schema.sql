@@ -25,6 +25,11 @@ CREATE TABLE public.assignments (
     acknowledged_at timestamp with time zone,
     ended_at timestamp with time zone,
     end_reason text,
+    sms_queued_at timestamp with time zone,
+    sms_sent_at timestamp with time zone,
+    acknowledged_via text,
+    escalated_at timestamp with time zone,
+    CONSTRAINT assignments_acknowledged_via_check CHECK ((acknowledged_via = ANY (ARRAY['app'::text, 'sms'::text]))),
     CONSTRAINT assignments_end_reason_check CHECK ((end_reason = ANY (ARRAY['completed'::text, 'cancelled'::text, 'ack_timeout'::text, 'reassigned'::text, 'withdrawn'::text]))),
     CONSTRAINT assignments_position_source_check CHECK ((position_source = ANY (ARRAY['gps'::text, 'base'::text])))
 );
@@ -307,6 +312,58 @@ ALTER TABLE public.shifts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     NO MAXVALUE
     CACHE 1
 );
+CREATE TABLE public.sms_inbound (
+    id bigint NOT NULL,
+    region_id integer DEFAULT 1 NOT NULL,
+    from_number text NOT NULL,
+    text text NOT NULL,
+    gateway_id text,
+    team_id bigint,
+    incident_id bigint,
+    action text,
+    outcome text NOT NULL,
+    received_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT sms_inbound_outcome_check CHECK ((outcome = ANY (ARRAY['applied'::text, 'duplicate'::text, 'stale'::text, 'no_assignment'::text, 'not_understood'::text, 'unknown_sender'::text, 'refused'::text])))
+);
+ALTER TABLE public.sms_inbound ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.sms_inbound_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+CREATE TABLE public.sms_messages (
+    id bigint NOT NULL,
+    region_id integer DEFAULT 1 NOT NULL,
+    team_id bigint,
+    incident_id bigint,
+    assignment_id bigint,
+    kind text NOT NULL,
+    to_number text NOT NULL,
+    body text NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    next_at timestamp with time zone DEFAULT now() NOT NULL,
+    lease_id uuid,
+    lease_until timestamp with time zone,
+    sent_at timestamp with time zone,
+    failed_at timestamp with time zone,
+    gateway_id text,
+    delivered_at timestamp with time zone,
+    delivery_status text,
+    last_error text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT sms_messages_body_check CHECK (((length(body) >= 1) AND (length(body) <= 480))),
+    CONSTRAINT sms_messages_kind_check CHECK ((kind = ANY (ARRAY['assignment'::text, 'withdrawal'::text, 'cancellation'::text, 'confirmation'::text, 'help'::text])))
+);
+ALTER TABLE public.sms_messages ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.sms_messages_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
 CREATE TABLE public.status_requests (
     team_id bigint NOT NULL,
     client_id text NOT NULL,
@@ -338,12 +395,16 @@ CREATE TABLE public.teams (
     signal_lost_at timestamp with time zone,
     fix_announced_at timestamp with time zone,
     demo boolean DEFAULT false NOT NULL,
+    sms_numbers text[] DEFAULT '{}'::text[] NOT NULL,
+    reached_via text,
+    reached_at timestamp with time zone,
     CONSTRAINT teams_base_lat_check CHECK (((base_lat >= ('-90'::integer)::double precision) AND (base_lat <= (90)::double precision))),
     CONSTRAINT teams_base_lon_check CHECK (((base_lon >= ('-180'::integer)::double precision) AND (base_lon <= (180)::double precision))),
     CONSTRAINT teams_fix_lat_check CHECK (((fix_lat >= ('-90'::integer)::double precision) AND (fix_lat <= (90)::double precision))),
     CONSTRAINT teams_fix_lon_check CHECK (((fix_lon >= ('-180'::integer)::double precision) AND (fix_lon <= (180)::double precision))),
     CONSTRAINT teams_kind_check CHECK ((kind = ANY (ARRAY['als'::text, 'bls'::text, 'motorbike'::text]))),
-    CONSTRAINT teams_status_check CHECK ((status = ANY (ARRAY['available'::text, 'dispatched'::text, 'en_route'::text, 'on_scene'::text, 'transporting'::text, 'at_hospital'::text, 'out_of_service'::text])))
+    CONSTRAINT teams_reached_via_check CHECK ((reached_via = ANY (ARRAY['app'::text, 'sms'::text]))),
+    CONSTRAINT teams_status_check CHECK ((status = ANY (ARRAY['available'::text, 'dispatched'::text, 'en_route'::text, 'on_scene'::text, 'transporting'::text, 'at_hospital'::text, 'out_of_service'::text, 'unreachable'::text])))
 );
 ALTER TABLE public.teams ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.teams_id_seq
@@ -459,6 +520,10 @@ ALTER TABLE ONLY public.service_secrets
     ADD CONSTRAINT service_secrets_pkey PRIMARY KEY (name);
 ALTER TABLE ONLY public.shifts
     ADD CONSTRAINT shifts_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY public.sms_inbound
+    ADD CONSTRAINT sms_inbound_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY public.sms_messages
+    ADD CONSTRAINT sms_messages_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY public.status_requests
     ADD CONSTRAINT status_requests_pkey PRIMARY KEY (team_id, client_id);
 ALTER TABLE ONLY public.teams
@@ -493,6 +558,11 @@ CREATE INDEX login_failures_last_failure_at_idx ON public.login_failures USING b
 CREATE INDEX login_successes_last_success_at_idx ON public.login_successes USING btree (last_success_at);
 CREATE INDEX places_name ON public.places USING btree (lower(name) text_pattern_ops);
 CREATE INDEX shifts_team_time ON public.shifts USING btree (team_id, ends_at, starts_at);
+CREATE UNIQUE INDEX sms_inbound_gateway_id ON public.sms_inbound USING btree (gateway_id) WHERE (gateway_id IS NOT NULL);
+CREATE INDEX sms_messages_assignment ON public.sms_messages USING btree (assignment_id);
+CREATE INDEX sms_messages_gateway_id ON public.sms_messages USING btree (gateway_id);
+CREATE INDEX sms_messages_pending ON public.sms_messages USING btree (to_number, id) WHERE ((sent_at IS NULL) AND (failed_at IS NULL));
+CREATE INDEX teams_sms_numbers ON public.teams USING gin (sms_numbers);
 CREATE INDEX webhook_deliveries_due ON public.webhook_deliveries USING btree (next_at) WHERE ((delivered_at IS NULL) AND (failed_at IS NULL));
 CREATE TRIGGER events_no_update BEFORE UPDATE ON public.events FOR EACH ROW EXECUTE FUNCTION public.events_append_only();
 CREATE TRIGGER events_serialise BEFORE INSERT ON public.events FOR EACH STATEMENT EXECUTE FUNCTION public.events_serialise_writers();
@@ -560,6 +630,20 @@ ALTER TABLE ONLY public.shifts
     ADD CONSTRAINT shifts_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
 ALTER TABLE ONLY public.shifts
     ADD CONSTRAINT shifts_team_id_fkey FOREIGN KEY (team_id) REFERENCES public.teams(id) ON DELETE CASCADE;
+ALTER TABLE ONLY public.sms_inbound
+    ADD CONSTRAINT sms_inbound_incident_id_fkey FOREIGN KEY (incident_id) REFERENCES public.incidents(id) ON DELETE SET NULL;
+ALTER TABLE ONLY public.sms_inbound
+    ADD CONSTRAINT sms_inbound_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
+ALTER TABLE ONLY public.sms_inbound
+    ADD CONSTRAINT sms_inbound_team_id_fkey FOREIGN KEY (team_id) REFERENCES public.teams(id) ON DELETE SET NULL;
+ALTER TABLE ONLY public.sms_messages
+    ADD CONSTRAINT sms_messages_assignment_id_fkey FOREIGN KEY (assignment_id) REFERENCES public.assignments(id) ON DELETE SET NULL;
+ALTER TABLE ONLY public.sms_messages
+    ADD CONSTRAINT sms_messages_incident_id_fkey FOREIGN KEY (incident_id) REFERENCES public.incidents(id) ON DELETE SET NULL;
+ALTER TABLE ONLY public.sms_messages
+    ADD CONSTRAINT sms_messages_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
+ALTER TABLE ONLY public.sms_messages
+    ADD CONSTRAINT sms_messages_team_id_fkey FOREIGN KEY (team_id) REFERENCES public.teams(id) ON DELETE SET NULL;
 ALTER TABLE ONLY public.status_requests
     ADD CONSTRAINT status_requests_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
 ALTER TABLE ONLY public.status_requests

@@ -12,7 +12,7 @@ ON_DUTY = """EXISTS (SELECT 1 FROM shifts s WHERE s.team_id = t.id
 _TEAM_COLUMNS = f"""
     t.id, t.code, t.name, t.kind, t.status, t.base_name, t.base_lat, t.base_lon, t.phone,
     t.fix_lat, t.fix_lon, t.fix_accuracy_m, t.fix_at, t.status_changed_at,
-    t.device_seen_at, t.signal_lost_at,
+    t.device_seen_at, t.signal_lost_at, t.sms_numbers, t.reached_via, t.reached_at,
     {ON_DUTY} AS on_duty,
     (t.fix_at IS NOT NULL AND t.fix_at > now() - make_interval(secs => $1)) AS fix_fresh
 """

@@ -23,6 +23,7 @@ from dispatch.reports import charts as report_charts
 from dispatch.reports import endpoints as reports
 from dispatch.reports import points as report_points
 from dispatch.responders import endpoints as responders
+from dispatch.sms import endpoints as sms
 from dispatch.teams import endpoints as teams
 from dispatch.vocabulary import PUBLIC
 
@@ -45,6 +46,6 @@ OPERATIONS: list[Operation] = [
               answers={200: "OpenAPI 3.1 document"}, database=False),
     *auth.operations, *teams.operations, *calls.operations, *incidents.operations,
     *geo.operations, *responders.operations, *lines.operations, *reports.operations,
-    *activity_reports.operations,
+    *activity_reports.operations, *sms.operations,
     *report_charts.operations, *report_points.operations,
 ]

@@ -38,6 +38,7 @@ from dispatch.lines.monitor import LineMonitor
 from dispatch.logs import quiet_url_loggers
 from dispatch.openapi import get_document
 from dispatch.secret_key import resolve_secret_key
+from dispatch.sms.outbox import run_sms_sender
 from dispatch.sweeper import run_sweeper
 from dispatch.teams.presence import run_presence
 from dispatch.web.endpoints import routes as page_routes
@@ -146,7 +147,14 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         key = await resolve_secret_key(conn, app.state.settings)
     app.state.settings = settings = replace(app.state.settings, secret_key=key)
     hub = Hub(pool, settings.database_url, poll_s=settings.hub_poll_s)
-    ctx = Context.create(settings, pool, after_commit=hub.wake)
+    sms_wake = asyncio.Event()
+
+    def after_commit() -> None:
+        hub.wake()
+        sms_wake.set()  # a committed change may have queued an SMS: send it now
+
+    ctx = Context.create(settings, pool, after_commit=after_commit)
+    ctx.connected_team_ids, ctx.sms_wake = hub.get_team_ids, sms_wake
     app.state.ctx, app.state.pool, app.state.hub = ctx, pool, hub
     app.state.line_monitor = monitor = LineMonitor(ctx)
     app.state.token_watch = watch = TokenWatch(pool, settings.ws_token_check_s)
@@ -155,11 +163,13 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     background = [asyncio.create_task(run_sweeper(ctx, stop)),
                   asyncio.create_task(run_presence(ctx, hub.get_team_ids, stop)),
                   asyncio.create_task(monitor.run(stop)),
-                  asyncio.create_task(watch.run(stop))]
+                  asyncio.create_task(watch.run(stop)),
+                  asyncio.create_task(run_sms_sender(ctx, sms_wake, stop))]
     try:
         yield
     finally:
         stop.set()
+        sms_wake.set()
         await asyncio.gather(*background)
         await hub.stop()
         await pool.close()

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dispatch.vocabulary import SMS_GATEWAY_KINDS
+
 
 class SettingsError(ValueError):
     """An environment variable holds a value the service cannot use."""
@@ -64,6 +66,26 @@ def _shifts(env: dict[str, str], name: str,
 
 
 PAREPARE_SHIFTS = (("pagi", 7), ("sore", 15), ("malam", 23))
+
+
+def _sms_gateway(env: dict[str, str], name: str) -> tuple[str, str] | None:
+    """`kannel:URL`, `jasmin:URL` or `playsms:URL` (unset: no SMS): (kind, URL)."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    kind, _, url = raw.partition(":")
+    if kind.lower() not in SMS_GATEWAY_KINDS or not url.lower().startswith(
+            ("http://", "https://")):
+        raise SettingsError(f"{name} must read kannel:URL, jasmin:URL or playsms:URL "
+                            "with an http(s) URL")
+    return kind.lower(), url
+
+
+def _share(env: dict[str, str], name: str, default: float) -> float:
+    value = _float(env, name, default, minimum=0.0)
+    if value > 1:
+        raise SettingsError(f"{name} must be between 0 and 1, got {value}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -156,6 +178,18 @@ class Settings:
     response_target_s: int = 15 * 60
     call_processing_target_s: int = 60
     shifts: tuple[tuple[str, int], ...] = PAREPARE_SHIFTS
+    # SMS to teams (docs/sms.md): the gateway (kind, URL; None: no SMS), the key the
+    # inbound webhook accepts, the share of the ack timeout after which an assignment
+    # a phone with a live socket has not acknowledged goes by SMS too, and the outbox
+    # worker's pace, retries (backoff doubling up to sms_backoff_max_s) and lease.
+    sms_gateway: tuple[str, str] | None = field(default=None, repr=False)
+    sms_inbound_key: str | None = field(default=None, repr=False)
+    sms_after_ack_share: float = 0.5
+    sms_poll_s: float = 1.0
+    sms_timeout_s: float = 10.0
+    sms_backoff_s: float = 2.0
+    sms_backoff_max_s: float = 300.0
+    sms_max_attempts: int = 30
 
     @property
     def secret_key_path(self) -> Path:
@@ -201,4 +235,8 @@ class Settings:
             event_retention_days=_int(env, "DISPATCH112_EVENT_RETENTION_DAYS", 30, minimum=1),
             response_target_s=60 * _int(env, "DISPATCH112_RESPONSE_TARGET_MIN", 15, minimum=1),
             shifts=_shifts(env, "DISPATCH112_SHIFTS", PAREPARE_SHIFTS),
+            sms_gateway=_sms_gateway(env, "DISPATCH112_SMS_GATEWAY"),
+            sms_inbound_key=env.get("DISPATCH112_SMS_INBOUND_KEY") or None,
+            sms_after_ack_share=_share(env, "DISPATCH112_SMS_AFTER_ACK_SHARE", 0.5),
+            sms_max_attempts=_int(env, "DISPATCH112_SMS_MAX_ATTEMPTS", 30, minimum=1),
         )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,6 +29,10 @@ class Context:
     after_commit: Callable[[], None] | None = None
     # Steps and fixes per phone (dispatch/ratelimit.py), made from the settings.
     device_limiter: RateLimiter | None = None
+    # Teams with a phone's socket open on this instance (the hub's), and the SMS
+    # outbox worker's wake-up (dispatch/sms/): set by the app's lifespan.
+    connected_team_ids: Callable[[], Iterable[int]] | None = None
+    sms_wake: asyncio.Event | None = None
 
     @classmethod
     def create(cls, settings: Settings, pool: asyncpg.Pool,

@@ -144,9 +144,15 @@ class Operation:
     media_type: str = "application/json"
     # Whether it reads or writes the database (and so answers 503 while it is away).
     database: bool = True
+    # Another way in than a token of `roles` (a gateway's shared key): True when the
+    # request carries it (the handler then gets no principal); it raises 401 for a
+    # wrong one.
+    keyed: Callable[[Request], bool] | None = None
 
     def route(self) -> Route:
         async def endpoint(request: Request) -> Response:
+            if self.keyed is not None and self.keyed(request):
+                return await self.handler(request, None)
             principal = await require(request, *self.roles) if self.roles else None
             return await self.handler(request, principal)
         return Route(self.path, endpoint, methods=[self.method.upper()],

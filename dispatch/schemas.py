@@ -32,6 +32,14 @@ def _phone(value: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def check_phone(value: str) -> str | None:
+    """`value` in E.164, or None when it is not a possible phone number."""
+    try:
+        return _phone(value)
+    except ValueError:
+        return None
+
+
 def _utc(value: datetime) -> datetime:
     """The same instant in UTC; a ValueError (422) when that is outside years 1-9999."""
     try:

@@ -56,10 +56,12 @@ TRANSITIONS: dict[str, Transition] = {
                         Step(("on_scene", "at_hospital"), "available"), "closed_at"),
     "cancel": Transition(Step(ACTIVE_INCIDENT_STATES, "cancelled"),
                          Step(BUSY_TEAM_STATES, "available"), "cancelled_at"),
-    # A team that did not answer is taken out until an operator puts it back.
-    "no_answer": Transition(None, Step(("dispatched",), "out_of_service")),
-    "out_of_service": Transition(None, Step(("available",), "out_of_service")),
-    "in_service": Transition(None, Step(("out_of_service",), "available")),
+    # A team that answered neither its phone's socket nor SMS is not sent again until
+    # it is heard from ("reachable") or an operator puts it back in service.
+    "no_answer": Transition(None, Step(("dispatched",), "unreachable")),
+    "reachable": Transition(None, Step(("unreachable",), "available")),
+    "out_of_service": Transition(None, Step(("available", "unreachable"), "out_of_service")),
+    "in_service": Transition(None, Step(("out_of_service", "unreachable"), "available")),
 }
 
 

@@ -1,5 +1,5 @@
-"""The background sweep every instance runs: ack timeouts, the queue, signal lost,
-held-back GPS fixes, the event log's retention, old login throttle rows.
+"""The background sweep every instance runs: assignments by SMS, ack timeouts, the
+queue, signal lost, held-back GPS fixes, the event log's retention, old login throttle rows.
 
 Each duty runs in short transactions of its own and skips rows another instance is
 already handling, so any number of instances may sweep at once.
@@ -16,9 +16,11 @@ from dispatch.background import Backoff, run_step
 from dispatch.context import Context
 from dispatch.events.retention import do_prune_events
 from dispatch.incidents.queue import do_serve_queue, do_withdraw_overdue
+from dispatch.sms.service import do_send_fallback
 from dispatch.teams.presence import do_announce_held_fixes, do_mark_signal_lost
 
-DUTIES = (("sweeper.withdraw_overdue", do_withdraw_overdue),
+DUTIES = (("sweeper.sms_fallback", do_send_fallback),
+          ("sweeper.withdraw_overdue", do_withdraw_overdue),
           ("sweeper.serve_queue", do_serve_queue),
           ("sweeper.signal_lost", do_mark_signal_lost),
           ("sweeper.held_fixes", do_announce_held_fixes))

@@ -36,8 +36,10 @@ KINDS_FOR: dict[str | None, tuple[str, ...]] = {
     None: ("als", "bls"),
     "motorbike": TEAM_KINDS,
 }
+# `unreachable`: let an assignment time out by socket and by SMS; back by itself when
+# its phone or an SMS from it is heard again (`out_of_service` only an operator ends).
 TEAM_STATES = ("available", "dispatched", "en_route", "on_scene", "transporting",
-               "at_hospital", "out_of_service")
+               "at_hospital", "out_of_service", "unreachable")
 BUSY_TEAM_STATES = TEAM_STATES[1:6]
 
 # --- incidents --------------------------------------------------------------------------
@@ -50,6 +52,18 @@ RESPONDER_ACTIONS = ("acknowledge", "en_route", "on_scene", "transporting", "at_
                      "clear")
 # Why an assignment ended.
 ASSIGNMENT_END_REASONS = ("completed", "cancelled", "ack_timeout", "reassigned", "withdrawn")
+
+# --- SMS to teams (dispatch/sms/) ------------------------------------------------------
+# The channel that reached a team with an assignment, or that a step came by.
+CHANNELS = ("app", "sms")
+SMS_GATEWAY_KINDS = ("kannel", "jasmin", "playsms")
+SMS_KINDS = ("assignment", "withdrawal", "cancellation", "confirmation", "help")
+# What an SMS received from a team's number (or a stranger's) came to.
+SMS_OUTCOMES = ("applied", "duplicate", "stale", "no_assignment", "not_understood",
+                "unknown_sender", "refused")
+# The reply digits (contract, "SMS to teams"): the phone's step buttons by SMS.
+SMS_DIGITS = {"1": "acknowledge", "2": "en_route", "3": "on_scene", "4": "transporting",
+              "5": "at_hospital", "9": "clear"}
 
 # --- calls and lines --------------------------------------------------------------------
 CALL_STATES = ("open", "ended")

@@ -39,7 +39,7 @@ async def test_unacknowledged_assignment_moves_to_next_nearest(settings: Setting
             "assignment.created")
         teams = {t["code"]: t["status"] for t in (await api.get("/api/v1/teams")).json()["items"]}
         # The silent team is out until an operator puts it back; it is not sent again.
-        assert teams == {"SILENT": "out_of_service", "SECOND": "dispatched",
+        assert teams == {"SILENT": "unreachable", "SECOND": "dispatched",
                          "THIRD": "available"}
         back = await api.post(f"/api/v1/teams/{silent['id']}/service", {"status": "available"})
         assert back.status_code == 200

@@ -15,6 +15,7 @@ from tests.lines_support import create_line, wait_until
 from tests.support import CITY, Api, check_logged_events
 
 
+@pytest.mark.settings(sms_inbound_key="event-key", ack_timeout_s=2)
 async def test_a_flow_emits_every_declared_event_as_declared(
         api: Api, db: asyncpg.Connection, dsn: str) -> None:
     team = await api.team("EV1", CITY[0], CITY[1])
@@ -43,6 +44,13 @@ async def test_a_flow_emits_every_declared_event_as_declared(
         return next((c for c in items if c["call_id"] == waiting["id"]), None)
     dropped = await wait_until(callback, 30, "callback for the dropped call")
     assert (await api.post(f"/api/v1/callbacks/{dropped['id']}/done")).status_code == 200
+    # Nobody answers the next assignment: the alarm; an SMS from a stranger is shown.
+    silent = (await api.incident()).json()
+    assert silent["assignment"]["team_id"] == team["id"]
+    await wait_until(lambda: db.fetchval(
+        "SELECT count(*) FROM events WHERE name = 'team.unreachable'"), 30, "the alarm")
+    assert (await api.get("/api/v1/sms/inbound", role=None, params={
+        "from": "+6281100000000", "text": "1", "key": "event-key"})).status_code == 200
 
     names = {row["name"] for row in await db.fetch("SELECT DISTINCT name FROM events")}
     assert names == set(EVENTS)

@@ -36,6 +36,10 @@ CHECKED = {
     ("calls", "disposition"): v.CALL_DISPOSITIONS,
     ("lines", "state"): v.LINE_STATES,
     ("lines", "probe"): v.PROBE_KINDS,
+    ("teams", "reached_via"): v.CHANNELS,
+    ("assignments", "acknowledged_via"): v.CHANNELS,
+    ("sms_messages", "kind"): v.SMS_KINDS,
+    ("sms_inbound", "outcome"): v.SMS_OUTCOMES,
 }
 
 

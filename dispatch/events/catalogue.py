@@ -22,10 +22,12 @@ from dispatch.vocabulary import (
     ASSIGNMENT_END_REASONS,
     CALL_DISPOSITIONS,
     CALL_STATES,
+    CHANNELS,
     INCIDENT_STATES,
     LINE_STATES,
     PRIORITIES,
     RESPONDER_ACTIONS,
+    SMS_OUTCOMES,
     TEAM_KINDS,
     TEAM_STATES,
 )
@@ -85,6 +87,12 @@ class Team(Shape):
     last_fix_at: datetime | None
     device_seen_at: datetime | None
     signal: Literal["ok", "lost"]
+    # (Defaults: events logged before SMS to teams existed lack them.)
+    sms_numbers: list[str] = Field(
+        default_factory=list, description="numbers SMS go to and replies come from")
+    reached_via: Literal[CHANNELS] | None = Field(
+        None, description="the channel that last reached the team with an assignment")
+    reached_at: datetime | None = None
 
 
 class Incident(Shape):
@@ -160,6 +168,7 @@ class IncidentUpdated(Incident, Event):
         None, description="the team's step that changed it, if one did")
     reason: str | None = Field(None, description="why it was cancelled or withdrawn")
     client_id: str | None = Field(None, description="the phone's id of that step")
+    via: Literal[CHANNELS] | None = Field(None, description="the channel the step came by")
 
 
 class AssignmentCreated(Event):
@@ -247,9 +256,43 @@ class LineStateChanged(Event):
     probed_by: str | None
 
 
+class TeamUnreachable(Event):
+    """The alarm: an assignment was acknowledged neither by the phone's socket nor by
+    SMS within the ack timeout. Announced before the next team is sent; the team is
+    `unreachable` until it is heard from. Call it on these numbers."""
+
+    NAME = "team.unreachable"
+    team_id: int
+    team_code: str
+    team_name: str
+    incident_id: int
+    assignment_id: int
+    numbers: list[str]
+    sms_sent_at: datetime | None = Field(description="when its assignment SMS went out")
+    at: datetime
+
+
+class SmsReceived(Event):
+    """An SMS came in from a team's number (or a stranger's), and what it came to:
+    a step applied, a repeat, a late or not understood reply; the answer sent back."""
+
+    NAME = "sms.received"
+    inbound_id: int
+    from_number: str
+    text: str
+    team_id: int | None
+    team_code: str | None
+    incident_id: int | None
+    action: Literal[RESPONDER_ACTIONS] | None
+    outcome: Literal[SMS_OUTCOMES]
+    reply: str | None = Field(description="the SMS answered, if any")
+    at: datetime
+
+
 EVENTS: dict[str, type[Event]] = {event.NAME: event for event in (
     IncidentCreated, IncidentUpdated, AssignmentCreated, AssignmentWithdrawn, TeamUpdated,
-    CallCreated, CallEnded, CallbackCreated, CallbackUpdated, LineStateChanged)}
+    CallCreated, CallEnded, CallbackCreated, CallbackUpdated, LineStateChanged,
+    TeamUnreachable, SmsReceived)}
 
 
 def check_event(name: str, data: dict) -> Event:

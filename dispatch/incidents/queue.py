@@ -16,6 +16,7 @@ from db.pool import DATABASE_ERRORS
 from dispatch.context import Context
 from dispatch.incidents.allocation import do_allocate
 from dispatch.incidents.service import do_withdraw
+from dispatch.sms.service import do_escalate
 from dispatch.vocabulary import KINDS_FOR
 
 log = structlog.get_logger(__name__)
@@ -66,6 +67,7 @@ async def _withdraw_one(conn: asyncpg.Connection, ctx: Context, assignment_id: i
     current = await assignments_db.get_active_assignment(conn, incident_id=incident_id)
     if current is None or current["id"] != assignment_id or current["acknowledged_at"]:
         return False
+    await do_escalate(conn, ctx, current)  # the alarm comes before the next team is sent
     await do_withdraw(conn, ctx, incident_id, current, reason="ack_timeout",
                       team_action="no_answer", actor=SYSTEM)
     log.warning("assignment.ack_timeout", incident_id=incident_id, team_id=current["team_id"])
@@ -75,9 +77,10 @@ async def _withdraw_one(conn: asyncpg.Connection, ctx: Context, assignment_id: i
 
 
 async def do_withdraw_overdue(ctx: Context) -> int:
-    """Withdraw assignments not acknowledged within the ack timeout and send the next
-    nearest team. The silent team is taken out of service until an operator puts it
-    back, so that it is not sent again to someone else while unreachable."""
+    """Withdraw assignments acknowledged neither by the phone nor by SMS within the ack
+    timeout, raise the alarm with the team's numbers (team.unreachable) and send the
+    next nearest team. The silent team is `unreachable`, not sent again until it is
+    heard from (its socket, an SMS) or an operator puts it back in service."""
     async with ctx.acquire() as conn:
         overdue = await assignments_db.get_overdue_assignments(conn, ctx.settings.ack_timeout_s)
     withdrawn = 0

@@ -21,6 +21,7 @@ from dispatch.incidents import views
 from dispatch.incidents.allocation import do_allocate, do_reserve, get_ranked_candidates
 from dispatch.incidents.announce import do_announce_incident
 from dispatch.incidents.schemas import IncidentIn
+from dispatch.sms.service import do_queue_end
 from dispatch.states import get_transition
 from dispatch.teams.service import do_announce_team
 from dispatch.vocabulary import TEAM_KINDS
@@ -112,6 +113,7 @@ async def do_release_team(conn: asyncpg.Connection, ctx: Context, assignment: as
                           *, action: str, reason: str, actor: str) -> None:
     """End `assignment` for `reason` and move its team as `action` says; log both."""
     await assignments_db.end_assignment(conn, assignment["id"], reason)
+    await do_queue_end(conn, ctx, assignment, reason)  # a team reached by SMS hears it so
     step = get_transition(action).team
     moved = await teams_db.update_team_status(conn, assignment["team_id"], step.target,
                                               step.sources)

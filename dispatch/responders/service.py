@@ -8,6 +8,7 @@ import asyncpg
 
 from db import assignments as assignments_db
 from db import incidents as incidents_db
+from db import sms as sms_db
 from db import teams as teams_db
 from dispatch.clock import check_recent_time
 from dispatch.context import Context
@@ -46,8 +47,9 @@ async def _replayed(conn: asyncpg.Connection, team_id: int, body: StatusIn) -> d
 
 
 async def do_team_step(conn: asyncpg.Connection, ctx: Context, team_id: int, body: StatusIn,
-                       *, actor: str) -> dict:
-    """Apply a responder's step to its incident and team.
+                       *, actor: str, via: str = "app") -> dict:
+    """Apply a responder's step to its incident and team: the one path of the phone's
+    buttons (`via` "app", over HTTP or the socket) and of reply digits (`via` "sms").
 
     The same client_id again returns the first answer and changes nothing. A
     step that does not follow from the current states is refused with 409 and,
@@ -73,19 +75,21 @@ async def do_team_step(conn: asyncpg.Connection, ctx: Context, team_id: int, bod
         raise InvalidTransition(f"{body.action} does not follow from the current state")
     if body.action == "acknowledge":
         await assignments_db.acknowledge_assignment(conn, assignment["id"], at)
+        await sms_db.set_acknowledged_via(conn, assignment["id"], via)
+        await sms_db.set_team_reached(conn, team_id, via)
     if body.action == "clear":
         await assignments_db.end_assignment(conn, assignment["id"], "completed")
     result = {"incident_id": body.incident_id, "incident_status": incident["status"],
               "team_status": team["status"], "action": body.action}
-    await _log_step(conn, ctx, body, team_id, actor)
+    await _log_step(conn, ctx, body, team_id, actor, via)
     await assignments_db.set_client_id_result(conn, team_id, body.client_id, result)
     return result
 
 
 async def _log_step(conn: asyncpg.Connection, ctx: Context, body: StatusIn, team_id: int,
-                    actor: str) -> None:
+                    actor: str, via: str) -> None:
     await do_announce_incident(conn, body.incident_id, actor=actor, team_id=team_id,
-                               action=body.action, client_id=body.client_id)
+                               action=body.action, client_id=body.client_id, via=via)
     await do_announce_team(conn, team_id, actor=actor, gps_fresh_s=ctx.settings.gps_fresh_s)
 
 

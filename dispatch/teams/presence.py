@@ -12,6 +12,7 @@ import structlog
 from db import teams as teams_db
 from dispatch.background import run_step
 from dispatch.context import Context
+from dispatch.states import get_transition
 from dispatch.teams.service import do_announce_team
 
 log = structlog.get_logger(__name__)
@@ -26,6 +27,17 @@ async def do_touch_devices(ctx: Context, team_ids: list[int]) -> None:
         await teams_db.touch_devices(conn, team_ids)
         for team in await teams_db.clear_signal_lost(conn, team_ids):
             await do_announce_team(conn, team["id"], actor=SYSTEM,
+                                   gps_fresh_s=ctx.settings.gps_fresh_s)
+
+
+async def do_phone_connected(ctx: Context, team_id: int) -> None:
+    """A phone's socket opened: an `unreachable` team is heard from again and available
+    (a socket that stayed open all along does not count: its crew did not answer)."""
+    step = get_transition("reachable").team
+    async with ctx.transaction() as conn:
+        if await teams_db.update_team_status(conn, team_id, step.target,
+                                             step.sources) is not None:
+            await do_announce_team(conn, team_id, actor=SYSTEM,
                                    gps_fresh_s=ctx.settings.gps_fresh_s)
 
 

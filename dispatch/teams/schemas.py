@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import Field
 
 from dispatch.schemas import Body, Code, Kind, NewPin, Phone, PositionIn, Text, Time
 
@@ -15,6 +17,8 @@ class TeamIn(Body):
     base_name: Text(200) = ""
     pin: NewPin
     phone: Phone | None = None
+    # The numbers SMS go to and replies are accepted from (docs/sms.md), besides `phone`.
+    sms_numbers: Annotated[list[Phone], Field(max_length=5)] = []
 
 
 class TeamServiceIn(Body):

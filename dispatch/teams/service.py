@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from db import sms as sms_db
 from db import teams as teams_db
 from db import tokens as tokens_db
 from dispatch.auth.service import hash_secret
@@ -43,6 +44,8 @@ async def do_create_team(conn: asyncpg.Connection, body: TeamIn, *, actor: str,
         phone=body.phone)
     if team_id is None:
         raise Conflict(f"team code {body.code} is already taken")
+    if body.sms_numbers:
+        await sms_db.set_team_numbers(conn, team_id, list(dict.fromkeys(body.sms_numbers)))
     return await do_announce_team(conn, team_id, actor=actor, gps_fresh_s=gps_fresh_s)
 
 

@@ -27,4 +27,6 @@ def team_view(row: asyncpg.Record) -> dict:
         "last_fix_at": row["fix_at"],
         "device_seen_at": row["device_seen_at"],
         "signal": "lost" if row["signal_lost_at"] else "ok",
+        "sms_numbers": list(row["sms_numbers"]),
+        "reached_via": row["reached_via"], "reached_at": row["reached_at"],
     }

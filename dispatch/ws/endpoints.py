@@ -22,7 +22,7 @@ from dispatch.http import parse_model
 from dispatch.incidents.queue import serve_queue_after_commit
 from dispatch.responders import service as responders
 from dispatch.responders.schemas import LocationIn, StatusIn
-from dispatch.teams.presence import do_touch_devices
+from dispatch.teams.presence import do_phone_connected, do_touch_devices
 from dispatch.vocabulary import STAFF
 from dispatch.web.session import get_session_token
 from realtime.frames import (
@@ -170,6 +170,8 @@ async def _serve(ws: WebSocket) -> None:
                       replay_page=ws.app.state.settings.ws_replay_page)
     team = [principal.team_id] if principal.team_id is not None else []
     await do_touch_devices(ws.app.state.ctx, team)
+    if principal.team_id is not None:
+        await do_phone_connected(ws.app.state.ctx, principal.team_id)
     watch = ws.app.state.token_watch
     watch.add(token_hash, session.revoke)  # closed with 4401 once the token ends
     try:

@@ -28,7 +28,8 @@ LIMIT = 64 * 1024
 MISSING = object()  # marks a field to leave out of a body
 NOW = datetime.now(UTC)
 # Every table a request may write to; the fingerprint compares count and contents.
-TABLES = ("incidents", "calls", "teams", "shifts", "assignments", "events",
+TABLES = ("incidents", "calls", "teams", "shifts", "assignments", "events", "sms_messages",
+          "sms_inbound",
           "idempotency_keys", "status_requests", "tokens", "login_failures", "users")
 
 
@@ -134,6 +135,7 @@ INC, TEAMS, CALLS = "/api/v1/incidents", "/api/v1/teams", "/api/v1/calls"
 SHIFTS, STATUS, LOC = "/api/v1/teams/{team}/shifts", "/api/v1/team/status", "/api/v1/team/location"
 TOKEN, DEVICE = "/api/v1/auth/token", "/api/v1/auth/device"
 RESPONDER = "team:T1"
+SMS_NUMBERS = "/api/v1/teams/{team}/sms-numbers"
 JSON_TYPE = {"Content-Type": "application/json"}
 
 CASES = [
@@ -460,6 +462,22 @@ CASES = [
     Case("get-cancel", "GET", "/api/v1/incidents/{incident}/cancel", 405),
     Case("patch-team-status", "PATCH", STATUS, 405, role=RESPONDER),
     Case("get-auth-token", "GET", TOKEN, 405, role=None),
+    # SMS to teams: numbers, the webhook without its key, the report's period.
+    Case("sms-numbers-not-a-number", "POST", SMS_NUMBERS, 422, json={"numbers": ["abc"]},
+         fields=("numbers.0",), role="admin"),
+    Case("sms-numbers-too-many", "POST", SMS_NUMBERS, 422,
+         json={"numbers": [f"+62812000000{n:02d}" for n in range(6)]}, fields=("numbers",),
+         role="admin"),
+    Case("sms-numbers-not-a-list", "POST", SMS_NUMBERS, 422, json={"numbers": "+6281200000"},
+         fields=("numbers",), role="admin"),
+    Case("sms-numbers-unknown-team", "POST", "/api/v1/teams/999999/sms-numbers", 404,
+         json={"numbers": ["+6281200000001"]}, role="admin"),
+    Case("team-sms-number-bad", "POST", TEAMS, 422, json=team(sms_numbers=["12"]),
+         fields=("sms_numbers.0",)),
+    Case("sms-inbound-key-not-set", "GET", "/api/v1/sms/inbound?from=1&text=1&key=x", 401,
+         role=None),
+    Case("sms-report-from-after-to", "GET", "/api/v1/reports/sms?from=2026-02-02&to=2026-02-01",
+         422, fields=("from",), role="admin"),
 ]
 
 

@@ -46,6 +46,7 @@ STAFF = frozenset({"admin", "operator"})
 TELEPHONY = STAFF | {"gateway"}  # opens and ends calls, sends line heartbeats
 GATEWAY_PASSWORD = "gateway-secret-1"
 ADMIN = frozenset({"admin"})
+GATEWAY_ONLY = frozenset({"gateway"})
 RESPONDER = frozenset({"responder"})
 REPORTS = frozenset({"admin", "health_office"})
 ANY_ROLE = frozenset(ROLES)
@@ -144,6 +145,16 @@ ENDPOINTS = [
         "p90-by-district", "p90-by-team", "calls-by-hour-weekday",
         "incidents-by-hour-weekday")),
     Endpoint("GET", "/api/v1/reports/incidents", REPORTS),
+    # SMS to teams: the gateway's webhooks (or its key, tests/test_sms_replies.py).
+    Endpoint("GET", "/api/v1/sms/inbound?from=%2B6285200000000&text=1", GATEWAY_ONLY),
+    Endpoint("POST", "/api/v1/sms/inbound?from=%2B6285200000000&text=1", GATEWAY_ONLY),
+    Endpoint("GET", "/api/v1/sms/status?id=x&status=DELIVRD", GATEWAY_ONLY),
+    Endpoint("POST", "/api/v1/sms/status?id=x&status=DELIVRD", GATEWAY_ONLY),
+    Endpoint("GET", "/api/v1/sms/messages", STAFF),
+    Endpoint("GET", "/api/v1/sms/replies", STAFF),
+    Endpoint("POST", "/api/v1/teams/{team}/sms-numbers", ADMIN,
+             {"numbers": ["+6281234500009"]}),
+    Endpoint("GET", "/api/v1/reports/sms", REPORTS),
 ]
 
 _APP = create_app(Settings(database_url="postgresql://unused/none"))

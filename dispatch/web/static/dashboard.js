@@ -5,7 +5,7 @@ const TARGET_MIN = 15;          // Parepare's arrival target
 const UNACKED_ALERT_S = 30;     // an assignment not acknowledged this long rings
 const PARE_PARE = [-4.015, 119.645];
 const state = { incidents: [], teams: [], callbacks: [], hotline: null, selected: null,
-                alerted: new Set() };
+                alerted: new Set(), unreachable: new Map(), sms: [] };
 const $ = (id) => document.getElementById(id);
 
 // ---- map ----------------------------------------------------------------------------
@@ -86,6 +86,16 @@ function positionLabel(team) {
   return t("pos.gps", { age: t("minutes", { n: Math.floor(minutesSince(team.position.at)) }) });
 }
 
+// Which channel last reached the team with an assignment (the app, or SMS), and when.
+function channelLabel(team) {
+  if (!team.reached_via) return "—";
+  return `${t("channel." + team.reached_via)} ${new Date(team.reached_at).toLocaleTimeString()}`;
+}
+
+function teamNumbers(team) {
+  return [...new Set([...(team.sms_numbers || []), ...(team.phone ? [team.phone] : [])])];
+}
+
 function teamRow(team) {
   return el("tr", { class: `team ${team.status}${team.signal === "lost" ? " lost" : ""}`,
                     "data-code": team.code },
@@ -93,13 +103,30 @@ function teamRow(team) {
     el("td", { class: "team-status" }, t("team." + team.status)),
     el("td", {}, t(team.on_duty ? "duty.on" : "duty.off")),
     el("td", {}, positionLabel(team),
-       team.signal === "lost" ? el("strong", { class: "lost-flag" }, ` ⚠ ${t("signal.lost")}`) : null));
+       team.signal === "lost" ? el("strong", { class: "lost-flag" }, ` ⚠ ${t("signal.lost")}`) : null),
+    el("td", { class: `team-channel ${team.reached_via || ""}` }, channelLabel(team)));
+}
+
+// The alarm of teams that answered neither the app nor SMS: call them on these numbers.
+// Built from the team board (a team is `unreachable` until it is heard from), with the
+// incident named by the `team.unreachable` event when this page saw it.
+function renderSms() {
+  const silent = state.teams.filter((team) => team.status === "unreachable");
+  const alarm = $("sms-alarm");
+  alarm.hidden = !silent.length;
+  alarm.replaceChildren(...silent.map((team) => el("div", { class: "unreachable", "data-code": team.code },
+    t("alarm.unreachable", { team: team.code, incident: state.unreachable.get(team.id) || "—" }),
+    " ", ...teamNumbers(team).map((n) => el("a", { href: `tel:${n}`, class: "call-number" }, n)))));
+  $("sms-list").replaceChildren(...state.sms.slice(0, 6).map((m) => el("li", { class: `sms ${m.outcome}` },
+    el("time", {}, new Date(m.at).toLocaleTimeString()), ` ${m.team_code || m.from_number}: «${m.text}» → `,
+    t("sms." + m.outcome))));
 }
 
 function render() {
   $("incident-list").replaceChildren(...state.incidents.map(incidentItem));
   $("team-list").replaceChildren(...state.teams.map(teamRow));
   renderLines();
+  renderSms();
   drawMap();
 }
 
@@ -136,7 +163,7 @@ async function refresh() {
       api("GET", "/api/v1/incidents?active=true"), api("GET", "/api/v1/teams")]);
     state.teams = teams.items;
     state.incidents = incidents.items;
-    await refreshLines();
+    await Promise.all([refreshLines(), refreshSms()]);
     for (const frame of arrived) APPLY[frame.name](frame.data);
   } finally {
     arrived = null;
@@ -180,6 +207,14 @@ const APPLY = {
   },
   "callback.created": (data) => { state.callbacks = upsert(state.callbacks, data); },
   "callback.updated": (data) => { state.callbacks = upsert(state.callbacks, data); },
+  "team.unreachable": (data) => {
+    state.unreachable.set(data.team_id, `#${data.incident_id}`);
+    beep(4, 880);
+  },
+  "sms.received": (data) => {
+    state.sms = [data, ...state.sms.filter((m) => m.inbound_id !== data.inbound_id)];
+    if (data.outcome === "not_understood" || data.outcome === "unknown_sender") beep(1, 520);
+  },
 };
 
 function applyEvent(frame) {
@@ -191,6 +226,13 @@ function applyEvent(frame) {
   raiseAlerts();
   const about = frame.data.incident_id || (frame.name.startsWith("incident.") && frame.data.id);
   if (state.selected && about === state.selected) openDetail(state.selected, true).catch(console.error);
+}
+
+// The last SMS from teams, shaped as their `sms.received` events.
+async function refreshSms() {
+  const replies = await api("GET", "/api/v1/sms/replies");
+  state.sms = replies.items.map((r) => ({ inbound_id: r.id, from_number: r.from, text: r.text,
+    team_code: r.team_id ? teamCode(r.team_id) : null, outcome: r.outcome, at: r.received_at }));
 }
 
 // ---- lines and call-backs (shown when the line service is present) ---------------------
@@ -236,7 +278,8 @@ async function openDetail(id, quiet) {
     el("button", { type: "button", onclick: () => assign(id, c.team_id) }, t("detail.assign")))));
   $("detail-timeline").replaceChildren(...inc.events.map((e) => el("li", {},
     el("time", {}, new Date(e.at).toLocaleTimeString()), ` ${e.name}`,
-    e.data.status ? ` → ${t("status." + e.data.status)}` : "", e.data.reason ? ` (${e.data.reason})` : "")));
+    e.data.status ? ` → ${t("status." + e.data.status)}` : "", e.data.reason ? ` (${e.data.reason})` : "",
+    e.data.via === "sms" ? " · SMS" : "")));
   if (!quiet) $("detail").scrollTop = 0;
 }
 

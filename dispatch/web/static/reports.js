@@ -204,6 +204,16 @@ function fractileTable(report) {
   return reportTable("fractiles", t("rep.table.fractiles"), heads, rows, null, "fractiles");
 }
 
+// Assignments that reached their team by SMS, and what it cost (docs/sms.md).
+async function renderSmsCard(period) {
+  const sms = await api("GET", `/api/v1/reports/sms?${periodQuery(period)}`);
+  setCard("card-sms", fmt(sms.acknowledged_by_sms, 0),
+          t("rep.card.sms_note", { sent: fmt(sms.sms_sent, 0),
+                                   ack: sms.sms_ack_p50_s === null ? "—" : fmt(sms.sms_ack_p50_s, 0),
+                                   app: sms.app_ack_p50_s === null ? "—" : fmt(sms.app_ack_p50_s, 0),
+                                   esc: fmt(sms.escalated, 0) }));
+}
+
 function renderTables(reports) {
   $("tables").replaceChildren(
     ...["priority", "district", "team", "month"].map((g) => groupTable(g, reports[g])),
@@ -232,7 +242,8 @@ async function main() {
   renderCards(reports.priority);
   renderCharts(period);
   renderTables(reports);
-  await Promise.all([LateMap.draw(period, reports.kelurahan), Activity.draw(period)]);
+  await Promise.all([LateMap.draw(period, reports.kelurahan), Activity.draw(period),
+                     renderSmsCard(period)]);
   document.body.dataset.ready = "true";
 }
 
