@@ -70,13 +70,16 @@ async def _stop(proc: subprocess.Popen) -> None:
 
 
 @asynccontextmanager
-async def service_process(dsn: str, log_path: Path,
-                          log_level: str) -> AsyncIterator[tuple[str, int]]:
-    """`dispatch112 serve` on a free loopback port with DATABASE_URL=`dsn`; its output
-    goes to `log_path`. Yields (base URL, pid); the process is stopped afterwards."""
+async def service_process(dsn: str, log_path: Path, log_level: str,
+                          extra_env: dict[str, str] | None = None
+                          ) -> AsyncIterator[tuple[str, int]]:
+    """`dispatch112 serve` on a free loopback port with DATABASE_URL=`dsn` (and
+    `extra_env`, e.g. DISPATCH112_ROUTER); its output goes to `log_path`. Yields
+    (base URL, pid); the process is stopped afterwards."""
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": dsn, "DISPATCH112_SECRET_KEY": "bench-secret",
-           "DISPATCH112_ACK_TIMEOUT_S": str(ACK_TIMEOUT_S), "DISPATCH112_LOG_LEVEL": log_level}
+           "DISPATCH112_ACK_TIMEOUT_S": str(ACK_TIMEOUT_S), "DISPATCH112_LOG_LEVEL": log_level,
+           **(extra_env or {})}
     proc = _spawn(_serve_command(port), env, log_path)
     try:
         base_url = f"http://127.0.0.1:{port}"

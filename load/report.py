@@ -1,0 +1,198 @@
+"""The load generator's figures: from what the sockets and the client recorded and what
+the database holds at the end, a JSON summary and three plots (latency over time,
+latency distribution, latency against offered rate), plus the profile's top frames."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from datetime import datetime
+from pathlib import Path
+
+import asyncpg
+
+from load.bots import STATUS_AFTER
+from load.common import percentile
+
+TARGET_MS = 50.0
+
+
+async def fetch_truth(conn: asyncpg.Connection) -> dict:
+    """Every assignment and incident the database holds (the run's own are picked out
+    by id later)."""
+    assignments = await conn.fetch(
+        "SELECT id, incident_id, team_id FROM assignments ORDER BY id")
+    incidents = await conn.fetch("SELECT id, status FROM incidents")
+    return {"assignments": [(r["incident_id"], r["team_id"]) for r in assignments],
+            "incidents": {r["id"]: r["status"] for r in incidents}}
+
+
+def stats_ms(seconds: list[float]) -> dict:
+    if not seconds:
+        return {"n": 0}
+    ordered = sorted(seconds)
+    return {"n": len(ordered),
+            **{f"p{p}_ms": round(percentile(ordered, p) * 1000, 2) for p in (50, 90, 99)},
+            "max_ms": round(ordered[-1] * 1000, 2)}
+
+
+def _at_wall(at: str) -> float | None:
+    try:
+        return datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def dispatch_latencies(arrivals, teams: dict) -> tuple[list, list]:
+    """[(due offset, latency s, rate, queued)] of every delivered assignment of the
+    run's incidents; and the incident ids with no delivery yet."""
+    points, start = [], min((a.due for a in arrivals), default=0.0)
+    received = {inc: got for sock in teams.values() for inc, got in sock.assigned.items()}
+    for a in arrivals:
+        if a.incident_id is None:
+            continue
+        if not a.queued:
+            got = teams.get(a.team_id) and teams[a.team_id].assigned.get(a.incident_id)
+            if got:
+                points.append((a.due - start, got[0] - a.due, a.rate, False))
+            continue
+        got = received.get(a.incident_id)  # a queued incident: from its allocation event
+        at = _at_wall(got[2]) if got else None
+        if at is not None:
+            points.append((a.due - start, max(0.0, got[1] - at), a.rate, True))
+    return points, []
+
+
+def step_latencies(tally, dashboards) -> list[float]:
+    """From a bot's status frame to the incident's new status on each dashboard."""
+    values = []
+    for (incident_id, action), sent in tally.steps_sent.items():
+        key = (incident_id, STATUS_AFTER[action])
+        values += [d.statuses[key] - sent for d in dashboards if key in d.statuses]
+    return values
+
+
+def summarise(arrivals, socks, tally, truth: dict, args) -> dict:
+    teams = {s.team_id: s for s in socks if s.role == "responder"}
+    dashboards = [s for s in socks if s.role == "dashboard"]
+    ours = {a.incident_id for a in arrivals if a.incident_id is not None}
+    points, _ = dispatch_latencies(arrivals, teams)
+    # Lost: an assignment of the run's incidents that never reached its team's socket,
+    # an incident.created of the run missing on a dashboard.
+    lost_team = sum(1 for inc, team in truth["assignments"]
+                    if inc in ours and inc not in getattr(teams.get(team), "assigned", {}))
+    lost_dash = sum(1 for d in dashboards for inc in ours if inc not in d.created)
+    doubled = sum(s.doubled for s in socks)
+    by_rate = defaultdict(list)
+    for _, latency, rate, _ in points:
+        by_rate[rate].append(latency)
+    http = [a.answered - a.due for a in arrivals if a.answered]
+    errors = Counter(a.error for a in arrivals if a.error)
+    closed = Counter(s.closed for s in socks if s.closed and "by the generator" not in s.closed)
+    statuses = Counter(truth["incidents"][i] for i in ours if i in truth["incidents"])
+    return {
+        "dispatch_latency": stats_ms([p[1] for p in points]),
+        "dispatch_latency_direct": stats_ms([p[1] for p in points if not p[3]]),
+        "dispatch_latency_queued": stats_ms([p[1] for p in points if p[3]]),
+        "by_rate": {str(r): {"offered_per_s": r,
+                             "calls": sum(1 for a in arrivals if a.rate == r),
+                             "achieved_per_s": round(sum(1 for a in arrivals if a.rate == r
+                                                         and a.answered) / args.seconds, 1),
+                             **stats_ms(v)} for r, v in sorted(by_rate.items())},
+        "http_latency": stats_ms(http),
+        "http_latency_incidents": stats_ms([a.answered - a.due for a in arrivals
+                                            if a.answered and a.kind == "incident"]),
+        "step_to_dashboard": stats_ms(step_latencies(tally, dashboards)),
+        "calls": dict(Counter(a.kind for a in arrivals)),
+        "incidents": {"posted": len(ours), "queued_at_post": sum(a.queued for a in arrivals),
+                      "final_status": dict(statuses)},
+        "steps_sent": len(tally.steps_sent), "walks_done": tally.walks_done,
+        "ws_results": dict(tally.results), "ws_refusals": dict(tally.refused.most_common(5)),
+        "errors": dict(errors), "sockets_closed": dict(closed),
+        "lost": {"assignments": lost_team, "dashboard_incident_created": lost_dash},
+        "doubled": doubled,
+        "foreign_events": sum(s.foreign for s in socks),
+        "_points": points,
+    }
+
+
+def _plots(points: list, summary: dict, out: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    if not points:
+        return
+    xs, ys = [p[0] for p in points], [p[1] * 1000 for p in points]
+    fig, ax = plt.subplots(figsize=(10, 4))
+    ax.scatter(xs, ys, s=2, alpha=0.5)
+    ax.axhline(TARGET_MS, color="red", lw=0.8, label=f"{TARGET_MS:g} ms target")
+    ax.set(xlabel="seconds into the run", ylabel="POST → assignment.created (ms)",
+           yscale="log", title="End-to-end dispatch latency over time")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "latency_over_time.png", dpi=110)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ordered = sorted(ys)
+    ax.plot(ordered, [i / len(ordered) for i in range(1, len(ordered) + 1)])
+    ax.axvline(TARGET_MS, color="red", lw=0.8)
+    ax.set(xscale="log", xlabel="ms", ylabel="share of incidents at or below",
+           title="Dispatch latency distribution")
+    fig.tight_layout()
+    fig.savefig(out / "latency_distribution.png", dpi=110)
+    plt.close(fig)
+    rates = summary["by_rate"]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    offered = [v["offered_per_s"] for v in rates.values()]
+    for key in ("p50_ms", "p99_ms"):
+        ax.plot(offered, [v.get(key) for v in rates.values()], marker="o", label=key[:3])
+    ax.axhline(TARGET_MS, color="red", lw=0.8)
+    ax.set(xlabel="offered incidents per second", ylabel="ms", yscale="log",
+           title="Dispatch latency against offered rate")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "latency_vs_rate.png", dpi=110)
+    plt.close(fig)
+
+
+def profile_top(raw: Path, top: int = 25) -> dict:
+    """From py-spy's collapsed stacks: the share of samples in which each function is on
+    the stack (inclusive) and at its top (self)."""
+    inclusive, own, total = Counter(), Counter(), 0
+    for line in raw.read_text(errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        n, frames = int(count), stack.split(";")
+        total += n
+        own[frames[-1]] += n
+        for name in set(frames):
+            inclusive[name] += n
+    share = (lambda c: {k: round(100 * v / total, 1) for k, v in c.most_common(top)}) \
+        if total else (lambda c: {})
+    return {"samples": total, "self_percent": share(own), "inclusive_percent": share(inclusive)}
+
+
+def write(summary: dict, out: Path) -> int:
+    """summary.json and the plots into `out`; print the headline; the failure count."""
+    points = summary.pop("_points", [])
+    if (out / "profile.raw").exists():
+        summary["profile"] = profile_top(out / "profile.raw")
+    _plots(points, summary, out)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    d = summary["dispatch_latency"]
+    print(f"dispatch latency  p50 {d.get('p50_ms')} p99 {d.get('p99_ms')} "
+          f"max {d.get('max_ms')} ms (n={d['n']})")
+    for rate, v in summary["by_rate"].items():
+        print(f"  offered {rate}/s: p50 {v.get('p50_ms')} p99 {v.get('p99_ms')} "
+              f"max {v.get('max_ms')} ms, answered {v['achieved_per_s']}/s")
+    print(f"http {summary['http_latency']}; step->dashboard {summary['step_to_dashboard']}")
+    print(f"gps fixes/s {summary['gps_fixes_per_s']}; lost {summary['lost']}; doubled "
+          f"{summary['doubled']}; errors {summary['errors']}; closed {summary['sockets_closed']}")
+    print(f"cpu {summary['cpu']}")
+    if "baselines" in summary:
+        print(f"baselines {json.dumps(summary['baselines'])}")
+    print(f"written to {out}")
+    return (summary["lost"]["assignments"] + summary["lost"]["dashboard_incident_created"]
+            + summary["doubled"] + sum(summary["errors"].values())
+            + sum(summary["sockets_closed"].values()) + summary["foreign_events"])
