@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 
 import asyncpg
+import orjson
 
 # What a lost or restarting database raises through asyncpg: server errors, a closed
 # connection, a protocol left in a bad state (asyncpg's InternalClientError), sockets.
@@ -27,13 +27,21 @@ def _default(value: object) -> str:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def _encode(value: object) -> str:
-    return json.dumps(value, default=_default, ensure_ascii=False)
+# Times as isoformat() writes them (orjson's own format differs for some values), keys
+# that are not strings as json.dumps writes them.
+_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+
+
+def encode_json(value: object) -> str:
+    """The JSON text of `value` (UTF-8, not ASCII-escaped), as json/jsonb columns get it.
+    orjson: the event log's payloads are encoded on every write, and decoded on every
+    read by each instance's hub."""
+    return orjson.dumps(value, default=_default, option=_OPTIONS).decode()
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for typename in ("json", "jsonb"):
-        await conn.set_type_codec(typename, encoder=_encode, decoder=json.loads,
+        await conn.set_type_codec(typename, encoder=encode_json, decoder=orjson.loads,
                                   schema="pg_catalog")
 
 
