@@ -33,6 +33,7 @@ from dispatch.errors import (
     NotFound,
     ServiceUnavailable,
 )
+from dispatch.events.notifier import Notifier
 from dispatch.http import JSON, problem
 from dispatch.lines.monitor import LineMonitor
 from dispatch.logs import quiet_url_loggers
@@ -155,10 +156,12 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
 
     ctx = Context.create(settings, pool, after_commit=after_commit)
     ctx.connected_team_ids, ctx.sms_wake = hub.get_team_ids, sms_wake
+    ctx.notifier = notifier = Notifier(settings.database_url)
     app.state.ctx, app.state.pool, app.state.hub = ctx, pool, hub
     app.state.line_monitor = monitor = LineMonitor(ctx)
     app.state.token_watch = watch = TokenWatch(pool, settings.ws_token_check_s)
     await hub.start()
+    notifier.start()
     stop = asyncio.Event()
     background = [asyncio.create_task(run_sweeper(ctx, stop)),
                   asyncio.create_task(run_presence(ctx, hub.get_team_ids, stop)),
@@ -171,6 +174,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         stop.set()
         sms_wake.set()
         await asyncio.gather(*background)
+        await notifier.stop()
         await hub.stop()
         await pool.close()
 

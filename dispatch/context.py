@@ -33,6 +33,9 @@ class Context:
     # outbox worker's wake-up (dispatch/sms/): set by the app's lifespan.
     connected_team_ids: Callable[[], Iterable[int]] | None = None
     sms_wake: asyncio.Event | None = None
+    # Sends the NOTIFY after commits, merging those close together (set by the lifespan;
+    # without it each transaction sends its own).
+    notifier: events.Notifier | None = None
 
     @classmethod
     def create(cls, settings: Settings, pool: asyncpg.Pool,
@@ -60,5 +63,5 @@ class Context:
         that fails because the connection died raises a database error (503 to a
         client, who retries idempotently)."""
         async with self.acquire() as conn:
-            async with events.transaction(conn, self.after_commit):
+            async with events.transaction(conn, self.after_commit, self.notifier):
                 yield conn

@@ -19,6 +19,7 @@ import structlog
 from db import events as events_db
 from db.pool import DATABASE_ERRORS
 from dispatch.events.catalogue import Event
+from dispatch.events.notifier import Notifier
 
 log = structlog.get_logger(__name__)
 
@@ -59,12 +60,17 @@ async def flush(conn: asyncpg.Connection) -> int | None:
 
 
 async def _announce(conn: asyncpg.Connection, latest: int,
-                    after_commit: Callable[[], None] | None) -> None:
-    """After commit: wake this instance's hub at once and NOTIFY every instance. The
-    change has committed; if the NOTIFY fails, hubs still find the events at their
-    next poll, so the failure is logged, not raised."""
+                    after_commit: Callable[[], None] | None,
+                    notifier: Notifier | None) -> None:
+    """After commit: wake this instance's hub at once and NOTIFY every instance (through
+    the instance's notifier, which merges the NOTIFYs of commits close together, else
+    on `conn`). The change has committed; if the NOTIFY fails, hubs still find the
+    events at their next poll, so the failure is logged, not raised."""
     if after_commit is not None:
         after_commit()
+    if notifier is not None:
+        notifier.announce(latest)
+        return
     try:
         await events_db.do_notify(conn, latest)
     except DATABASE_ERRORS as exc:
@@ -73,7 +79,8 @@ async def _announce(conn: asyncpg.Connection, latest: int,
 
 @asynccontextmanager
 async def transaction(conn: asyncpg.Connection,
-                      after_commit: Callable[[], None] | None = None
+                      after_commit: Callable[[], None] | None = None,
+                      notifier: Notifier | None = None
                       ) -> AsyncIterator[asyncpg.Connection]:
     """A transaction on `conn` whose events are written last, just before COMMIT;
     after it commits, listeners learn the last seq.
@@ -87,6 +94,6 @@ async def transaction(conn: asyncpg.Connection,
             yield conn
             latest = await flush(conn)
         if latest is not None:
-            await _announce(conn, latest, after_commit)
+            await _announce(conn, latest, after_commit, notifier)
     finally:
         _buffer.reset(token)
