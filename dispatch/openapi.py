@@ -63,6 +63,8 @@ def _request_body(model: type[BaseModel], schemas: dict) -> dict:
 def _operation(op: Operation, schemas: dict) -> dict:
     method, path, model, roles = op.method, op.path, op.body, op.roles
     errors = [400, 413, 415, 422] if model else []
+    # A query or header parameter is checked by the handler: a bad one is a 422.
+    errors += [422] if any(p["in"] in ("query", "header") for p in op.parameters) else []
     errors += [401, 403] if roles else []
     errors += [404] if "{id}" in path else []
     errors += [503] if op.database else []

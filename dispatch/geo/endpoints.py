@@ -31,10 +31,16 @@ async def places(request: Request, principal: Principal) -> Response:
     query = request.query_params.get("q", "").strip()
     if not 2 <= len(query) <= 100:
         raise ValidationFailed.field("q", "must be 2 to 100 characters")
+    if "\x00" in query:  # PostgreSQL text cannot hold one: refused, not a 500
+        raise ValidationFailed.field("q", "must not contain a NUL character")
     async with request.app.state.ctx.acquire() as conn:
         rows = await places_db.search_places(conn, query)
     return JSON({"items": [dict(row) for row in rows]})
 
+
+QUERY = {"name": "q", "in": "query", "required": True,
+         "description": "what to look for in place names, 2 to 100 characters",
+         "schema": {"type": "string", "minLength": 2, "maxLength": 100}}
 
 operations = [
     # Boundaries carry no caller data: the health office's map of late arrivals reads them.
@@ -45,5 +51,5 @@ operations = [
                             "centroid is known)"}),
     Operation("get", "/api/v1/places", places, STAFF, "Gazetteer search (?q=, 2-100 characters)",
               answers={200: "`{\"items\": [{name, kind, lat, lon}]}`",
-                       422: "q missing or too long"}),
+                       422: "q missing or too long"}, parameters=(QUERY,)),
 ]

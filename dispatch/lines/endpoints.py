@@ -114,6 +114,13 @@ async def callback_done(request: Request, principal: Principal) -> Response:
     return JSON(callback)
 
 
+LIMIT = {"name": "limit", "in": "query", "required": False,
+         "description": f"how many, newest first (default {DEFAULT_LIMIT})",
+         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}}
+DONE = {"name": "done", "in": "query", "required": False,
+        "description": "true: only callbacks done; false: only those still to do",
+        "schema": {"type": "string", "enum": ["true", "false"]}}
+
 operations = [
     Operation("post", "/api/v1/lines", create_line, (ADMIN,),
               "Add a 112 line or backup number with its probe", LineIn,
@@ -124,7 +131,7 @@ operations = [
     Operation("get", "/api/v1/lines/events", list_line_events, STAFF,
               "The line history, newest first (?limit=)",
               answers={200: "`{\"items\": [{\"line_id\", \"state\", \"active_line_id\", "
-                            "\"at\", \"reason\", ...}]}`"}),
+                            "\"at\", \"reason\", ...}]}`"}, parameters=(LIMIT,)),
     Operation("get", "/api/v1/lines/monitor", get_monitor, STAFF,
               "Which instance probes the lines",
               answers={200: "`instance_id`, `leading`, `probes_sent` of this instance, "
@@ -141,7 +148,8 @@ operations = [
     Operation("get", "/api/v1/callbacks", list_callbacks, STAFF,
               "Callers to call back (?done=true|false, ?limit=)",
               answers={200: "`{\"items\": [{\"id\", \"call_id\", \"caller_number\", "
-                            "\"line_id\", \"dropped_at\", \"done\"}]}`"}),
+                            "\"line_id\", \"dropped_at\", \"done\"}]}`"},
+              parameters=(DONE, LIMIT)),
     Operation("post", "/api/v1/callbacks/{id}/done", callback_done, STAFF,
               "Mark a callback done",
               answers={200: "the callback (the same when done already)"}),
