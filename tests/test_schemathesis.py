@@ -38,7 +38,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from db import users as users_db
+from db.pool import connect
 from dispatch.auth.service import hash_secret
+from dispatch.cities import load_pack
+from dispatch.cities.loader import do_load_city
 from tests.support import CITY, PASSWORDS, Api
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
@@ -56,15 +59,21 @@ LOGOUT = "POST /api/v1/auth/logout"
 
 @dataclass
 class World:
-    """What a run finds in its database: team T1 on duty (its phone logged in), an
-    incident T1 was sent to, an open call."""
+    """What a run finds in its database: Parepare's districts and gazetteer, team T1 on
+    duty (its phone logged in), an incident T1 was sent to, an open call."""
 
     team: int
     incident: int
     call: int
 
 
-async def make_world(api: Api) -> World:
+async def make_world(api: Api, dsn: str) -> World:
+    conn = await connect(dsn)
+    try:
+        async with conn.transaction():
+            await do_load_city(conn, load_pack("parepare"))
+    finally:
+        await conn.close()
     team = await api.team("T1", *CITY, pin=PIN)
     incident = (await api.incident()).json()
     assert incident["status"] == "assigned", incident
@@ -117,6 +126,7 @@ def known_good(world: World) -> list[tuple[str, dict]]:
         ("GET /api/v1/incidents/{id}", {"path_parameters": {"id": world.incident}}),
         ("GET /api/v1/teams/{id}", {"path_parameters": {"id": world.team}}),
         ("GET /api/v1/places", {"query": {"q": "lompoe"}}),
+        ("GET /api/v1/districts", {}),
         ("GET /api/v1/callbacks", {"query": {"done": "false", "limit": 10}}),
         ("GET /api/v1/reports/response-times", {"query": {"group_by": "priority"}}),
     ]
@@ -184,7 +194,7 @@ def run_schemathesis(base_url: str, token: str | None, world: World) -> Run:
 @pytest.mark.parametrize("caller", CALLERS)
 async def test_every_answer_is_what_the_document_promises(api: Api, dsn: str,
                                                           caller: str) -> None:
-    world = await make_world(api)
+    world = await make_world(api, dsn)
     token = await caller_token(api, dsn, caller)
     started = time.monotonic()
     # Schemathesis sends with a blocking client: from a thread, so that the service
