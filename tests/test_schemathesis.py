@@ -206,3 +206,16 @@ async def test_every_answer_is_what_the_document_promises(api: Api, dsn: str,
     assert not run.findings, f"{len(run.findings)} finding(s) as {caller}:\n\n" + "\n\n".join(
         f"{key}\n{text}" for key, text in sorted(run.findings.items()))
     assert not any(status >= 500 for status in run.counts)
+
+
+async def test_an_answer_the_document_does_not_promise_is_a_finding(api: Api) -> None:
+    """The harness itself: with the 422 of GET /api/v1/incidents taken out of the
+    document, a bad `active` is reported (and the answer counted), not let through."""
+    document = (await api.get("/openapi.json", role=None)).json()
+    del document["paths"]["/api/v1/incidents"]["get"]["responses"]["422"]
+    schema = schemathesis.openapi.from_dict(document)
+    operation = schema.find_operation_by_label("GET /api/v1/incidents")
+    run = Run(api.base_url, api.auth("operator"))
+    await asyncio.to_thread(run.send, operation.Case(query={"active": "maybe"}), "known bad")
+    assert run.counts == {422: 1}
+    assert list(run.findings) == ["GET /api/v1/incidents -> 422: Undocumented status code"]
