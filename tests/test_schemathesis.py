@@ -50,6 +50,9 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 # has for a caller (401/403 come at once; 404, 409, 422 and 2xx need a few), few enough
 # that the module stays around a minute and a half on a shared 2-core machine.
 EXAMPLES = {GenerationMode.POSITIVE: 6, GenerationMode.NEGATIVE: 4}
+# Drawings and downloads cost a chart or a workbook each (most of a report reader's
+# run): half as many of them; their parameters are the same few as the JSON reports'.
+HEAVY = (".svg", ".xlsx", ".csv")
 GATEWAY_PASSWORD = "gateway-secret-1"
 PIN = "432100"
 CALLERS = ("admin", "operator", "health_office", "responder", "gateway", "anonymous")
@@ -157,9 +160,12 @@ class Run:
                                          f"{response.text[:300]}")
 
     def fuzz(self, operation, mode: GenerationMode) -> None:
-        """`EXAMPLES[mode]` generated cases of `operation`, never shrunk."""
+        """`EXAMPLES[mode]` generated cases of `operation` (half for HEAVY ones), never
+        shrunk."""
 
-        @hypothesis.settings(max_examples=EXAMPLES[mode], derandomize=True, deadline=None,
+        examples = EXAMPLES[mode] // (2 if operation.path.endswith(HEAVY) else 1)
+
+        @hypothesis.settings(max_examples=examples, derandomize=True, deadline=None,
                              database=None, phases=[Phase.explicit, Phase.generate],
                              suppress_health_check=list(HealthCheck))
         @given(case=operation.as_strategy(generation_mode=mode))
