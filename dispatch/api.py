@@ -18,6 +18,7 @@ from dispatch.geo import endpoints as geo
 from dispatch.http import JSON, Operation
 from dispatch.incidents import endpoints as incidents
 from dispatch.lines import endpoints as lines
+from dispatch.openapi import shape
 from dispatch.reports import activity_endpoints as activity_reports
 from dispatch.reports import charts as report_charts
 from dispatch.reports import endpoints as reports
@@ -41,7 +42,7 @@ async def openapi_json(request: Request, principal: None) -> Response:
 
 OPERATIONS: list[Operation] = [
     Operation("get", "/api/v1/health", health, PUBLIC, "The service and its database answer",
-              answers={200: "`{\"status\": \"ok\"}`"}),
+              answers={200: "`{\"status\": \"ok\"}`"}, returns=shape(status={"enum": ["ok"]})),
     Operation("get", "/openapi.json", openapi_json, PUBLIC, "This document",
               answers={200: "OpenAPI 3.1 document"}, database=False),
     *auth.operations, *teams.operations, *calls.operations, *incidents.operations,

@@ -8,6 +8,7 @@ from starlette.responses import Response
 from dispatch.auth.service import Principal
 from dispatch.calls import service as calls
 from dispatch.calls.schemas import CallEndIn, CallIn
+from dispatch.calls.views import CALL
 from dispatch.http import JSON, Operation, path_id, read_model
 from dispatch.vocabulary import TELEPHONY
 
@@ -29,8 +30,8 @@ async def end_call(request: Request, principal: Principal) -> Response:
 
 operations = [
     Operation("post", "/api/v1/calls", create_call, TELEPHONY, "Record a call on a 112 line",
-              CallIn, {201: "the call, `status` open"}),
+              CallIn, {201: "the call, `status` open"}, returns=CALL),
     Operation("post", "/api/v1/calls/{id}/end", end_call, TELEPHONY,
               "End a call with its disposition", CallEndIn,
-              {200: "the call", 409: "the call has already ended"}),
+              {200: "the call", 409: "the call has already ended"}, returns=CALL),
 ]

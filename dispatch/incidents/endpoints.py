@@ -14,7 +14,14 @@ from dispatch.incidents import service as incidents
 from dispatch.incidents.allocation import get_ranked_candidates
 from dispatch.incidents.queue import serve_queue_after_commit
 from dispatch.incidents.schemas import AssignIn, CancelIn, IncidentIn
-from dispatch.incidents.views import incident_view
+from dispatch.incidents.views import (
+    CANDIDATE,
+    INCIDENT,
+    INCIDENT_DETAIL,
+    INCIDENT_SUMMARY,
+    incident_view,
+)
+from dispatch.openapi import listing
 from dispatch.vocabulary import STAFF, TEAM_KINDS
 
 MAX_IDEMPOTENCY_KEY = 200
@@ -118,18 +125,23 @@ operations = [
               {201: "`id`, `status` (assigned or queued), `priority`, `district`, `assignment`",
                200: "the incident this Idempotency-Key created before",
                409: "Idempotency-Key already used with a different body"},
-              (IDEMPOTENCY_KEY,)),
+              parameters=(IDEMPOTENCY_KEY,), returns=INCIDENT_SUMMARY),
     Operation("get", "/api/v1/incidents", list_incidents, STAFF, "Incidents, most urgent first",
-              answers={200: "`{\"items\": [incident]}`"}, parameters=(ACTIVE,)),
+              answers={200: "`{\"items\": [incident]}`"}, parameters=(ACTIVE,),
+              returns=listing(INCIDENT)),
     Operation("get", "/api/v1/incidents/{id}", get_incident, STAFF,
-              "An incident with its assignment and events", answers={200: "the incident"}),
+              "An incident with its assignment and events", answers={200: "the incident"},
+              returns=INCIDENT_DETAIL),
     Operation("post", "/api/v1/incidents/{id}/assign", assign, STAFF,
               "Send a chosen team (manual reassignment)", AssignIn,
-              {200: "the incident", 409: "team not free, or incident past dispatch"}),
+              {200: "the incident", 409: "team not free, or incident past dispatch"},
+              returns=INCIDENT_DETAIL),
     Operation("post", "/api/v1/incidents/{id}/cancel", cancel, STAFF,
               "Cancel an incident; its team is freed", CancelIn,
-              {200: "the incident", 409: "the incident has already ended"}),
+              {200: "the incident", 409: "the incident has already ended"},
+              returns=INCIDENT_DETAIL),
     Operation("get", "/api/v1/incidents/{id}/candidates", candidates, STAFF,
               "The nearest free on-duty teams for a manual assignment, with ETAs",
-              answers={200: "`{\"items\": [{team_id, code, eta_s, distance_m, source}]}`"}),
+              answers={200: "`{\"items\": [{team_id, code, eta_s, distance_m, source}]}`"},
+              returns=listing(CANDIDATE)),
 ]

@@ -4,7 +4,37 @@ from __future__ import annotations
 
 import asyncpg
 
+from dispatch.openapi import INTEGER, POSITION, STRING, TIME, array, nullable, shape
 from dispatch.teams.views import position
+from dispatch.vocabulary import ASSIGNMENT_END_REASONS, INCIDENT_STATES, PRIORITIES, TEAM_KINDS
+
+# The JSON Schemas of the views below (the OpenAPI document's answers).
+ASSIGNMENT = shape(
+    id=INTEGER, team_id=INTEGER, incident_id=INTEGER, eta_s=INTEGER, distance_m=INTEGER,
+    position_source=STRING, created_at=TIME, acknowledged_at=nullable(TIME),
+    ended_at=nullable(TIME), end_reason={"enum": [*ASSIGNMENT_END_REASONS, None]})
+INCIDENT = shape(
+    id=INTEGER, call_id=nullable(INTEGER), caller_number=STRING, district=nullable(STRING),
+    address=STRING, complaint=STRING, priority={"enum": list(PRIORITIES)},
+    required_kind={"enum": [*TEAM_KINDS, None]}, patients=INTEGER, notes=STRING,
+    status={"enum": list(INCIDENT_STATES)}, cancel_reason=nullable(STRING),
+    created_by=STRING, team_id=nullable(INTEGER), location=POSITION,
+    received_at=TIME, created_at=TIME,
+    **{key: nullable(TIME) for key in ("assigned_at", "acknowledged_at", "en_route_at",
+                                        "on_scene_at", "transporting_at", "at_hospital_at",
+                                        "closed_at", "cancelled_at")})
+EVENT = shape(seq=INTEGER, name=STRING, at=TIME, actor=STRING, data={"type": "object"})
+# The incident with its assignment and timeline (GET /api/v1/incidents/{id}).
+INCIDENT_DETAIL = {**INCIDENT, "required": [*INCIDENT["required"], "assignment", "events"],
+                   "properties": {**INCIDENT["properties"], "assignment": nullable(ASSIGNMENT),
+                                  "events": array(EVENT)}}
+# The answer of POST /api/v1/incidents (service.get_incident_summary).
+INCIDENT_SUMMARY = shape(
+    id=INTEGER, status={"enum": list(INCIDENT_STATES)}, priority={"enum": list(PRIORITIES)},
+    district=nullable(STRING), assignment=nullable(shape(
+        id=INTEGER, team_id=INTEGER, eta_s=INTEGER, distance_m=INTEGER)))
+CANDIDATE = shape(team_id=INTEGER, code=STRING, eta_s=INTEGER, distance_m=INTEGER,
+                  source=STRING)
 
 
 def assignment_view(row: asyncpg.Record | None) -> dict | None:

@@ -10,6 +10,7 @@ from dispatch.http import JSON, Operation, read_model
 from dispatch.incidents.queue import serve_queue_after_commit
 from dispatch.responders import service as responders
 from dispatch.responders.schemas import LocationIn, StatusIn
+from dispatch.responders.views import ASSIGNMENT_ANSWER, STEP_ANSWER
 from dispatch.vocabulary import RESPONDER
 
 
@@ -44,13 +45,17 @@ async def post_location(request: Request, principal: Principal) -> Response:
 operations = [
     Operation("get", "/api/v1/team/assignment", get_assignment, (RESPONDER,),
               "The calling team's active assignment",
-              answers={200: "`{\"assignment\": {..., \"incident\": {...}} | null}`"}),
+              answers={200: "`{\"assignment\": {..., \"incident\": {...}} | null}`"},
+              returns=ASSIGNMENT_ANSWER),
     Operation("post", "/api/v1/team/status", post_status, (RESPONDER,),
               "A status step of the calling team", StatusIn,
               {200: "`client_id`, `ok`, `incident_id`, `incident_status`, `team_status`, "
                     "`action`",
-               404: "no such incident", 409: "step does not follow from the current state"}),
+               404: "no such incident", 409: "step does not follow from the current state",
+               429: "too many steps or fixes from this phone; see Retry-After"},
+              returns=STEP_ANSWER),
     Operation("post", "/api/v1/team/location", post_location, (RESPONDER,),
               "A GPS fix of the calling team", LocationIn,
-              {204: "stored (an older fix than the stored one is ignored)"}),
+              {204: "stored (an older fix than the stored one is ignored)",
+               429: "too many steps or fixes from this phone; see Retry-After"}),
 ]
