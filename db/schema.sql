@@ -25,7 +25,9 @@ CREATE TABLE public.assignments (
     acknowledged_at timestamp with time zone,
     ended_at timestamp with time zone,
     end_reason text,
+    eta_source text DEFAULT 'geodesic'::text NOT NULL,
     CONSTRAINT assignments_end_reason_check CHECK ((end_reason = ANY (ARRAY['completed'::text, 'cancelled'::text, 'ack_timeout'::text, 'reassigned'::text, 'withdrawn'::text]))),
+    CONSTRAINT assignments_eta_source_check CHECK ((eta_source = ANY (ARRAY['osm'::text, 'osrm'::text, 'geodesic'::text]))),
     CONSTRAINT assignments_position_source_check CHECK ((position_source = ANY (ARRAY['gps'::text, 'base'::text])))
 );
 ALTER TABLE public.assignments ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (

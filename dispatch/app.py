@@ -39,6 +39,7 @@ from dispatch.ws.endpoints import routes as ws_routes
 from dispatch.ws.tokens import TokenWatch
 from realtime.frames import CLOSE_TRY_AGAIN_LATER
 from realtime.hub import Hub
+from routing import close_router, prepare_router
 
 log = structlog.get_logger(__name__)
 
@@ -134,6 +135,11 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     app.state.settings = settings = replace(app.state.settings, secret_key=key)
     hub = Hub(pool, settings.database_url, poll_s=settings.hub_poll_s)
     ctx = Context.create(settings, pool, after_commit=hub.wake)
+    try:  # the road graph, loaded (or built) in a thread before the first request
+        await prepare_router(ctx.router)
+    except BaseException:
+        await pool.close()
+        raise
     app.state.ctx, app.state.pool, app.state.hub = ctx, pool, hub
     app.state.line_monitor = monitor = LineMonitor(ctx)
     app.state.token_watch = watch = TokenWatch(pool, settings.ws_token_check_s)
@@ -149,6 +155,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         stop.set()
         await asyncio.gather(*background)
         await hub.stop()
+        await close_router(ctx.router)
         await pool.close()
 
 

@@ -10,10 +10,13 @@ from routing.geo import Position
 
 @dataclass(frozen=True)
 class Route:
-    """Travel from one origin to the destination."""
+    """Travel from one origin to the destination; `source` names the router that
+    computed it (`osm`, `osrm`, `geodesic`: a road router falls back to geodesic where
+    it cannot answer), which every assignment records as its `eta_source`."""
 
     eta_s: int
     distance_m: int
+    source: str = "geodesic"
 
 
 class Router(Protocol):

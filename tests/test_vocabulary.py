@@ -32,6 +32,7 @@ CHECKED = {
     ("incidents", "required_kind"): v.TEAM_KINDS,
     ("incidents", "priority"): v.PRIORITIES,
     ("assignments", "end_reason"): v.ASSIGNMENT_END_REASONS,
+    ("assignments", "eta_source"): v.ETA_SOURCES,
     ("calls", "status"): v.CALL_STATES,
     ("calls", "disposition"): v.CALL_DISPOSITIONS,
     ("lines", "state"): v.LINE_STATES,

@@ -22,6 +22,7 @@ from dispatch.vocabulary import (
     ASSIGNMENT_END_REASONS,
     CALL_DISPOSITIONS,
     CALL_STATES,
+    ETA_SOURCES,
     INCIDENT_STATES,
     LINE_STATES,
     PRIORITIES,
@@ -177,6 +178,8 @@ class AssignmentCreated(Event):
     eta_s: int
     distance_m: int
     position_source: Literal["gps", "base"]
+    eta_source: Literal[ETA_SOURCES] = Field(
+        description="the router that computed eta_s: osm (road graph), osrm, geodesic")
     incident: Incident
 
 

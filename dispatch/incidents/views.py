@@ -12,7 +12,8 @@ def assignment_view(row: asyncpg.Record | None) -> dict | None:
         return None
     return {"id": row["id"], "team_id": row["team_id"], "incident_id": row["incident_id"],
             "eta_s": row["eta_s"], "distance_m": row["distance_m"],
-            "position_source": row["position_source"], "created_at": row["created_at"],
+            "position_source": row["position_source"], "eta_source": row["eta_source"],
+            "created_at": row["created_at"],
             "acknowledged_at": row["acknowledged_at"], "ended_at": row["ended_at"],
             "end_reason": row["end_reason"]}
 

@@ -1,0 +1,187 @@
+"""Ranking teams by driving time over the road graph (`DISPATCH112_ROUTER=osm:PATH`).
+
+Per incident: the incident and every team are snapped to their nearest graph node (a
+KD-tree over the nodes in a local metric projection), then **one** Dijkstra search from
+the incident over the reversed graph gives every node's driving time *to* the incident,
+so all teams are answered at once. The search stops at `limit_s` (default 30 minutes,
+twice the city's response target): a search that ends there costs a fraction of a full
+one in a large graph. A team of the incident's connected piece of road beyond the limit
+is ranked after every team within it, by the geodesic estimate (its ETA at least the
+limit, its source `geodesic`): it is sent only when nobody nearer is free.
+
+The search runs on the event loop. Measured (load/bench_roads.py): scipy's Dijkstra
+holds the GIL while it runs, so a worker thread would not free the loop, only add a
+hop; the limit is what bounds the time the loop waits.
+
+The search runs on one number per edge that carries both time and length: centiseconds
+shifted left by DISTANCE_BITS plus decimetres. Integer sums are exact in float64 below
+2**53, so the total decodes into the fastest path's time (first) and that same path's
+length, with no second search and no walk along predecessors. Paths are limited to
+2**DISTANCE_BITS decimetres (1,677 km) and 2**29 centiseconds (6 days): a city is far
+inside both.
+
+The legs between a position and its node are added at SNAP_KMH in a straight line (a
+lane, a yard, a house up a footpath). Where the graph cannot answer, the geodesic router
+does, and the route says so (`source`): a position farther than `snap_max_m` from any
+road, a graph not loaded yet or that failed, or an incident that no team can reach by
+road (an incident on an island, a piece of road apart from the city's, with no free team
+on it). A team that cannot reach the incident by road (on an island, on a piece cut off)
+gets no route: it never wins by accident, and the incident waits for a team that can.
+
+Snapping is to the nearest node, not the nearest point of an edge: OSM draws streets
+with a node every few tens of metres, and the snapping leg at SNAP_KMH keeps a
+position far from its node from looking closer than it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import structlog
+from scipy.sparse import csgraph
+from scipy.spatial import cKDTree
+
+from routing.base import Route
+from routing.geo import Position
+from routing.geodesic import GeodesicRouter
+from routing.roads.graph import EARTH_RADIUS_M, RoadGraph, load_graph
+
+log = structlog.get_logger(__name__)
+
+SNAP_KMH = 10.0
+SNAP_MAX_M = 1000.0
+SEARCH_LIMIT_S = 30 * 60
+DISTANCE_BITS = 24
+SHIFT = float(2 ** DISTANCE_BITS)
+
+
+class RoadIndex:
+    """What one loaded graph needs for ranking: the reversed encoded CSR matrix and the
+    KD-tree of its nodes. Immutable once built; safe to share between threads."""
+
+    def __init__(self, graph: RoadGraph) -> None:
+        self.graph = graph
+        ticks = np.maximum(np.round(graph.seconds * 100.0), 1.0)
+        weights = ticks * SHIFT + np.round(graph.metres * 10.0)
+        self.reverse = graph.matrix(weights).T.tocsr()
+        self.lat0 = math.radians(float(np.median(graph.lat)))
+        self.tree = cKDTree(self._project(graph.lat, graph.lon))
+        self.components = graph.components
+        # The largest connected piece: the city. An incident there is answered by road
+        # (teams that cannot drive to it get no route); one on a smaller piece that
+        # no free team shares is not (an island: by boat, or as the operator decides).
+        self.main_piece = int(np.bincount(self.components).argmax())
+
+    def _project(self, lat, lon) -> np.ndarray:
+        """Metres on a local equirectangular projection (exact enough for a city)."""
+        x = np.radians(np.asarray(lon, dtype=np.float64)) * math.cos(self.lat0)
+        y = np.radians(np.asarray(lat, dtype=np.float64))
+        return np.column_stack([x, y]) * EARTH_RADIUS_M
+
+    def snap(self, positions: list[Position], max_m: float) -> tuple[np.ndarray, np.ndarray]:
+        """(node or -1, metres to it) per position; -1 when no node is within max_m."""
+        points = self._project([p.lat for p in positions], [p.lon for p in positions])
+        metres, nodes = self.tree.query(points, k=1, distance_upper_bound=max_m)
+        found = np.isfinite(metres)
+        return np.where(found, nodes, -1), np.where(found, metres, 0.0)
+
+    def search(self, node: int, limit_s: float | None) -> np.ndarray:
+        """Encoded time+length from every node to `node` (inf: not within the limit)."""
+        limit = np.inf if limit_s is None else (limit_s * 100.0 + 1.0) * SHIFT
+        return csgraph.dijkstra(self.reverse, directed=True, indices=node, limit=limit)
+
+
+def decode(total: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Seconds and metres of encoded path totals."""
+    ticks = np.floor(total / SHIFT)
+    return ticks / 100.0, (total - ticks * SHIFT) / 10.0
+
+
+class OsmRouter:
+    """Router over the road graph of an OpenStreetMap extract; see the module doc."""
+
+    name = "osm"
+
+    def __init__(self, path: Path | str, *, limit_s: float = SEARCH_LIMIT_S,
+                 snap_max_m: float = SNAP_MAX_M, snap_kmh: float = SNAP_KMH) -> None:
+        self.path = Path(path)
+        self.limit_s = limit_s
+        self.snap_max_m = snap_max_m
+        self.snap_ms = snap_kmh / 3.6
+        self.fallback = GeodesicRouter()
+        self.index: RoadIndex | None = None
+
+    @property
+    def graph(self) -> RoadGraph | None:
+        """The loaded graph (None until `prepare` or `use`)."""
+        return self.index.graph if self.index is not None else None
+
+    async def prepare(self) -> None:
+        """Load (or build and cache) the graph in a worker thread; the event loop keeps
+        serving meanwhile. Raises routing.roads.ExtractError for an unusable extract."""
+        index = await asyncio.to_thread(lambda: RoadIndex(load_graph(self.path)))
+        self.index = index
+        log.info("roads.loaded", extract=str(self.path), nodes=index.graph.node_count,
+                 edges=index.graph.edge_count)
+
+    def use(self, graph: RoadGraph) -> None:
+        """Route over `graph` from now on (benchmarks, tests, a reload)."""
+        self.index = RoadIndex(graph)
+
+    async def routes(self, origins: list[Position], destination: Position) -> list[Route | None]:
+        index = self.index
+        if index is None or not origins:
+            return await self.fallback.routes(origins, destination)
+        found = self.rank(index, origins, destination)
+        if found is None:
+            return await self.fallback.routes(origins, destination)
+        rough_at = [i for i, route in enumerate(found) if route is _UNPLACED or route is _BEYOND]
+        if rough_at:
+            rough = await self.fallback.routes([origins[i] for i in rough_at], destination)
+            floor_s = round(self.limit_s) + 1
+            for i, route in zip(rough_at, rough, strict=True):
+                beyond = found[i] is _BEYOND and route is not None
+                found[i] = replace(route, eta_s=max(route.eta_s, floor_s)) if beyond else route
+        return found
+
+    def rank(self, index: RoadIndex, origins: list[Position],
+             destination: Position) -> list[Route | None] | None:
+        """Routes by road; _UNPLACED where an origin is off the roads, _BEYOND where it
+        lies beyond the limit, None where no road leads from it to the incident; None
+        for the whole answer when the graph cannot place the incident or no team can
+        reach it by road (then distance decides for all)."""
+        target, target_m = index.snap([destination], self.snap_max_m)
+        if target[0] < 0:
+            return None
+        nodes, snap_m = index.snap(origins, self.snap_max_m)
+        snapped = nodes >= 0
+        totals = np.full(len(nodes), np.inf)
+        totals[snapped] = index.search(int(target[0]), self.limit_s)[nodes[snapped]]
+        reached = np.isfinite(totals)
+        same_piece = snapped.copy()
+        same_piece[snapped] = index.components[nodes[snapped]] == index.components[target[0]]
+        if not same_piece.any() and index.components[target[0]] != index.main_piece:
+            return None  # an incident on an island no team is on: distance decides
+        seconds, metres = decode(np.where(reached, totals, 0.0))
+        found: list[Route | None] = []
+        for i in range(len(origins)):
+            if not snapped[i]:
+                found.append(_UNPLACED)
+            elif reached[i]:
+                leg_m = snap_m[i] + target_m[0]
+                found.append(Route(eta_s=round(seconds[i] + leg_m / self.snap_ms),
+                                   distance_m=round(metres[i] + leg_m), source=self.name))
+            else:
+                found.append(_BEYOND if same_piece[i] else None)
+        return found
+
+
+# Markers, replaced by the geodesic router's route: an origin the graph cannot place,
+# and one beyond the search limit (its ETA then at least the limit: it ranks after
+# every team within it).
+_UNPLACED = Route(eta_s=-1, distance_m=-1, source="geodesic")
+_BEYOND = Route(eta_s=-2, distance_m=-2, source="geodesic")
