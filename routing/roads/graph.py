@@ -25,7 +25,7 @@ import structlog
 from scipy.sparse import csgraph, csr_matrix
 
 from routing.roads import profile
-from routing.roads.parse import Ways, read_ways
+from routing.roads.parse import ExtractError, Ways, read_ways
 
 log = structlog.get_logger(__name__)
 
@@ -238,12 +238,11 @@ def load_graph(extract: Path, *, use_cache: bool = True) -> RoadGraph:
     """The graph of the extract: from its cache when that is current and sound, else
     built (and cached). Raises routing.roads.ExtractError for an unusable extract."""
     extract = Path(extract)
-    if not use_cache:
+    if not use_cache or not extract.is_file():  # the parser names what is wrong
         return build_graph(extract)
     try:
         key = extract_key(extract)
     except OSError as exc:
-        from routing.roads.parse import ExtractError
         raise ExtractError(f"cannot read the OpenStreetMap extract {extract}: {exc}") from exc
     target = cache_path(extract)
     graph = read_cache(target, key)
