@@ -72,11 +72,13 @@ def measure_graph(extract: Path) -> dict:
 
 
 async def measure_ranking(router, count: int, candidates: int,
-                          seed: int) -> tuple[list[float], list[float], int]:
+                          seed: int) -> tuple[list[float], dict[float, list[float]], int]:
     """Seconds of `router.routes` for `count` incidents of `candidates` random teams
-    each; for a road router also of its search alone; how many routes came by road."""
+    each; for a road router also of one search alone to each of its rings; how many
+    routes came by road."""
     rng = random.Random(seed)
-    timings, searches, by_road = [], [], 0
+    timings, by_road = [], 0
+    searches: dict[float, list[float]] = {ring: [] for ring in getattr(router, "rings_s", ())}
     index = getattr(router, "index", None)
     for n in range(count + 10):
         origins = [Position(*random_point(rng)) for _ in range(candidates)]
@@ -90,9 +92,10 @@ async def measure_ranking(router, count: int, candidates: int,
         by_road += sum(1 for r in routes if r is not None and r.source == "osm")
         if index is not None:
             node = int(index.snap([destination], 1e9)[0][0])
-            started = time.perf_counter()
-            index.search(node, router.limit_s)
-            searches.append(time.perf_counter() - started)
+            for ring, found in searches.items():
+                started = time.perf_counter()
+                index.search(node, ring)
+                found.append(time.perf_counter() - started)
     return timings, searches, by_road
 
 
@@ -142,11 +145,14 @@ async def run(args: argparse.Namespace) -> None:
         print(f"ranking 100 candidate teams for one incident, {len(timings)} incidents "
               f"({by_road} of {100 * len(timings)} routes by road), limit "
               f"{router.limit_s / 60:.0f} min:")
-        print(f"  OsmRouter.routes   {summary_ms(timings)}")
-        print(f"  the search alone   {summary_ms(searches)}")
+        print(f"  OsmRouter.routes        {summary_ms(timings)}")
         geodesic_timings, _, _ = await measure_ranking(GeodesicRouter(), args.rankings, 100,
                                                        args.seed + 2)
-        print(f"  geodesic, same     {summary_ms(geodesic_timings)}")
+        print(f"  GeodesicRouter.routes   {summary_ms(geodesic_timings)}")
+        print("one search alone, from the same incidents, to each ring:")
+        for ring, found in searches.items():
+            print(f"  {ring / 60:4.0f} min{'' if ring < router.limit_s else ' (limit)':9s}  "
+                  f"{summary_ms(found)}")
         if args.incidents:
             results = await measure_allocation(args, router)
             print(f"allocation decision with {args.teams} teams "
