@@ -25,6 +25,7 @@ import random
 import statistics
 import tempfile
 import time
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from db.pool import create_pool
 from dispatch.config import Settings
 from dispatch.context import Context
 from dispatch.logs import configure_logging
-from load.bench_allocation import make_points, measure, prepare
+from load.bench_allocation import Timings, decide, make_points, prepare, rank_only
 from load.common import (
     LAT_MAX,
     LAT_MIN,
@@ -100,7 +101,8 @@ async def measure_ranking(router, count: int, candidates: int,
 
 
 async def measure_allocation(args: argparse.Namespace, router: OsmRouter) -> dict:
-    """Allocation decisions with 1,000 teams, geodesic then road, at the same points."""
+    """Allocation decisions with 1,000 teams at the same points, geodesic and road in
+    turns (point by point: a shared, busy machine drifts; pairs cancel the drift)."""
     async with fresh_database(fast=args.fast) as database:
         pool = await create_pool(database.dsn, min_size=1, max_size=1)
         try:
@@ -111,10 +113,16 @@ async def measure_allocation(args: argparse.Namespace, router: OsmRouter) -> dic
                                                    secret_key="bench"), pool)
                 road = replace(geodesic, router=router)
                 points = make_points(args.incidents + 20, args.seed + 1)
-                results = {}
-                for name, ctx in (("geodesic", geodesic), ("road", road),
-                                  ("geodesic again", geodesic)):
-                    results[name] = await measure(conn, ctx, points, 20)
+                results = {"geodesic": Timings([], [], [], [], Counter()),
+                           "road": Timings([], [], [], [], Counter())}
+                for n, point in enumerate(points):
+                    for name, ctx in (("geodesic", geodesic), ("road", road)):
+                        elapsed, outcome = await decide(conn, ctx, point)
+                        _, _, routing = await rank_only(conn, ctx, point)
+                        if n >= 20:  # the first twenty warm up
+                            results[name].decision.append(elapsed)
+                            results[name].routing.append(routing)
+                            results[name].outcomes[outcome] += 1
         finally:
             await pool.close()
     return results
@@ -159,10 +167,15 @@ async def run(args: argparse.Namespace) -> None:
                   f"(insert + lock + do_allocate + events, rolled back; {args.incidents} "
                   "incidents each):")
             for name, found in results.items():
-                print(f"  {name:15s} {summary_ms(found.decision)}")
-                print(f"  {'':15s} router.routes alone: {summary_ms(found.routing)}")
-                print(f"  {'':15s} outcomes: " + ", ".join(
+                print(f"  {name:9s} {summary_ms(found.decision)}")
+                print(f"  {'':9s} router.routes alone: {summary_ms(found.routing)}")
+                print(f"  {'':9s} outcomes: " + ", ".join(
                     f"{k} {n}" for k, n in sorted(found.outcomes.items())))
+            pairs = zip(results["road"].decision, results["geodesic"].decision, strict=True)
+            extra = sorted(road - geo for road, geo in pairs)
+            print(f"  road - geodesic, same incident: median {statistics.median(extra) * 1000:.2f}"
+                  f" ms (p10 {extra[len(extra) // 10] * 1000:.2f}, p90 "
+                  f"{extra[len(extra) * 9 // 10] * 1000:.2f})")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
