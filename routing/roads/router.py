@@ -3,13 +3,13 @@
 Per incident: the incident and every team are snapped to their nearest graph node (a
 KD-tree over the nodes in a local metric projection), then **one** Dijkstra search from
 the incident over the reversed graph gives every node's driving time *to* the incident,
-so all teams are answered at once. The search is bounded: it runs to 3 minutes of
-driving, and again to 6, 12, 24 and at most `limit_s` (30 minutes, twice the city's
-response target) only while it has reached fewer than `exact` (10) of the teams. In a
-city with teams every few kilometres the first ring answers, at a small fraction of the
-cost of a full search (load/bench_roads.py). A team of the incident's connected piece
-of road beyond the last ring searched is ranked after every team within it, by the
-geodesic estimate (its ETA at least that ring, its source `geodesic`): it is never
+so all teams are answered at once. The search is bounded: it runs to a little past the
+straight-line estimate of the `exact`-th (10th) nearest team's ETA, and again twice as
+far, up to `limit_s` (30 minutes, twice the city's response target), only while it has
+reached fewer than `exact` teams. Usually the first search answers, at a fraction of
+the cost of a full one (load/bench_roads.py). A team of the incident's connected piece
+of road beyond the search is ranked after every team within it, by the geodesic
+estimate (its ETA past the search's reach, its source `geodesic`): it is never
 preferred to a team the search reached, and it is sent only when none of those is free.
 
 The search runs on the event loop. Measured (load/bench_roads.py): scipy's Dijkstra
@@ -57,11 +57,14 @@ log = structlog.get_logger(__name__)
 SNAP_KMH = 10.0
 SNAP_MAX_M = 1000.0
 SEARCH_LIMIT_S = 30 * 60
-# The search grows in rings until it has reached this many teams (or the limit): the
-# nearest teams, all a dispatcher compares (the dashboard lists ten), get their road
-# ETA; a search of 3 minutes' driving costs a small fraction of one of 30 minutes.
-RINGS_S = (3 * 60, 6 * 60, 12 * 60, 24 * 60)
+# The search reaches at least this many teams (or the limit): the nearest teams, all a
+# dispatcher compares (the dashboard lists ten), get their road ETA. It goes first to
+# the straight-line estimate of the tenth nearest team's ETA x RING_MARGIN +
+# RING_SLACK_S (the snapping legs), doubling while short: a search of a few minutes'
+# driving costs a small fraction of one of 30 minutes.
 EXACT_TEAMS = 10
+RING_MARGIN = 1.25
+RING_SLACK_S = 60.0
 DISTANCE_BITS = 24
 SHIFT = float(2 ** DISTANCE_BITS)
 
@@ -118,7 +121,6 @@ class OsmRouter:
                  exact: int = EXACT_TEAMS) -> None:
         self.path = Path(path)
         self.limit_s = limit_s
-        self.rings_s = (*(r for r in RINGS_S if r < limit_s), limit_s)
         self.exact = exact
         self.snap_max_m = snap_max_m
         self.snap_ms = snap_kmh / 3.6
@@ -158,7 +160,7 @@ class OsmRouter:
 
     def rank(self, index: RoadIndex, origins: list[Position],
              destination: Position) -> list[Route | None] | None:
-        """Routes by road; the geodesic estimate (at least the search's reach) where an
+        """Routes by road; the geodesic estimate (after every team reached) where an
         origin lies beyond the search; _UNPLACED where it is off the roads; None where
         no road leads from it to the incident. None for the whole answer when the graph
         cannot place the incident, or no team can reach it by road (then distance
@@ -172,48 +174,48 @@ class OsmRouter:
         same_piece[snapped] = index.components[nodes[snapped]] == index.components[target[0]]
         if not same_piece.any() and index.components[target[0]] != index.main_piece:
             return None  # an incident on an island no team is on: distance decides
+        # The geodesic router's estimate of every team: it sizes the search, and it is
+        # the answer for the teams beyond it.
+        rough_m = haversine_m(np.array([o.lat for o in origins]),
+                              np.array([o.lon for o in origins]),
+                              destination.lat, destination.lon) * DEFAULT_CIRCUITY
+        rough_s = rough_m / (DEFAULT_SPEED_KMH / 3.6)
         totals, searched_s = self._search(index, int(target[0]), nodes, snapped,
-                                          min(self.exact, int(same_piece.sum())))
+                                          rough_s[same_piece])
         reached = np.isfinite(totals)
         seconds, metres = decode(np.where(reached, totals, 0.0))
         leg_m = snap_m + target_m[0]
+        # Beyond the search: after every team it reached, whatever the estimate says.
+        past = np.maximum(rough_s, round(searched_s) + 1)
         # Whole numbers as Python ints in one go: rounding numpy scalars one by one
         # costs more than the search itself for a thousand teams.
-        eta = np.rint(seconds + leg_m / self.snap_ms).astype(np.int64).tolist()
-        distance = np.rint(metres + leg_m).astype(np.int64).tolist()
-        beyond = self._beyond(origins, destination, ~reached & same_piece, searched_s)
+        eta = np.rint(np.where(reached, seconds + leg_m / self.snap_ms, past))
+        distance = np.rint(np.where(reached, metres + leg_m, rough_m))
+        eta, distance = eta.astype(np.int64).tolist(), distance.astype(np.int64).tolist()
         kind = np.where(~snapped, 0, np.where(reached, 1, np.where(same_piece, 2, 3))).tolist()
-        return [Route(eta_s=eta[i], distance_m=distance[i], source=self.name) if k == 1
-                else beyond[i] if k == 2 else _UNPLACED if k == 0 else None
-                for i, k in enumerate(kind)]
-
-    def _beyond(self, origins: list[Position], destination: Position, which: np.ndarray,
-                searched_s: float) -> dict[int, Route]:
-        """The geodesic router's estimate (great circle x circuity at its speed) for the
-        origins `which` marks, its ETA raised to just past the search's reach: they rank
-        after every team the search reached. Vectorised: a thousand of them cost less
-        than a millisecond, where the router's exact geodesics would cost ten."""
-        at = np.flatnonzero(which)
-        if not len(at):
-            return {}
-        lat = np.array([origins[i].lat for i in at])
-        lon = np.array([origins[i].lon for i in at])
-        metres = haversine_m(lat, lon, destination.lat, destination.lon) * DEFAULT_CIRCUITY
-        eta = np.maximum(metres / (DEFAULT_SPEED_KMH / 3.6), round(searched_s) + 1)
-        return {i: Route(eta_s=e, distance_m=m, source="geodesic") for i, e, m in zip(
-            at.tolist(), np.rint(eta).astype(np.int64).tolist(),
-            np.rint(metres).astype(np.int64).tolist(), strict=True)}
+        sources = (None, self.name, "geodesic")
+        return [Route(eta_s=eta[i], distance_m=distance[i], source=sources[k]) if k in (1, 2)
+                else _UNPLACED if k == 0 else None for i, k in enumerate(kind)]
 
     def _search(self, index: RoadIndex, target: int, nodes: np.ndarray, snapped: np.ndarray,
-                wanted: int) -> tuple[np.ndarray, float]:
-        """Encoded totals per origin (inf: not reached) from the first ring of the search
-        that reaches `wanted` of them, or from the last; and that ring's seconds."""
+                rough_s: np.ndarray) -> tuple[np.ndarray, float]:
+        """Encoded totals per origin (inf: not reached), and how far the search went.
+
+        It goes first to a little past the estimated ETA of the `exact`-th nearest team
+        (`rough_s`: the estimates of the teams that share the incident's piece of road),
+        then twice as far each time while it has reached fewer than that many, up to
+        `limit_s`."""
+        wanted = min(self.exact, len(rough_s))
         totals = np.full(len(nodes), np.inf)
-        for ring_s in self.rings_s:
+        if wanted == 0:
+            return totals, 0.0
+        guess = np.partition(rough_s, wanted - 1)[wanted - 1]
+        ring_s = min(self.limit_s, guess * RING_MARGIN + RING_SLACK_S)
+        while True:
             totals[snapped] = index.search(target, ring_s)[nodes[snapped]]
-            if np.count_nonzero(np.isfinite(totals)) >= wanted:
-                break
-        return totals, ring_s
+            if ring_s >= self.limit_s or np.count_nonzero(np.isfinite(totals)) >= wanted:
+                return totals, ring_s
+            ring_s = min(self.limit_s, ring_s * 2)
 
 
 # Marks an origin the graph cannot place: replaced by the geodesic router's route.
