@@ -4,6 +4,7 @@ graph cannot place are left to the geodesic router."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,17 @@ async def test_what_the_graph_cannot_place_is_geodesic(road: Path) -> None:
     [off_road] = await router.routes([team], Position(*place(0, 5000)))
     assert off_road.source == "geodesic"
     assert await router.routes([], scene) == []
+
+
+async def test_the_path_of_a_drive_follows_the_one_way_streets(tmp_path: Path) -> None:
+    osm = OsmWriter()
+    a, b, c, d = (place(x, y) for x, y in ((0, 0), (400, 0), (400, 400), (0, 400)))
+    osm.way([a, b], highway="residential", oneway="yes")  # a -> b only
+    osm.way([b, c, d, a], highway="residential")
+    router = await _router(osm.write(tmp_path / "loop.osm"))
+    start, end = Position(*b), Position(*a)
+    path = await asyncio.to_thread(router.path, start, end)
+    # From b to a: not back along the one-way street, round the loop.
+    assert [tuple(round(v, 6) for v in p) for p in path] == [
+        tuple(round(v, 6) for v in p) for p in (b, b, c, d, a, a)]
+    assert router.path(Position(*place(0, 5000)), end) is None  # off the roads

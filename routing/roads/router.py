@@ -105,6 +105,29 @@ class RoadIndex:
         return csgraph.dijkstra(self.reverse, directed=True, indices=node, limit=limit)
 
 
+    def path(self, origin: Position, destination: Position, max_m: float,
+             limit_s: float | None) -> list[tuple[float, float]] | None:
+        """The fastest drive from `origin` to `destination` as (lat, lon) points: the
+        origin, the road nodes, the destination. None when either cannot be snapped
+        within max_m or no road leads there (within limit_s)."""
+        (start, end), _ = self.snap([origin, destination], max_m)
+        if start < 0 or end < 0:
+            return None
+        limit = np.inf if limit_s is None else (limit_s * 100.0 + 1.0) * SHIFT
+        # Searched from the destination over the reversed graph, each node's predecessor
+        # is the next node on its way to the destination.
+        dist, next_node = csgraph.dijkstra(self.reverse, directed=True, indices=int(end),
+                                           limit=limit, return_predecessors=True)
+        if not np.isfinite(dist[start]):
+            return None
+        nodes = [int(start)]
+        while nodes[-1] != end:
+            nodes.append(int(next_node[nodes[-1]]))
+        points = list(zip(self.graph.lat[nodes].tolist(), self.graph.lon[nodes].tolist(),
+                          strict=True))
+        return [(origin.lat, origin.lon), *points, (destination.lat, destination.lon)]
+
+
 def decode(total: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Seconds and metres of encoded path totals."""
     ticks = np.floor(total / SHIFT)
@@ -116,10 +139,10 @@ class OsmRouter:
 
     name = "osm"
 
-    def __init__(self, path: Path | str, *, limit_s: float = SEARCH_LIMIT_S,
+    def __init__(self, extract: Path | str, *, limit_s: float = SEARCH_LIMIT_S,
                  snap_max_m: float = SNAP_MAX_M, snap_kmh: float = SNAP_KMH,
                  exact: int = EXACT_TEAMS) -> None:
-        self.path = Path(path)
+        self.extract = Path(extract)
         self.limit_s = limit_s
         self.exact = exact
         self.snap_max_m = snap_max_m
@@ -135,10 +158,20 @@ class OsmRouter:
     async def prepare(self) -> None:
         """Load (or build and cache) the graph in a worker thread; the event loop keeps
         serving meanwhile. Raises routing.roads.ExtractError for an unusable extract."""
-        index = await asyncio.to_thread(lambda: RoadIndex(load_graph(self.path)))
+        index = await asyncio.to_thread(lambda: RoadIndex(load_graph(self.extract)))
         self.index = index
-        log.info("roads.loaded", extract=str(self.path), nodes=index.graph.node_count,
+        log.info("roads.loaded", extract=str(self.extract), nodes=index.graph.node_count,
                  edges=index.graph.edge_count)
+
+    def path(self, origin: Position,
+             destination: Position) -> list[tuple[float, float]] | None:
+        """The fastest drive from `origin` to `destination` as (lat, lon) points (for
+        drawing a team's route), or None: no graph loaded, a position off the roads, or
+        no road between them. One search; call it in a thread for a large graph."""
+        index = self.index
+        if index is None:
+            return None
+        return index.path(origin, destination, self.snap_max_m, None)
 
     def use(self, graph: RoadGraph) -> None:
         """Route over `graph` from now on (benchmarks, tests, a reload)."""
