@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from dispatch.app import create_app, lifespan
 from dispatch.config import Settings
-from routing.roads import speed_kmh
+from routing.roads import ExtractError, speed_kmh
 from tests.roads_support import OsmWriter, place
 from tests.support import Api
 
@@ -192,3 +193,10 @@ async def test_a_team_off_the_roads_is_placed_by_distance(api: Api) -> None:
     listed = (await api.get(f"/api/v1/incidents/{body['id']}/candidates")).json()["items"]
     assert {c["code"]: c["eta_source"] for c in listed} == {"SEA": "geodesic",
                                                             "SEA2": "geodesic"}
+
+
+async def test_a_missing_extract_stops_the_start(settings: Settings, tmp_path: Path) -> None:
+    app = create_app(replace(settings, router=f"osm:{tmp_path / 'missing.osm.pbf'}"))
+    with pytest.raises(ExtractError, match="no such OpenStreetMap extract"):
+        async with lifespan(app):
+            pass

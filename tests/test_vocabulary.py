@@ -139,3 +139,8 @@ async def test_team_view_offers_the_steps_of_the_transition_table(api: Api) -> N
     steps = get_team_steps()
     assert steps["next"]["assigned"] == "acknowledge" and steps["after"]["clear"] == "closed"
     assert json.loads(embedded) == steps
+
+
+def test_eta_sources_are_the_routers() -> None:
+    from routing import ROUTER_NAMES
+    assert set(v.ETA_SOURCES) == set(ROUTER_NAMES)
