@@ -29,8 +29,10 @@ CREATE TABLE public.assignments (
     sms_sent_at timestamp with time zone,
     acknowledged_via text,
     escalated_at timestamp with time zone,
+    eta_source text DEFAULT 'geodesic'::text NOT NULL,
     CONSTRAINT assignments_acknowledged_via_check CHECK ((acknowledged_via = ANY (ARRAY['app'::text, 'sms'::text]))),
     CONSTRAINT assignments_end_reason_check CHECK ((end_reason = ANY (ARRAY['completed'::text, 'cancelled'::text, 'ack_timeout'::text, 'reassigned'::text, 'withdrawn'::text]))),
+    CONSTRAINT assignments_eta_source_check CHECK ((eta_source = ANY (ARRAY['osm'::text, 'osrm'::text, 'geodesic'::text]))),
     CONSTRAINT assignments_position_source_check CHECK ((position_source = ANY (ARRAY['gps'::text, 'base'::text])))
 );
 ALTER TABLE public.assignments ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
@@ -540,6 +542,7 @@ ALTER TABLE ONLY public.users
     ADD CONSTRAINT users_username_key UNIQUE (username);
 ALTER TABLE ONLY public.webhook_deliveries
     ADD CONSTRAINT webhook_deliveries_pkey PRIMARY KEY (id);
+CREATE INDEX assignments_incident ON public.assignments USING btree (incident_id, id);
 CREATE UNIQUE INDEX assignments_one_active_per_incident ON public.assignments USING btree (incident_id) WHERE (ended_at IS NULL);
 CREATE UNIQUE INDEX assignments_one_active_per_team ON public.assignments USING btree (team_id) WHERE (ended_at IS NULL);
 CREATE INDEX assignments_team_day ON public.assignments USING btree (team_id, created_at);

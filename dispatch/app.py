@@ -46,6 +46,7 @@ from dispatch.ws.endpoints import routes as ws_routes
 from dispatch.ws.tokens import TokenWatch
 from realtime.frames import CLOSE_TRY_AGAIN_LATER
 from realtime.hub import Hub
+from routing import close_router, prepare_router
 
 log = structlog.get_logger(__name__)
 
@@ -155,6 +156,11 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
 
     ctx = Context.create(settings, pool, after_commit=after_commit)
     ctx.connected_team_ids, ctx.sms_wake = hub.get_team_ids, sms_wake
+    try:  # the road graph, loaded (or built) in a thread before the first request
+        await prepare_router(ctx.router)
+    except BaseException:
+        await pool.close()
+        raise
     app.state.ctx, app.state.pool, app.state.hub = ctx, pool, hub
     app.state.line_monitor = monitor = LineMonitor(ctx)
     app.state.token_watch = watch = TokenWatch(pool, settings.ws_token_check_s)
@@ -172,6 +178,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         sms_wake.set()
         await asyncio.gather(*background)
         await hub.stop()
+        await close_router(ctx.router)
         await pool.close()
 
 

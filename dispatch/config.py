@@ -65,6 +65,15 @@ def _shifts(env: dict[str, str], name: str,
     return tuple(sorted(shifts, key=lambda shift: shift[1]))
 
 
+def _router(env: dict[str, str], name: str) -> str:
+    """`geodesic`, `osm:PATH` or `osrm:URL` (the file and server are checked at start)."""
+    from routing import UnknownRouter, check_router_spec
+    try:
+        return check_router_spec((env.get(name) or "geodesic").strip())
+    except UnknownRouter as exc:
+        raise SettingsError(f"{name}: {exc}") from exc
+
+
 PAREPARE_SHIFTS = (("pagi", 7), ("sore", 15), ("malam", 23))
 
 
@@ -213,7 +222,7 @@ class Settings:
             database_url=env.get("DATABASE_URL") or None,
             data_dir=Path(env.get("DISPATCH112_DATA_DIR") or ".dispatch112"),
             secret_key=env.get("DISPATCH112_SECRET_KEY") or None,
-            router=env.get("DISPATCH112_ROUTER") or "geodesic",
+            router=_router(env, "DISPATCH112_ROUTER"),
             ack_timeout_s=_int(env, "DISPATCH112_ACK_TIMEOUT_S", 60, minimum=1),
             gps_fresh_s=_int(env, "DISPATCH112_GPS_FRESH_S", 600, minimum=0),
             timezone=env.get("DISPATCH112_TIMEZONE") or "Asia/Makassar",

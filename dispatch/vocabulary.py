@@ -70,3 +70,5 @@ CALL_STATES = ("open", "ended")
 CALL_DISPOSITIONS = ("incident", "info", "prank", "dropped", "duplicate")
 LINE_STATES = ("unknown", "up", "down")
 PROBE_KINDS = ("sip_options", "heartbeat", "none")
+# Which router computed an assignment's ETA (routing.ROUTER_NAMES, DISPATCH112_ROUTER).
+ETA_SOURCES = ("osm", "osrm", "geodesic")

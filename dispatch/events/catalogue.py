@@ -23,6 +23,7 @@ from dispatch.vocabulary import (
     CALL_DISPOSITIONS,
     CALL_STATES,
     CHANNELS,
+    ETA_SOURCES,
     INCIDENT_STATES,
     LINE_STATES,
     PRIORITIES,
@@ -186,6 +187,8 @@ class AssignmentCreated(Event):
     eta_s: int
     distance_m: int
     position_source: Literal["gps", "base"]
+    eta_source: Literal[ETA_SOURCES] = Field(
+        description="the router that computed eta_s: osm (road graph), osrm, geodesic")
     incident: Incident
 
 

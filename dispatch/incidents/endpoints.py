@@ -105,7 +105,8 @@ async def candidates(request: Request, principal: Principal) -> Response:
         ranked = await get_ranked_candidates(conn, ctx, incident["lat"], incident["lon"],
                                              TEAM_KINDS, exclude=[])
     return JSON({"items": [{"team_id": c.team_id, "code": c.code, "eta_s": c.route.eta_s,
-                            "distance_m": c.route.distance_m, "source": c.source}
+                            "distance_m": c.route.distance_m, "source": c.source,
+                            "eta_source": c.route.source}
                            for c in ranked[:MAX_CANDIDATES]]})
 
 
@@ -142,6 +143,7 @@ operations = [
               returns=INCIDENT_DETAIL),
     Operation("get", "/api/v1/incidents/{id}/candidates", candidates, STAFF,
               "The nearest free on-duty teams for a manual assignment, with ETAs",
-              answers={200: "`{\"items\": [{team_id, code, eta_s, distance_m, source}]}`"},
+              answers={200: "`{\"items\": [{team_id, code, eta_s, distance_m, source, "
+                            "eta_source}]}`"},
               returns=listing(CANDIDATE)),
 ]

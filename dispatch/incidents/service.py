@@ -88,7 +88,8 @@ async def get_incident_summary(conn: asyncpg.Connection, incident_id: int) -> di
             "district": row["district"],
             "assignment": None if assignment is None else {
                 "id": assignment["id"], "team_id": assignment["team_id"],
-                "eta_s": assignment["eta_s"], "distance_m": assignment["distance_m"]}}
+                "eta_s": assignment["eta_s"], "distance_m": assignment["distance_m"],
+                "eta_source": assignment["eta_source"]}}
 
 
 async def get_incident_detail(conn: asyncpg.Connection, incident_id: int) -> dict:

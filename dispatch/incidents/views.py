@@ -6,12 +6,19 @@ import asyncpg
 
 from dispatch.openapi import INTEGER, POSITION, STRING, TIME, array, nullable, shape
 from dispatch.teams.views import position
-from dispatch.vocabulary import ASSIGNMENT_END_REASONS, INCIDENT_STATES, PRIORITIES, TEAM_KINDS
+from dispatch.vocabulary import (
+    ASSIGNMENT_END_REASONS,
+    ETA_SOURCES,
+    INCIDENT_STATES,
+    PRIORITIES,
+    TEAM_KINDS,
+)
 
 # The JSON Schemas of the views below (the OpenAPI document's answers).
 ASSIGNMENT = shape(
     id=INTEGER, team_id=INTEGER, incident_id=INTEGER, eta_s=INTEGER, distance_m=INTEGER,
-    position_source=STRING, created_at=TIME, acknowledged_at=nullable(TIME),
+    position_source=STRING, eta_source={"enum": list(ETA_SOURCES)}, created_at=TIME,
+    acknowledged_at=nullable(TIME),
     ended_at=nullable(TIME), end_reason={"enum": [*ASSIGNMENT_END_REASONS, None]})
 INCIDENT = shape(
     id=INTEGER, call_id=nullable(INTEGER), caller_number=STRING, district=nullable(STRING),
@@ -32,9 +39,10 @@ INCIDENT_DETAIL = {**INCIDENT, "required": [*INCIDENT["required"], "assignment",
 INCIDENT_SUMMARY = shape(
     id=INTEGER, status={"enum": list(INCIDENT_STATES)}, priority={"enum": list(PRIORITIES)},
     district=nullable(STRING), assignment=nullable(shape(
-        id=INTEGER, team_id=INTEGER, eta_s=INTEGER, distance_m=INTEGER)))
+        id=INTEGER, team_id=INTEGER, eta_s=INTEGER, distance_m=INTEGER,
+        eta_source={"enum": list(ETA_SOURCES)})))
 CANDIDATE = shape(team_id=INTEGER, code=STRING, eta_s=INTEGER, distance_m=INTEGER,
-                  source=STRING)
+                  source=STRING, eta_source={"enum": list(ETA_SOURCES)})
 
 
 def assignment_view(row: asyncpg.Record | None) -> dict | None:
@@ -42,7 +50,8 @@ def assignment_view(row: asyncpg.Record | None) -> dict | None:
         return None
     return {"id": row["id"], "team_id": row["team_id"], "incident_id": row["incident_id"],
             "eta_s": row["eta_s"], "distance_m": row["distance_m"],
-            "position_source": row["position_source"], "created_at": row["created_at"],
+            "position_source": row["position_source"], "eta_source": row["eta_source"],
+            "created_at": row["created_at"],
             "acknowledged_at": row["acknowledged_at"], "ended_at": row["ended_at"],
             "end_reason": row["end_reason"]}
 
