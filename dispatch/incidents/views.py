@@ -28,7 +28,7 @@ def incident_view(row: asyncpg.Record) -> dict:
     view = {key: row[key] for key in (
         "id", "call_id", "caller_number", "district", "address", "complaint", "priority",
         "required_kind", "patients", "notes", "status", "cancel_reason", "created_by",
-        "team_id")}
+        "team_id", "call_count")}
     view["location"] = position(row["lat"], row["lon"])
     view.update({key: row[key] for key in _INCIDENT_TIMES})
     return view
