@@ -106,6 +106,11 @@ ENDPOINTS = [
     Endpoint("GET", f"/api/v1/calls?number={CALLER}", STAFF),
     Endpoint("GET", "/api/v1/calls/{call}", STAFF),
     Endpoint("GET", f"/api/v1/incidents/duplicates?lat={CITY[0]}&lon={CITY[1]}", STAFF),
+    # The block list: admins manage it, the gateway (and the staff) look numbers up.
+    Endpoint("POST", "/api/v1/blocklist", ADMIN, {"number": "085299998888", "reason": "iseng"}),
+    Endpoint("GET", "/api/v1/blocklist", ADMIN),
+    Endpoint("GET", "/api/v1/blocklist/085299998888", TELEPHONY),
+    Endpoint("DELETE", "/api/v1/blocklist/085299998888", ADMIN),
     Endpoint("POST", "/api/v1/incidents", STAFF, INCIDENT),
     Endpoint("GET", "/api/v1/incidents", STAFF),
     Endpoint("GET", "/api/v1/incidents?active=true", STAFF),
