@@ -36,6 +36,8 @@ CHECKED = {
     ("calls", "disposition"): v.CALL_DISPOSITIONS,
     ("lines", "state"): v.LINE_STATES,
     ("lines", "probe"): v.PROBE_KINDS,
+    ("aml_locations", "method"): v.AML_METHODS,
+    ("aml_locations", "transport"): v.AML_TRANSPORTS,
 }
 
 

@@ -46,6 +46,7 @@ STAFF = frozenset({"admin", "operator"})
 TELEPHONY = STAFF | {"gateway"}  # opens and ends calls, sends line heartbeats
 GATEWAY_PASSWORD = "gateway-secret-1"
 ADMIN = frozenset({"admin"})
+GATEWAY = frozenset({"gateway"})
 RESPONDER = frozenset({"responder"})
 REPORTS = frozenset({"admin", "health_office"})
 ANY_ROLE = frozenset(ROLES)
@@ -111,6 +112,9 @@ ENDPOINTS = [
     Endpoint("GET", "/api/v1/blocklist", ADMIN),
     Endpoint("GET", "/api/v1/blocklist/085299998888", TELEPHONY),
     Endpoint("DELETE", "/api/v1/blocklist/085299998888", ADMIN),
+    # AML from the SMS gateway and the HTTPS receiver (switched off here: 404).
+    Endpoint("POST", "/api/v1/aml/sms", GATEWAY, {"from": CALLER, "text": 'A"ML=1;ml=9'}),
+    Endpoint("POST", "/api/v1/aml/els", GATEWAY),
     Endpoint("POST", "/api/v1/incidents", STAFF, INCIDENT),
     Endpoint("GET", "/api/v1/incidents", STAFF),
     Endpoint("GET", "/api/v1/incidents?active=true", STAFF),
