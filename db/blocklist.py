@@ -43,3 +43,10 @@ async def get_blocks(conn: asyncpg.Connection, *, live_only: bool,
         f"""SELECT {BLOCK_COLUMNS} FROM blocklist
             WHERE NOT $1 OR (lifted_at IS NULL AND expires_at > now())
             ORDER BY created_at DESC, id DESC LIMIT $2""", live_only, limit)
+
+
+async def delete_ended_blocks(conn: asyncpg.Connection, before: datetime) -> int:
+    """Delete the entries that ended (expired or lifted) before `before`; how many."""
+    status = await conn.execute(
+        "DELETE FROM blocklist WHERE least(expires_at, lifted_at) < $1", before)
+    return int(status.split()[-1])
