@@ -202,10 +202,14 @@ async def get_incidents_by_number(conn: asyncpg.Connection, number: str, since: 
 
 
 async def has_active_incident(conn: asyncpg.Connection, number: str) -> bool:
-    """Whether an active incident was reported from `number` (the never-block rule)."""
+    """Whether an active incident was reported from `number`, or a call from it is tied
+    to one (a duplicate caller): the never-block rule."""
     return await conn.fetchval(
         """SELECT EXISTS (SELECT 1 FROM incidents WHERE caller_number = $1
-                          AND status NOT IN ('closed', 'cancelled'))""", number)
+                          AND status NOT IN ('closed', 'cancelled'))
+               OR EXISTS (SELECT 1 FROM calls c JOIN incidents i ON i.id = c.incident_id
+                          WHERE c.caller_number = $1
+                            AND i.status NOT IN ('closed', 'cancelled'))""", number)
 
 
 async def anonymise_incidents(conn: asyncpg.Connection, before: datetime, limit: int) -> int:

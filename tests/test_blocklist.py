@@ -97,6 +97,15 @@ async def test_never_block_a_number_that_may_be_an_emergency(
     call = await open_call(api, PRANK, role="operator")
     duplicate_of = (await api.incident(caller_number="081234567890")).json()["id"]
     await end_call(api, call["id"], "duplicate", duplicate_of)
+    # The incident its call joined is active.
+    before = await fingerprint(db)
+    problem = check_problem(await api.post("/api/v1/blocklist", {
+        "number": PRANK, "reason": "iseng"}, role="admin"), 409)
+    assert "active incident" in problem["detail"]
+    assert await fingerprint(db) == before
+    assert (await api.post(f"/api/v1/incidents/{duplicate_of}/cancel",
+                           {"reason": "selesai"})).status_code == 200
+    # Nothing active any more, but that call, within the hour, joined an incident.
     before = await fingerprint(db)
     problem = check_problem(await api.post("/api/v1/blocklist", {
         "number": PRANK, "reason": "iseng"}, role="admin"), 409)
