@@ -9,7 +9,8 @@ from __future__ import annotations
 
 # --- who --------------------------------------------------------------------------------
 ADMIN, OPERATOR, HEALTH_OFFICE, RESPONDER = "admin", "operator", "health_office", "responder"
-# The telephony gateway (a machine): opens and ends calls, sends line heartbeats.
+# The telephony gateway (a machine): opens and ends calls, sends line heartbeats, looks
+# numbers up on the block list, forwards AML positions (SMS gateway, HTTPS receiver).
 GATEWAY = "gateway"
 ROLES = (ADMIN, OPERATOR, HEALTH_OFFICE, RESPONDER, GATEWAY)
 # Roles of users, who log in with a password (a responder is a team's phone, with a
