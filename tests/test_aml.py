@@ -34,7 +34,13 @@ def sms(lt: str = "-4.01050", lg: str = "+119.62620", *, top: str | None = None,
     return body + str(ml) if ml is not None else _fixed_length(body)
 
 
-# The ETSI examples (TS 103 625 annex, positions as given there), with their lengths.
+# Published examples of the ETSI form: Google's ELS SMS specification (a position by
+# Wi-Fi, whose ml says 126 for 127 characters, and a handset that found none).
+GOOGLE = ('A"ML=1;lt=+51.53321;lg=-0.12601;rd=14;top=20220131171748;lc=68;pm=W;'
+          'si=234159000000000;ei=123456789012345;mcc=234;mnc=15;ml=126')
+NO_POSITION = ('A"ML=1;lt=+00.00000;lg=+000.00000;rd=N;top=20220131173734;lc=0;pm=N;'
+               'si=234159000000000;ei=123456789012345;mcc=234;mnc=15;ml=127')
+# Messages of the same form (positions of the ETSI and EENA material), their ml fixed.
 ETSI = ['A"ML=1;lt=+55.74317;lg=+013.45516;rd=50;top=20191031115303;lc=90;pm=G;'
         'si=234302543446355;ei=356708041746734;mcc=234;mnc=30;ml=128',
         'A"ML=1;lt=+55.74317;lg=+013.45516;rd=50;top=20191031115303;lc=90;pm=W;'
@@ -51,6 +57,15 @@ def _fixed_length(text: str) -> str:
 
 # --- the parser -------------------------------------------------------------------------
 
+def test_published_examples() -> None:
+    fix = parse_sms(GOOGLE)
+    assert (fix.lat, fix.lon, fix.radius_m, fix.confidence, fix.method) == \
+        (51.53321, -0.12601, 14.0, 68, "wifi")
+    assert fix.at == datetime(2022, 1, 31, 17, 17, 48, tzinfo=UTC)
+    with pytest.raises(AmlRefused, match="no position"):
+        parse_sms(NO_POSITION)
+
+
 def test_etsi_examples_are_parsed() -> None:
     fixes = [parse_sms(_fixed_length(text)) for text in ETSI]
     assert [(f.lat, f.lon, f.radius_m, f.confidence, f.method) for f in fixes] == [
@@ -63,7 +78,7 @@ def test_etsi_examples_are_parsed() -> None:
 
 
 def test_every_truncation_is_refused() -> None:
-    for text in (*map(_fixed_length, ETSI), sms()):
+    for text in (GOOGLE, *map(_fixed_length, ETSI), sms()):
         assert parse_sms(text)
         for cut in range(len(text)):
             with pytest.raises(AmlRefused):
@@ -76,7 +91,8 @@ def test_every_truncation_is_refused() -> None:
     (sms(lt="1e5"), "lt"), (sms(lt="", lg="", pm="N"), "no position"),
     (sms(top="20191331115303"), "top"), (sms(top="2019"), "top"),
     (sms(rd="-5"), "radius"), (sms(lc="101"), "confidence"),
-    (sms(ml=999), "truncated"), (sms().replace(";lc=68", ";lt=1"), "twice"),
+    (sms(ml=999), "truncated"), (sms().replace(";mcc=510", "").replace(";ml=", ";ml=9;x="),
+                                 "truncated"), (sms().replace(";lc=68", ";lt=1"), "twice"),
     (sms().replace(";pm=G", ";pm"), "key=value"), ("A\"ML=1;" + "x=1;" * 300, "not an AML"),
 ])
 def test_malformed_messages_are_refused(text: str, reason: str) -> None:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 MAX_SMS = 1000  # a concatenated SMS is far shorter; anything longer is not AML
 MAX_RADIUS_M = 1_000_000.0
 SMS_PREFIXES = ('A"ML=', "AML=")
+ML_SLACK = 2
 # ETSI positioning methods (pm) and the Android ELS location sources.
 SMS_METHODS = {"G": "gnss", "W": "wifi", "C": "cell", "H": "hybrid", "N": "unknown"}
 ELS_METHODS = {"gps": "gnss", "gnss": "gnss", "wifi": "wifi", "cell": "cell",
@@ -80,10 +81,22 @@ def _fields(text: str) -> dict[str, str]:
     return fields
 
 
+def check_length(fields: dict[str, str], text: str) -> None:
+    """`ml`, the message's length, comes last: a message cut short has lost it, or part
+    of it. Handsets count the length slightly differently (Google's own ELS example
+    says 126 for 127 characters), so a difference of up to ML_SLACK is let through."""
+    length = fields.get("ml")
+    last = list(fields)[-1] if fields else None
+    if last != "ml" or not _DIGITS.fullmatch(length or "") or \
+            abs(int(length) - len(text)) > ML_SLACK:
+        raise AmlRefused("truncated: ml does not match the message's length")
+
+
 def parse_sms(text: str) -> AmlFix:
     """An ETSI TS 103 625 AML SMS: `A"ML=1;lt=..;lg=..;rd=..;top=..;lc=..;pm=..;si=..;
-    ei=..;mcc=..;mnc=..;ml=..`. `ml` is the length of the whole message: a message
-    without it, or shorter than it says, was cut and is refused."""
+    ei=..;mcc=..;mnc=..;ml=..`. `ml`, the length of the whole message, comes last: a
+    message without it, or shorter than it says, was cut and is refused; so is one
+    whose handset found no position (`pm=N`)."""
     if not isinstance(text, str) or len(text) > MAX_SMS:
         raise AmlRefused("not an AML message")
     text = text.strip()
@@ -93,11 +106,9 @@ def parse_sms(text: str) -> AmlFix:
     fields = _fields("v=" + text[len(prefix):])  # the version is the first value
     if fields.pop("v") != "1":
         raise AmlRefused("only AML version 1 is understood")
-    length = fields.get("ml")
-    if length is None or not _DIGITS.fullmatch(length) or int(length) != len(text):
-        raise AmlRefused("truncated: ml does not match the message's length")
+    check_length(fields, text)
     method = SMS_METHODS.get(fields.get("pm", "").upper(), "unknown")
-    if fields.get("lt", "") == "" and fields.get("lg", "") == "":
+    if fields.get("pm", "").upper() == "N" or not (fields.get("lt") or fields.get("lg")):
         raise AmlRefused("the handset found no position")
     top = fields.get("top")
     if top is None or not _TOP.fullmatch(top):
