@@ -108,6 +108,15 @@ def test_els_form() -> None:
                      "device_number": NUMBER, "device_imei": IMEI, "device_imsi": IMSI})
     assert fix == AmlFix(-4.0105, 119.6262, 12.5, 68, "gnss",
                          datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), NUMBER)
+    # Google's example values; the call's start stands in for a missing fix time.
+    fix = parse_els({"v": "1", "emergency_number": "112", "source": "CALL",
+                     "time": "1438101600123", "location_latitude": "37.4217845",
+                     "location_longitude": "-122.0847413", "location_source": "unknown",
+                     "location_accuracy": "20", "location_confidence": "0.6827",
+                     "device_number": "+1438101600"})
+    assert (fix.lat, fix.lon, fix.radius_m, fix.confidence, fix.method) == \
+        (37.4217845, -122.0847413, 20.0, 68, "unknown")
+    assert fix.at == datetime.fromtimestamp(1438101600.123, UTC)
     for broken in ({}, {"location_latitude": "-4.0", "location_longitude": "119.6"},
                    {"location_latitude": "x", "location_longitude": "119.6",
                     "location_time": str(millis)},

@@ -145,13 +145,16 @@ def _els_confidence(raw: str | None) -> int | None:
 
 def parse_els(form: Mapping[str, str]) -> AmlFix:
     """The Android ELS HTTPS form: `location_latitude`, `location_longitude`,
-    `location_accuracy` (m), `location_time` (ms), `location_source`,
-    `location_confidence`, and the handset's `device_number`."""
+    `location_accuracy` (m), `location_time` (ms; without it `time`, the call's start),
+    `location_source`, `location_confidence` (0-1), and the handset's `device_number`
+    (E.164 as far as the handset knows it). Every field is optional to the handset;
+    one missing that a position needs refuses the message."""
     method = ELS_METHODS.get(str(form.get("location_source", "")).strip().lower(), "unknown")
     number = form.get("device_number")
     return AmlFix(lat=_degrees(form.get("location_latitude"), "location_latitude", 90),
                   lon=_degrees(form.get("location_longitude"), "location_longitude", 180),
                   radius_m=_radius(form.get("location_accuracy")),
                   confidence=_els_confidence(form.get("location_confidence")),
-                  method=method, at=_els_time(form.get("location_time")),
+                  method=method,
+                  at=_els_time(form.get("location_time") or form.get("time")),
                   number=number.strip() if number else None)
