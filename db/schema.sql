@@ -89,7 +89,7 @@ CREATE TABLE public.callbacks (
     id bigint NOT NULL,
     region_id integer DEFAULT 1 NOT NULL,
     call_id bigint NOT NULL,
-    caller_number text NOT NULL,
+    caller_number text,
     line_id bigint,
     dropped_at timestamp with time zone DEFAULT now() NOT NULL,
     done_at timestamp with time zone,
