@@ -12,7 +12,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from db.pool import ping
+from dispatch.aml import endpoints as aml
 from dispatch.auth import endpoints as auth
+from dispatch.blocklist import endpoints as blocklist
 from dispatch.calls import endpoints as calls
 from dispatch.geo import endpoints as geo
 from dispatch.http import JSON, Operation
@@ -46,6 +48,7 @@ OPERATIONS: list[Operation] = [
     Operation("get", "/openapi.json", openapi_json, PUBLIC, "This document",
               answers={200: "OpenAPI 3.1 document"}, database=False),
     *auth.operations, *teams.operations, *calls.operations, *incidents.operations,
+    *blocklist.operations, *aml.operations,
     *geo.operations, *responders.operations, *lines.operations, *reports.operations,
     *activity_reports.operations, *sms.operations,
     *report_charts.operations, *report_points.operations,

@@ -41,6 +41,8 @@ CHECKED = {
     ("assignments", "acknowledged_via"): v.CHANNELS,
     ("sms_messages", "kind"): v.SMS_KINDS,
     ("sms_inbound", "outcome"): v.SMS_OUTCOMES,
+    ("aml_locations", "method"): v.AML_METHODS,
+    ("aml_locations", "transport"): v.AML_TRANSPORTS,
 }
 
 

@@ -22,6 +22,7 @@ from dispatch.incidents.views import (
     incident_view,
 )
 from dispatch.openapi import listing
+from dispatch.schemas import check_float_param, check_phone_param
 from dispatch.vocabulary import STAFF, TEAM_KINDS
 
 MAX_IDEMPOTENCY_KEY = 200
@@ -67,6 +68,23 @@ async def get_incident(request: Request, principal: Principal) -> Response:
     incident_id = path_id(request)
     async with request.app.state.ctx.acquire() as conn:
         return JSON(await incidents.get_incident_detail(conn, incident_id))
+
+
+async def duplicates(request: Request, principal: Principal) -> Response:
+    """Possible duplicates of the emergency an operator is typing in (`lat` and `lon`
+    together, `number`, or both)."""
+    params, ctx = request.query_params, request.app.state.ctx
+    lat = check_float_param(params.get("lat"), "lat", -90, 90)
+    lon = check_float_param(params.get("lon"), "lon", -180, 180)
+    if (lat is None) != (lon is None):
+        raise ValidationFailed.field("lat" if lat is None else "lon",
+                                     "lat and lon go together")
+    number = check_phone_param(params.get("number"), "number")
+    if lat is None and number is None:
+        raise ValidationFailed.field("lat", "give lat and lon, number, or both")
+    async with ctx.acquire() as conn:
+        items = await incidents.get_possible_duplicates(conn, ctx.settings, lat, lon, number)
+    return JSON({"items": items})
 
 
 async def assign(request: Request, principal: Principal) -> Response:
@@ -120,6 +138,14 @@ ACTIVE = {
     "description": "true: only active incidents; false: only closed or cancelled.",
     "schema": {"type": "string", "enum": ["true", "false"]}}
 
+DUPLICATE_QUERY = (
+    {"name": "lat", "in": "query", "required": False, "schema": {"type": "number"},
+     "description": "with lon: incidents within DISPATCH112_DUPLICATE_RADIUS_M (300 m) "
+                    "received in the last DISPATCH112_DUPLICATE_WINDOW_MIN (30 min)"},
+    {"name": "lon", "in": "query", "required": False, "schema": {"type": "number"}},
+    {"name": "number", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "active incidents reported from this number, however old"})
+
 operations = [
     Operation("post", "/api/v1/incidents", create_incident, STAFF,
               "Create an incident and send the nearest free team", IncidentIn,
@@ -130,6 +156,15 @@ operations = [
     Operation("get", "/api/v1/incidents", list_incidents, STAFF, "Incidents, most urgent first",
               answers={200: "`{\"items\": [incident]}`"}, parameters=(ACTIVE,),
               returns=listing(INCIDENT)),
+    # Before /incidents/{id}, which would take "duplicates" for an id.
+    Operation("get", "/api/v1/incidents/duplicates", duplicates, STAFF,
+              "Active incidents that may be the same emergency (nearby and recent, or "
+              "from the same number)",
+              answers={200: "`{\"items\": [incident + \"distance_m\", \"match\": "
+                            "[\"distance\"|\"number\"]]}`, same number first, then "
+                            "nearest",
+                       422: "bad lat, lon or number; neither a position nor a number"},
+              parameters=DUPLICATE_QUERY),
     Operation("get", "/api/v1/incidents/{id}", get_incident, STAFF,
               "An incident with its assignment and events", answers={200: "the incident"},
               returns=INCIDENT_DETAIL),

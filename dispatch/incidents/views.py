@@ -21,7 +21,8 @@ ASSIGNMENT = shape(
     acknowledged_at=nullable(TIME),
     ended_at=nullable(TIME), end_reason={"enum": [*ASSIGNMENT_END_REASONS, None]})
 INCIDENT = shape(
-    id=INTEGER, call_id=nullable(INTEGER), caller_number=STRING, district=nullable(STRING),
+    id=INTEGER, call_id=nullable(INTEGER), caller_number=nullable(STRING),
+    district=nullable(STRING), call_count=INTEGER,
     address=STRING, complaint=STRING, priority={"enum": list(PRIORITIES)},
     required_kind={"enum": [*TEAM_KINDS, None]}, patients=INTEGER, notes=STRING,
     status={"enum": list(INCIDENT_STATES)}, cancel_reason=nullable(STRING),
@@ -67,7 +68,7 @@ def incident_view(row: asyncpg.Record) -> dict:
     view = {key: row[key] for key in (
         "id", "call_id", "caller_number", "district", "address", "complaint", "priority",
         "required_kind", "patients", "notes", "status", "cancel_reason", "created_by",
-        "team_id")}
+        "team_id", "call_count")}
     view["location"] = position(row["lat"], row["lon"])
     view.update({key: row[key] for key in _INCIDENT_TIMES})
     return view

@@ -263,7 +263,7 @@ function renderLines() {
   }
   const open = state.callbacks.filter((c) => !c.done);
   $("callback-list").replaceChildren(...(open.length ? [] : [el("li", { class: "muted" }, t("callbacks.none"))]),
-    ...open.map((c) => el("li", { class: "callback" }, `${c.caller_number} · ${new Date(c.dropped_at).toLocaleTimeString()} `,
+    ...open.map((c) => el("li", { class: "callback" }, `${c.caller_number || "—"} · ${new Date(c.dropped_at).toLocaleTimeString()} `,
        el("button", { type: "button", onclick: () => api("POST", `/api/v1/callbacks/${c.id}/done`, {}) },
           t("callbacks.done")))));
 }
@@ -275,7 +275,7 @@ async function openDetail(id, quiet) {
     api("GET", `/api/v1/incidents/${id}`), api("GET", `/api/v1/incidents/${id}/candidates`)]);
   $("detail").hidden = false;
   $("detail-title").textContent = `#${inc.id} · ${t("status." + inc.status)}`;
-  const fields = [["caller", inc.caller_number], ["address", inc.address],
+  const fields = [["caller", inc.caller_number || "—"], ["address", inc.address],
     ["district", inc.district || "—"], ["notes", inc.notes || "—"],
     ["team", inc.assignment ? `${teamCode(inc.assignment.team_id)} · ETA ${t("minutes", { n: Math.max(1, Math.round(inc.assignment.eta_s / 60)) })} ${etaSource(inc.assignment)}` : "—"]];
   $("detail-fields").replaceChildren(...fields.flatMap(([k, v]) => [el("dt", {}, t(k)), el("dd", { class: `f-${k}` }, v)]));
