@@ -35,7 +35,7 @@ ROUTE_LIMIT_S = 2 * 3600
 
 @dataclass(frozen=True)
 class Box:
-    """(south, west, north, east) in WGS 84 degrees, south < north and west < east."""
+    """(south, west, north, east) in WGS 84 degrees, south <= north and west <= east."""
 
     south: float
     west: float

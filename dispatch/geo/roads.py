@@ -39,7 +39,8 @@ def get_road_index(ctx: Context) -> RoadIndex:
 
 
 def check_bbox(raw: str | None) -> Box | None:
-    """`s,w,n,e` in degrees as a Box (None when absent); 422 naming `bbox` otherwise."""
+    """`s,w,n,e` in degrees as a Box (a line or a point is a box too; None when
+    absent); 422 naming `bbox` otherwise."""
     if raw is None:
         return None
     parts = raw.split(",")
@@ -50,9 +51,9 @@ def check_bbox(raw: str | None) -> Box | None:
     if len(values) != 4 or not all(math.isfinite(v) for v in values):
         raise ValidationFailed.field("bbox", "must be four numbers: south,west,north,east")
     south, west, north, east = values
-    if not (-90 <= south < north <= 90 and -180 <= west < east <= 180):
-        raise ValidationFailed.field("bbox", "needs -90 <= south < north <= 90 and "
-                                             "-180 <= west < east <= 180")
+    if not (-90 <= south <= north <= 90 and -180 <= west <= east <= 180):
+        raise ValidationFailed.field("bbox", "needs -90 <= south <= north <= 90 and "
+                                             "-180 <= west <= east <= 180")
     return Box(south, west, north, east)
 
 
