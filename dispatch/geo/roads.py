@@ -24,18 +24,23 @@ from routing.roadmap import Box, road_layer
 from routing.roads.router import RoadIndex
 
 DETAILS = ("main", "all")
-# 0.05 degrees is about 5.5 km: a 1920 px wide screen at zoom 15 shows 0.04 degrees.
-MAX_ALL_SPAN_DEG = 0.05
+# 0.1 degree is about 11 km: a map 1920 px wide shows 0.082 degrees at zoom 15, where
+# the dashboard starts asking for every road (roadmap.js, MINOR_ZOOM).
+MAX_ALL_SPAN_DEG = 0.1
 MAX_FEATURES = 20_000
+
+
+def has_road_graph(ctx: Context) -> bool:
+    """Whether a road graph is loaded (the pages then draw roads and routes)."""
+    return isinstance(getattr(ctx.router, "index", None), RoadIndex)
 
 
 def get_road_index(ctx: Context) -> RoadIndex:
     """The loaded graph's index (snapping, the graph itself); NoRoadGraph without one."""
-    index = getattr(ctx.router, "index", None)
-    if not isinstance(index, RoadIndex):
+    if not has_road_graph(ctx):
         raise NoRoadGraph("no road graph is loaded: the service routes with "
                           f"{ctx.router.name!r}, not an OpenStreetMap extract (osm:PATH)")
-    return index
+    return ctx.router.index
 
 
 def check_bbox(raw: str | None) -> Box | None:

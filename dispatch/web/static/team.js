@@ -102,6 +102,7 @@ function showNet() {
 function draw() {
   $("idle").hidden = Boolean(current);
   $("card").hidden = !current;
+  if (!current) $("route-panel").hidden = true;
   document.body.dataset.priority = current ? current.incident.priority : "";
   if (!current) return;
   const inc = current.incident;
@@ -158,6 +159,14 @@ const APPLY = {
 $("next-step").addEventListener("click", (e) => tap(e.target.dataset.action));
 $("clear-on-scene").addEventListener("click", () => tap("clear"));
 $("refused-dismiss").addEventListener("click", () => saveRefused([]));
+// "Peta": the route inside the page when the service has a road graph (team-route.js),
+// else the link to a map of the place.
+$("nav-map").addEventListener("click", (e) => {
+  if (typeof routeMapOn === "undefined" || !routeMapOn()) return;
+  e.preventDefault();
+  openRouteMap().catch(console.error);
+});
+$("route-close").addEventListener("click", () => { $("route-panel").hidden = true; });
 SESSION.onUnauthorized = needLogIn;
 
 // ---- GPS and screen ------------------------------------------------------------------
