@@ -48,16 +48,20 @@ class Box:
         return max(self.north - self.south, self.east - self.west)
 
 
-def way_feature(name: str, direction: int, points: list[tuple[float, float]]) -> dict:
-    """A way as a GeoJSON Feature: a LineString ([lon, lat] pairs), its highway class,
-    whether it is a main road and its one-way direction (0 both, 1 in the order
-    drawn, -1 against it)."""
+def way_feature(name: str, direction: int, coordinates: list[list[float]]) -> dict:
+    """A way as a GeoJSON Feature: a LineString of [lon, lat] `coordinates`, its
+    highway class, whether it is a main road and its one-way direction (0 both, 1 in
+    the order drawn, -1 against it)."""
     return {"type": "Feature",
             "properties": {"highway": name, "main": name in MAIN_CLASSES,
                            "oneway": direction},
-            "geometry": {"type": "LineString",
-                         "coordinates": [[round(lon, DECIMALS), round(lat, DECIMALS)]
-                                         for lat, lon in points]}}
+            "geometry": {"type": "LineString", "coordinates": coordinates}}
+
+
+def lon_lat(lat: np.ndarray, lon: np.ndarray) -> list[list[float]]:
+    """[[lon, lat], ...] rounded to DECIMALS (numpy does it for the whole line: the
+    answers with every road of a box are made of thousands of these)."""
+    return np.round(np.column_stack([lon, lat]), DECIMALS).tolist()
 
 
 class RoadLayer:
@@ -74,15 +78,24 @@ class RoadLayer:
         main = [HIGHWAY_CLASSES.index(name) for name in MAIN_CLASSES
                 if name in HIGHWAY_CLASSES]
         self.is_main = np.isin(graph.way_class, main)
+        # Each way's Feature once made, kept: the same streets are asked for again at
+        # every pan of the map. Never changed once made (answers share them).
+        self._made: list[dict | None] = [None] * len(self.is_main)
         self.main_features = [self.feature(int(w)) for w in np.flatnonzero(self.is_main)]
 
     def feature(self, way: int) -> dict:
         """The Feature of way number `way`."""
+        made = self._made[way]
+        if made is None:
+            made = self._made[way] = self._make(way)
+        return made
+
+    def _make(self, way: int) -> dict:
         graph = self.graph
         nodes = graph.way_nodes[graph.way_start[way]:graph.way_start[way + 1]]
-        points = list(zip(graph.lat[nodes].tolist(), graph.lon[nodes].tolist(), strict=True))
         return way_feature(HIGHWAY_CLASSES[graph.way_class[way]],
-                           int(graph.way_direction[way]), points)
+                           int(graph.way_direction[way]),
+                           lon_lat(graph.lat[nodes], graph.lon[nodes]))
 
     def crossing(self, box: Box, *, main_only: bool) -> np.ndarray:
         """Numbers of the ways whose bounding box meets `box` (a way passing by a

@@ -106,7 +106,7 @@ async def test_every_road_in_a_small_box_and_only_main_ones_without_detail(api: 
     ("bbox=" + ",".join(["1" * 60] * 4), "bbox"),
     ("detail=every", "detail"),
     ("detail=all", "bbox"),                          # every road of the whole graph
-    ("detail=all&bbox=-4.5,119.2,-3.5,120.2", "bbox"),  # a box of 1 degree
+    ("detail=all&bbox=-4.1,119.6,-4.0,119.7", "bbox"),  # a box of 0.1 degree
     ("zoom=15", "zoom"),
 ])
 async def test_bad_road_queries_are_refused_by_name(api: Api, query: str, field: str) -> None:

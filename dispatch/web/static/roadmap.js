@@ -8,7 +8,7 @@ const ROADS = {
   // Every road from this zoom on (a few streets' worth of screen); main roads always.
   MINOR_ZOOM: 15,
   // The largest box asked for every road (dispatch/geo/roads.py MAX_ALL_SPAN_DEG).
-  MAX_SPAN_DEG: 0.1,
+  MAX_SPAN_DEG: 0.05,
   // [weight, colour] per class: the bigger the road, the thicker and warmer.
   STYLE: {
     motorway: [6, "#c0392b"], trunk: [5.5, "#d35400"], primary: [5, "#e67e22"],
@@ -27,7 +27,7 @@ function roadStyle(feature) {
 // The box to ask every road for: the view and a margin, at most MAX_SPAN_DEG a side
 // around its centre (the service refuses larger ones).
 function roadBox(map) {
-  const bounds = map.getBounds().pad(0.15);
+  const bounds = map.getBounds().pad(0.1);
   const centre = map.getCenter();
   const half = ROADS.MAX_SPAN_DEG / 2 - 1e-6;
   const south = Math.max(bounds.getSouth(), centre.lat - half, -90);
