@@ -15,6 +15,7 @@ const ROADS = {
     secondary: [4, "#f0b400"], tertiary: [3.5, "#c8b560"],
   },
   MINOR: [2, "#a0a4a8"],
+  RETRY_MS: 15000,
 };
 
 function roadStyle(feature) {
@@ -39,7 +40,8 @@ function roadBox(map) {
 
 // Draws the roads on `map` below everything else: the main roads once, every other road
 // of the view whenever the map is zoomed in far enough. `start()` resolves to false
-// when the service has no road graph (404), and draws nothing then.
+// when the service has no road graph (404), and draws nothing then; after any other
+// failure it tries again a little later.
 class RoadMap {
   constructor(map) {
     this.map = map;
@@ -59,7 +61,9 @@ class RoadMap {
       data = await api("GET", "/api/v1/roads");
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) return false;
-      throw err;
+      // No signal, or the service busy or its database away (503): try again later.
+      setTimeout(() => this.start().catch(console.error), ROADS.RETRY_MS);
+      return false;
     }
     this.main.addData(data).addTo(this.map);
     this.minor.addTo(this.map);

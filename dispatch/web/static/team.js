@@ -102,7 +102,6 @@ function showNet() {
 function draw() {
   $("idle").hidden = Boolean(current);
   $("card").hidden = !current;
-  if (!current) $("route-panel").hidden = true;
   document.body.dataset.priority = current ? current.incident.priority : "";
   if (!current) return;
   const inc = current.incident;
@@ -138,6 +137,8 @@ function show(assignment) {
   }
   if (current && ["closed", "cancelled"].includes(current.incident.status)) current = null;
   if (current && current.id !== before && current.incident.status === "assigned") alarm();
+  // The route shown is to the incident it was asked for: gone with it.
+  if (!current || current.id !== before) $("route-panel").hidden = true;
   draw();
 }
 
