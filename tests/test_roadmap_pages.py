@@ -1,7 +1,8 @@
 """The road map in a real headless Chromium, with the synthetic town's graph loaded and
 no tile server: the dashboard draws the main roads, every road once zoomed in, the
 kelurahan names and the teams' codes; the team's "Peta" shows its route inside the
-page. Screenshots go to tests/artifacts/ (dashboard-roads.png, team-route.png)."""
+page. Screenshots go to tests/artifacts/ (dashboard-roads-city.png,
+dashboard-roads.png, team-route.png)."""
 
 from __future__ import annotations
 
@@ -77,6 +78,7 @@ async def test_dashboard_draws_the_roads_and_labelled_markers(
     districts = page.locator(".leaflet-tooltip.district-label")
     await expect(districts).to_have_count(22)
     await expect(districts.filter(has_text="Lakessi")).to_have_count(1)
+    await page.screenshot(path=str(ARTIFACTS / "dashboard-roads-city.png"))
 
     # Zoomed in on the town: its sixteen residential streets join the main ones.
     await page.evaluate("([lat, lon]) => map.setView([lat, lon], 16)", list(TOWN_CENTRE))
