@@ -30,7 +30,11 @@ def extract(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def settings(settings: Settings, extract: Path) -> Settings:
+def settings(settings: Settings, extract: Path, request: pytest.FixtureRequest) -> Settings:
+    """The town's graph and no tile server, unless the test names its own router."""
+    marker = request.node.get_closest_marker("settings")
+    if marker and "router" in marker.kwargs:
+        return settings
     return replace(settings, router=f"osm:{extract}", tile_url=None)
 
 
@@ -117,3 +121,22 @@ async def test_the_team_sees_its_route_on_peta(browser: Browser, api: Api,
     await expect(page.locator("#route-panel")).to_be_hidden()
     # The map stayed in the page: nothing was asked of another site.
     assert watch.errors == [] and watch.dialogs == [] and watch.foreign == []
+
+
+@pytest.mark.settings(router="geodesic")
+async def test_without_a_graph_the_dashboard_asks_for_no_roads(browser: Browser, api: Api,
+                                                               service: str) -> None:
+    await api.team("JLN1", *junction(2, 2))
+    watch = Watch(service)
+    page = await operator_page(browser, service, watch)
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    await page.reload()
+    # The roads would have been asked for before the teams are drawn (dashboard.js).
+    await expect(page.locator(".leaflet-tooltip.team-label", has_text="JLN1")).to_be_visible()
+    await page.evaluate("([lat, lon]) => map.setView([lat, lon], 16)", list(TOWN_CENTRE))
+    await page.evaluate("map.setZoom(15)")
+    await expect(page.locator(".leaflet-tooltip.team-label", has_text="JLN1")).to_be_visible()
+    assert await page.locator("path.road").count() == 0
+    assert not [url for url in asked if "/api/v1/roads" in url]
+    assert watch.errors == [] and watch.foreign == []
