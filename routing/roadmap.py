@@ -5,7 +5,8 @@ else of it, so that the graph's internals can change without this module.
 
 `RoadLayer(graph)` is made once per loaded graph (`road_layer(graph)` keeps it): it
 holds every way's bounding box, so the ways crossing a box are found by four array
-comparisons, and the main roads' features, made once.
+comparisons, the main roads' features, made once, and the graph's matrices of seconds
+and metres that routes are searched and measured on.
 
 `fastest_path(index, origin, destination)` snaps both ends as the router does (the
 nearest node within SNAP_MAX_M), runs one Dijkstra search from the origin's node with
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy.sparse import csgraph
@@ -82,6 +84,16 @@ class RoadLayer:
         # every pan of the map. Never changed once made (answers share them).
         self._made: list[dict | None] = [None] * len(self.is_main)
         self.main_features = [self.feature(int(w)) for w in np.flatnonzero(self.is_main)]
+
+    @cached_property
+    def seconds(self):
+        """The graph's CSR matrix of travel seconds, made once (routes search it)."""
+        return self.graph.matrix()
+
+    @cached_property
+    def metres(self):
+        """The same edges' lengths in metres (a route's length is read from it)."""
+        return self.graph.matrix(self.graph.metres)
 
     def feature(self, way: int) -> dict:
         """The Feature of way number `way`."""
@@ -158,14 +170,15 @@ def fastest_path(index: RoadIndex, origin: Position, destination: Position, *,
     if ends[0] < 0 or ends[1] < 0:
         return None
     source, target = int(ends[0]), int(ends[1])
-    seconds, predecessors = csgraph.dijkstra(graph.matrix(), directed=True, indices=source,
+    layer = road_layer(graph)
+    seconds, predecessors = csgraph.dijkstra(layer.seconds, directed=True, indices=source,
                                              return_predecessors=True, limit=limit_s)
     if not np.isfinite(seconds[target]):
         return None
     nodes = _path_nodes(predecessors, source, target)
     metres = 0.0
     if len(nodes) > 1:
-        lengths = graph.matrix(graph.metres)[nodes[:-1], nodes[1:]]
+        lengths = layer.metres[nodes[:-1], nodes[1:]]
         metres = float(np.asarray(lengths).sum())
     leg_m = float(legs_m[0] + legs_m[1])
     points = [(origin.lat, origin.lon),
