@@ -9,7 +9,10 @@ is exactly the distance along the roads over the road's speed
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -127,6 +130,17 @@ async def test_across_the_river_loses_to_the_same_bank(api: Api) -> None:
     assert detail["assignment"]["eta_source"] == "osm"
     created = next(e for e in detail["events"] if e["name"] == "assignment.created")
     assert created["data"]["eta_source"] == "osm"
+    # The reports count it, and the incident log names it.
+    today = datetime.now(UTC).date()
+    period = {"from": (today - timedelta(days=1)).isoformat(),
+              "to": (today + timedelta(days=1)).isoformat()}
+    report = (await api.get("/api/v1/reports/response-times", params=period,
+                            role="health_office")).json()
+    assert report["eta_sources"] == {"osm": 1, "osrm": 0, "geodesic": 0}
+    log = (await api.get("/api/v1/reports/response-times.csv", params=period,
+                         role="health_office")).text
+    [row] = csv.DictReader(io.StringIO(log))
+    assert row["incident_id"] == str(body["id"]) and row["eta_source"] == "osm"
 
 
 async def test_a_team_on_an_island_never_wins(api: Api) -> None:

@@ -8,6 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from dispatch.config import Settings, SettingsError
 from routing.roads import cache_path
 from tests.roads_support import place
 from tests.support import Api
@@ -54,3 +57,13 @@ async def test_check_names_the_bases_the_roads_cannot_serve(tmp_path: Path, api:
     assert "bases: 1 of 3 on the city's roads" in bad.stdout
     assert "team ISLE" in bad.stdout and "cut off from the city's network" in bad.stdout
     assert "team SEA" in bad.stdout and "no road within 1000 m" in bad.stdout
+
+
+def test_a_router_setting_that_names_no_router_stops_every_command() -> None:
+    for bad in ("roads", "osm:", "osrm:ftp://example", "osrm:"):
+        with pytest.raises(SettingsError, match="DISPATCH112_ROUTER"):
+            Settings.from_env({"DISPATCH112_ROUTER": bad})
+    for good in ("geodesic", "osm:/srv/city.osm.pbf", "osrm:http://127.0.0.1:5000"):
+        assert Settings.from_env({"DISPATCH112_ROUTER": good}).router == good
+    refused = _roads(None, "import", router="tomtom")
+    assert refused.returncode == 2 and "unknown router 'tomtom'" in refused.stderr

@@ -5,3 +5,6 @@
 ALTER TABLE assignments
     ADD COLUMN eta_source text NOT NULL DEFAULT 'geodesic'
         CHECK (eta_source IN ('osm', 'osrm', 'geodesic'));
+
+-- The incident log names the ETA source of each incident's last assignment.
+CREATE INDEX assignments_incident ON assignments (incident_id, id);

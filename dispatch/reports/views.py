@@ -15,7 +15,7 @@ CONTRACT_COLUMNS = ("incident_id", "priority", "district", "team_code", "receive
                     "closed_at", "dispatch_s", "ack_s", "turnout_s", "travel_s", "response_s")
 LOG_COLUMNS = CONTRACT_COLUMNS + tuple(
     name for name in ("kelurahan", "shift", "status", "assignment_count", *TIMES, *INTERVALS,
-                      "within_target")
+                      "within_target", "eta_source")
     if name not in CONTRACT_COLUMNS)
 # A spreadsheet runs a cell starting with one of these as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -29,8 +29,13 @@ Blocking CPU work: call it in a thread from async code (`asyncio.to_thread`).
 `HIGHWAY_CLASSES`: class names by index (motorway ... track; `*_link` folded into
 their road); `MAIN_CLASSES`: motorway, trunk, primary, secondary, tertiary.
 
-`OsmRouter(path)`: the `routing.Router` over the graph (routing.roads.router); a loaded
+`OsmRouter(extract)`: the `routing.Router` over the graph (routing.roads.router); a loaded
 router's graph is `router.graph` (None until `await router.prepare()` has loaded it).
+With the service running, it is `request.app.state.ctx.router` when
+`DISPATCH112_ROUTER=osm:...` (check `isinstance(router, OsmRouter)`).
+`router.path(origin, destination)` -> [(lat, lon), ...] (the origin, the road nodes,
+the destination) of the fastest drive, or None (no graph, off the roads, no road
+between them): a team's route for a map.
 """
 
 from routing.roads.graph import RoadGraph, build_graph, cache_path, load_graph

@@ -88,6 +88,12 @@ function teamCode(id) {
   return team ? team.code : String(id);
 }
 
+// Which router computed an ETA (eta_source): by road (OSM graph, OSRM) or a straight-line
+// estimate, so that the operator knows how far to trust it.
+function etaSource(withEta) {
+  return withEta.eta_source ? `(${t("eta." + withEta.eta_source)})` : "";
+}
+
 function incidentItem(inc) {
   const late = minutesSince(inc.received_at) > TARGET_MIN && !inc.on_scene_at;
   return el("li", { class: `incident p${inc.priority} ${inc.status}`, "data-id": inc.id,
@@ -249,10 +255,10 @@ async function openDetail(id, quiet) {
   $("detail-title").textContent = `#${inc.id} · ${t("status." + inc.status)}`;
   const fields = [["caller", inc.caller_number], ["address", inc.address],
     ["district", inc.district || "—"], ["notes", inc.notes || "—"],
-    ["team", inc.assignment ? `${teamCode(inc.assignment.team_id)} · ETA ${t("minutes", { n: Math.max(1, Math.round(inc.assignment.eta_s / 60)) })}` : "—"]];
+    ["team", inc.assignment ? `${teamCode(inc.assignment.team_id)} · ETA ${t("minutes", { n: Math.max(1, Math.round(inc.assignment.eta_s / 60)) })} ${etaSource(inc.assignment)}` : "—"]];
   $("detail-fields").replaceChildren(...fields.flatMap(([k, v]) => [el("dt", {}, t(k)), el("dd", { class: `f-${k}` }, v)]));
   $("detail-candidates").replaceChildren(...candidates.items.map((c) => el("li", {},
-    `${c.code} · ${t("minutes", { n: Math.round(c.eta_s / 60) })} · ${(c.distance_m / 1000).toFixed(1)} km `,
+    `${c.code} · ${t("minutes", { n: Math.round(c.eta_s / 60) })} · ${(c.distance_m / 1000).toFixed(1)} km ${etaSource(c)} `,
     el("button", { type: "button", onclick: () => assign(id, c.team_id) }, t("detail.assign")))));
   $("detail-timeline").replaceChildren(...inc.events.map((e) => el("li", {},
     el("time", {}, new Date(e.at).toLocaleTimeString()), ` ${e.name}`,
@@ -301,8 +307,8 @@ $("incident-form").addEventListener("submit", async (event) => {
     const result = await api("POST", "/api/v1/incidents", readIncident(form));
     out.className = `result ${result.status}`;
     out.textContent = result.assignment
-      ? t("result.assigned", { team: teamCode(result.assignment.team_id) || result.assignment.team_id,
-                               eta: Math.max(1, Math.round(result.assignment.eta_s / 60)) })
+      ? `${t("result.assigned", { team: teamCode(result.assignment.team_id) || result.assignment.team_id,
+                                  eta: Math.max(1, Math.round(result.assignment.eta_s / 60)) })} ${etaSource(result.assignment)}`
       : t("result.queued");
     form.reset();
   } catch (err) {
