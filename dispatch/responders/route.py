@@ -35,8 +35,10 @@ async def get_team_route(conn: asyncpg.Connection, ctx: Context, team_id: int) -
     # On the event loop, as the router's own search: scipy's Dijkstra holds the GIL, so
     # a worker thread would not free the loop (routing.roads.router); a city's graph is
     # searched in milliseconds, and ROUTE_LIMIT_S bounds a larger one.
+    router = ctx.router  # snapped and counted as this router ranks teams
     path = fastest_path(index, Position(here["lat"], here["lon"]),
-                        Position(there["lat"], there["lon"]))
+                        Position(there["lat"], there["lon"]), snap_max_m=router.snap_max_m,
+                        snap_kmh=router.snap_ms * 3.6)
     route = None
     if path is not None:
         route = {"type": "Feature",
