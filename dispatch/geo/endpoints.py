@@ -40,9 +40,10 @@ async def places(request: Request, principal: Principal) -> Response:
 async def roads(request: Request, principal: Principal) -> Response:
     """The loaded road graph's ways in a box (routing.roadmap), see dispatch/geo/roads.py."""
     box, detail = roads_service.check_road_query(request.query_params)
-    collection = await roads_service.get_roads(request.app.state.ctx, box, detail)
-    # The graph changes only with a restart: a page may keep the main roads a while.
-    return JSON(collection, headers={"Cache-Control": "private, max-age=300"})
+    body = await roads_service.get_roads(request.app.state.ctx, box, detail)
+    # The graph changes only with a restart: a page may keep the roads a while.
+    return Response(body, media_type="application/json",
+                    headers={"Cache-Control": "private, max-age=300"})
 
 
 BBOX = {"name": "bbox", "in": "query", "required": False,

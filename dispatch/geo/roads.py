@@ -16,7 +16,9 @@ says so).
 from __future__ import annotations
 
 import asyncio
+import json
 import math
+import weakref
 
 from dispatch.context import Context
 from dispatch.errors import NoRoadGraph, ValidationFailed
@@ -80,17 +82,30 @@ def check_road_query(params) -> tuple[Box | None, str]:
     return box, detail
 
 
-async def get_roads(ctx: Context, box: Box | None, detail: str) -> dict:
-    """The roads as a GeoJSON FeatureCollection, with the graph's extent (`bounds`, as
-    south, west, north, east), the detail served and whether it was `truncated`."""
+def _collection(index: RoadIndex, box: Box | None, detail: str) -> bytes:
+    """The answer's JSON, encoded (blocking: called in a worker thread)."""
+    layer = road_layer(index.graph)
+    features, truncated = layer.features(box, main_only=detail == "main", limit=MAX_FEATURES)
+    collection = {"type": "FeatureCollection", "detail": detail, "truncated": truncated,
+                  "bounds": list(index.graph.bbox()), "features": features}
+    return json.dumps(collection, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+# The whole graph's main roads, encoded once per graph: every dashboard asks for them
+# when it opens (hundreds of KB of JSON, tens of milliseconds to encode).
+_MAIN: weakref.WeakKeyDictionary[RoadIndex, bytes] = weakref.WeakKeyDictionary()
+
+
+async def get_roads(ctx: Context, box: Box | None, detail: str) -> bytes:
+    """The roads as a GeoJSON FeatureCollection in JSON, with the graph's extent
+    (`bounds`, as south, west, north, east), the detail served and whether it was
+    `truncated`. Made in a worker thread: the first call also builds the graph's layer,
+    which the event loop should not wait for."""
     index = get_road_index(ctx)
-
-    def cut() -> tuple[list[dict], bool]:
-        layer = road_layer(index.graph)
-        return layer.features(box, main_only=detail == "main", limit=MAX_FEATURES)
-
-    # In a worker thread: the first call builds the layer (a city's ways, tens of
-    # milliseconds), which the event loop should not wait for.
-    features, truncated = await asyncio.to_thread(cut)
-    return {"type": "FeatureCollection", "detail": detail, "truncated": truncated,
-            "bounds": list(index.graph.bbox()), "features": features}
+    whole_main = box is None and detail == "main"
+    body = _MAIN.get(index) if whole_main else None
+    if body is None:
+        body = await asyncio.to_thread(_collection, index, box, detail)
+        if whole_main:
+            _MAIN[index] = body
+    return body
