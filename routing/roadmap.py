@@ -67,7 +67,9 @@ def lon_lat(lat: np.ndarray, lon: np.ndarray) -> list[list[float]]:
 
 
 class RoadLayer:
-    """The ways of one graph, ready to be cut by a box; immutable once built."""
+    """The ways of one graph, ready to be cut by a box. Its arrays are fixed once built;
+    features and matrices are made at first use and kept (two threads making the same
+    one at once only make it twice)."""
 
     def __init__(self, graph: RoadGraph) -> None:
         self.graph = graph
