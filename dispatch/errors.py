@@ -66,6 +66,12 @@ class NotFound(DispatchError):
     status, title, slug = 404, "Not found", "not-found"
 
 
+class NoRoadGraph(NotFound):
+    """The service routes without a road graph (DISPATCH112_ROUTER is not osm:PATH):
+    there are no roads to draw nor drive along; the pages then do without them."""
+    title, slug = "No road graph loaded", "no-road-graph"
+
+
 class MethodNotAllowed(DispatchError):
     status, title, slug = 405, "Method not allowed", "method-not-allowed"
 

@@ -481,6 +481,15 @@ CASES = [
     Case("get-team-unknown", "GET", "/api/v1/teams/999999", 404),
     Case("list-active-maybe", "GET", "/api/v1/incidents?active=maybe", 422, fields=("active",)),
     Case("list-active-empty", "GET", "/api/v1/incidents?active=", 422, fields=("active",)),
+    # The road map: its query is checked before the graph is looked for (this module's
+    # service has none: a good query gets 404 no-road-graph).
+    Case("roads-bbox-three", "GET", "/api/v1/roads?bbox=1,2,3", 422, fields=("bbox",)),
+    Case("roads-bbox-nan", "GET", "/api/v1/roads?bbox=nan,1,2,3", 422, fields=("bbox",)),
+    Case("roads-bbox-reversed", "GET", "/api/v1/roads?bbox=2,1,1,3", 422, fields=("bbox",)),
+    Case("roads-detail-unknown", "GET", "/api/v1/roads?detail=x", 422, fields=("detail",)),
+    Case("roads-all-unbounded", "GET", "/api/v1/roads?detail=all", 422, fields=("bbox",)),
+    Case("roads-no-graph", "GET", "/api/v1/roads", 404),
+    Case("route-no-graph", "GET", "/api/v1/team/route", 404, role=RESPONDER),
     Case("unknown-route", "GET", "/api/v1/nothing-here", 404),
     Case("unknown-sub-route", "GET", "/api/v1/incidents/{incident}/nothing", 404),
     Case("delete-incidents", "DELETE", INC, 405),

@@ -127,8 +127,10 @@ ENDPOINTS = [
     # The dashboard's map and gazetteer.
     Endpoint("GET", "/api/v1/districts", STAFF | {"health_office"}),
     Endpoint("GET", "/api/v1/places?q=lompoe", STAFF),
+    Endpoint("GET", "/api/v1/roads", STAFF | RESPONDER),
     # A responder's phone.
     Endpoint("GET", "/api/v1/team/assignment", RESPONDER),
+    Endpoint("GET", "/api/v1/team/route", RESPONDER),
     Endpoint("POST", "/api/v1/team/status", RESPONDER,
              lambda ids: {"action": "acknowledge", "incident_id": ids["incident"],
                           "client_id": uuid.uuid4().hex}),

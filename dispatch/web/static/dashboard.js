@@ -12,6 +12,9 @@ const $ = (id) => document.getElementById(id);
 const map = L.map("map", { zoomControl: true }).setView(PARE_PARE, 13);
 const tileUrl = document.querySelector('meta[name="tile-url"]').content;
 if (tileUrl) L.tileLayer(tileUrl, { maxZoom: 19 }).addTo(map);
+// Without tiles, the service's own road graph (when it has one) draws the streets
+// (roadmap.js) and the kelurahan carry their names.
+const ownRoads = !tileUrl && document.querySelector('meta[name="road-map"]').content === "on";
 const layers = { incidents: L.layerGroup().addTo(map), teams: L.layerGroup().addTo(map) };
 let pickMarker = null;
 
@@ -30,10 +33,23 @@ async function loadDistricts() {
   if (withShape.length) {
     L.geoJSON({ type: "FeatureCollection", features: withShape }, {
       style: (f) => (f.properties.level === "kelurahan"
-        ? { color: "#888", weight: 0.6, fillOpacity: 0 }
+        // dashed, as boundaries are on maps, so as not to read as streets
+        ? { color: "#8e7cc3", weight: 1, dashArray: "4 4", fillOpacity: 0 }
         : { color: "#555", weight: 1.5, fillOpacity: 0.04 }),
       onEachFeature: (f, layer) => layer.bindTooltip(el("span", {}, f.properties.name)),
     }).addTo(map);
+  }
+  if (!tileUrl) labelKelurahan(data.features);
+}
+
+// Each kelurahan's name at its centroid, always shown (a map without tiles has no other).
+function labelKelurahan(features) {
+  for (const f of features) {
+    const c = f.properties.centroid;
+    if (f.properties.level !== "kelurahan" || !c || c.lat === null) continue;
+    L.tooltip({ permanent: true, direction: "center", className: "district-label",
+                interactive: false })
+      .setLatLng([c.lat, c.lon]).setContent(el("span", {}, f.properties.name)).addTo(map);
   }
 }
 
@@ -50,10 +66,14 @@ function drawMap() {
   }
   for (const team of state.teams) {
     const lost = team.signal === "lost";
+    // The code always beside the marker; the status in the marker's title.
     L.marker([team.position.lat, team.position.lon], {
       icon: L.divIcon({ className: `team-icon ${team.status}${lost ? " lost" : ""}`,
                         html: "", iconSize: [16, 16] }),
-    }).bindTooltip(el("span", {}, `${team.code} · ${t("team." + team.status)}`)).addTo(layers.teams);
+      title: `${team.code} · ${t("team." + team.status)}`,
+    }).bindTooltip(el("span", {}, team.code), {
+      permanent: true, direction: "right", offset: [8, 0], className: `team-label ${team.status}`,
+    }).addTo(layers.teams);
   }
 }
 
@@ -364,5 +384,6 @@ const live = new Live({
 
 fillComplaints();
 loadDistricts().catch(console.error);
+if (ownRoads) new RoadMap(map).start().catch(console.error);
 setInterval(tickTimers, 1000);
 setInterval(() => { raiseAlerts(); }, 5000);

@@ -158,6 +158,8 @@ function show(assignment) {
   }
   if (current && ["closed", "cancelled"].includes(current.incident.status)) current = null;
   if (current && current.id !== before && current.incident.status === "assigned") alarm();
+  // The route shown is to the incident it was asked for: gone with it.
+  if (!current || current.id !== before) $("route-panel").hidden = true;
   draw();
 }
 
@@ -179,6 +181,14 @@ const APPLY = {
 $("next-step").addEventListener("click", (e) => tap(e.target.dataset.action));
 $("clear-on-scene").addEventListener("click", () => tap("clear"));
 $("refused-dismiss").addEventListener("click", () => saveRefused([]));
+// "Peta": the route inside the page when the service has a road graph (team-route.js),
+// else the link to a map of the place.
+$("nav-map").addEventListener("click", (e) => {
+  if (typeof routeMapOn === "undefined" || !routeMapOn()) return;
+  e.preventDefault();
+  openRouteMap().catch(console.error);
+});
+$("route-close").addEventListener("click", () => { $("route-panel").hidden = true; });
 SESSION.onUnauthorized = needLogIn;
 
 // ---- GPS and screen ------------------------------------------------------------------
