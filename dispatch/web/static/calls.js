@@ -9,6 +9,7 @@
 const CALL_LOG_HOURS = 24;
 const CALL_LOG_SHOWN = 30;
 const DEBOUNCE_MS = 300;
+const AML_ZOOM = 17;            // a radius of tens of metres is visible
 const MIN_NUMBER_DIGITS = 6;    // fewer typed digits: not a number to look up yet
 Object.assign(state, { calls: [], current: null, history: null, duplicates: [], aml: null });
 const amlLayer = L.layerGroup().addTo(map);
@@ -133,6 +134,7 @@ function finishCall() {
   state.history = null; state.duplicates = []; state.aml = null;
   renderHistory(); renderDuplicates(); renderAml();
   renderCalls();
+  document.querySelector(".call-form").scrollTop = 0;   // ready for the next call, result in view
 }
 
 // End the call in hand (opening it first if need be) with `disposition`.
@@ -302,7 +304,7 @@ function renderAml() {
   L.circle([aml.lat, aml.lon], { radius, color: "#6a1b9a", weight: 2, fillOpacity: 0.12 }).addTo(amlLayer);
   L.circleMarker([aml.lat, aml.lon], { radius: 5, color: "#6a1b9a", fillOpacity: 1 })
     .bindTooltip(el("span", {}, t("aml.title"))).addTo(amlLayer);
-  map.setView([aml.lat, aml.lon], Math.max(map.getZoom(), 15));
+  map.setView([aml.lat, aml.lon], Math.max(map.getZoom(), AML_ZOOM));
   $("aml").replaceChildren(
     el("p", { class: "aml-fix" }, t("aml.fix", { lat: aml.lat.toFixed(5), lon: aml.lon.toFixed(5),
       r: Math.round(radius), at: localTime(aml.at), method: aml.method })),
