@@ -13,6 +13,8 @@ import asyncpg
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
+from dispatch.cities import load_pack
+from dispatch.cities.loader import do_load_city
 from tests.calls_support import login_gateway, open_call
 from tests.support import PASSWORDS, Api
 from tests.test_aml import sms
@@ -86,6 +88,8 @@ async def test_three_calls_one_incident_one_prank_one_duplicate(
         browser: Browser, api: Api, db: asyncpg.Connection, service: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     await login_gateway(api, db)
+    async with db.transaction():  # the city's boundaries on the map, for the screenshots
+        await do_load_city(db, load_pack("parepare"))
     await api.team("CALL1", -4.001, 119.6405)
     await api.team("CALL2", -4.03, 119.66)
     blocked = await api.post("/api/v1/blocklist", {"number": PRANK[0],
@@ -104,6 +108,7 @@ async def test_three_calls_one_incident_one_prank_one_duplicate(
     await expect(operator.locator("#call-state")).to_contain_text(FIRST[1])
     await expect(operator.locator("#caller-history")).to_contain_text("0 panggilan sebelumnya")
     await _fill_emergency(operator, *SCENE, f"Jl. Bau Massepe {XSS}")
+    await form.locator("input[name=complaint_text]").fill(f"napas berbunyi {XSS}")
     await form.locator("button[type=submit]").click()
     await expect(result).to_contain_text("CALL1")
     await expect(operator.locator("#call-state")).to_contain_text("Tidak ada panggilan aktif")
@@ -173,6 +178,17 @@ async def test_three_calls_one_incident_one_prank_one_duplicate(
     assert (report["Menjadi insiden"], report["Iseng"], report["Duplikat"]) == ("1", "1", "1")
     assert report.get("Masih terbuka", "0") == "0"
 
+    # 5. The first caller calls again: the history beside the form names the earlier
+    #    call and the incident it became.
+    await operator.locator("#detail-close").click()
+    await form.locator("input[name=caller_number]").fill(FIRST[0])
+    history = operator.locator("#caller-history")
+    await expect(history).to_contain_text("1 panggilan sebelumnya, 1 insiden")
+    await expect(history.locator(".history-calls")).to_contain_text("Menjadi insiden")
+    await expect(history.locator(".history-incidents")).to_contain_text(f"napas berbunyi {XSS}")
+    suggestion = operator.locator(f"#duplicates li.duplicate[data-id='{first['id']}']")
+    await expect(suggestion.locator(".why")).to_contain_text("nomor sama")
+
     for page in (operator, team):
         assert await page.evaluate("window.__pwned === undefined")
         assert await page.locator("img[src=x]").count() == 0
@@ -205,6 +221,14 @@ async def test_a_withheld_number_becomes_an_incident(browser: Browser, api: Api,
     await operator.locator(f"li.incident[data-id='{incident['id']}']").click()
     await expect(operator.locator("#detail .f-caller")).to_have_text("nomor disembunyikan")
     await expect(operator.locator("#call-log li.call-row")).to_contain_text("nomor disembunyikan")
+    # In English too: the call controls speak it, and the page still runs.
+    await operator.locator("#detail-close").click()
+    await operator.locator(".lang-toggle").click()
+    await expect(operator.locator("#pick-up")).to_have_text("Pick up")
+    prank = operator.locator("#dispositions button[data-disposition=prank]")
+    await expect(prank).to_have_text("Prank")
+    await expect(operator.locator("#call-log li.call-row")).to_contain_text("number withheld")
+    await expect(operator.locator("#call-state")).to_have_text("No call in hand.")
     _pristine(watch)
 
 

@@ -131,6 +131,7 @@ async function takeCall(call) {
 function finishCall() {
   state.current = null;
   callForm.reset();
+  if (pickMarker) { pickMarker.remove(); pickMarker = null; }
   state.history = null; state.duplicates = []; state.aml = null;
   renderHistory(); renderDuplicates(); renderAml();
   renderCalls();
