@@ -221,13 +221,23 @@ async def test_a_withheld_number_becomes_an_incident(browser: Browser, api: Api,
     await operator.locator(f"li.incident[data-id='{incident['id']}']").click()
     await expect(operator.locator("#detail .f-caller")).to_have_text("nomor disembunyikan")
     await expect(operator.locator("#call-log li.call-row")).to_contain_text("nomor disembunyikan")
+    # A second withheld call about it, attached from the incident's detail.
+    await form.locator("input[name=withheld]").check()
+    await operator.locator("#pick-up").click()
+    await operator.locator("#detail-attach").click()
+    await expect(operator.locator("#incident-result")).to_contain_text(
+        f"insiden #{incident['id']}")
+    await expect(operator.locator("#detail .f-calls")).to_have_text("2")
+    assert await db.fetchval("SELECT count(*) FROM calls WHERE disposition = 'duplicate' "
+                             "AND caller_number IS NULL") == 1
     # In English too: the call controls speak it, and the page still runs.
     await operator.locator("#detail-close").click()
     await operator.locator(".lang-toggle").click()
     await expect(operator.locator("#pick-up")).to_have_text("Pick up")
     prank = operator.locator("#dispositions button[data-disposition=prank]")
     await expect(prank).to_have_text("Prank")
-    await expect(operator.locator("#call-log li.call-row")).to_contain_text("number withheld")
+    await expect(operator.locator("#call-log li.call-row").last).to_contain_text(
+        "number withheldBecame an incident")
     await expect(operator.locator("#call-state")).to_have_text("No call in hand.")
     _pristine(watch)
 

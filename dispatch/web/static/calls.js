@@ -17,7 +17,6 @@ const callForm = $("incident-form");
 
 function dispositionLabel(name) { return t("rep.disp." + name); }
 function numberLabel(number) { return number || t("call.withheld_short"); }
-function callInHand() { return state.current; }
 function localTime(iso) { return new Date(iso).toLocaleTimeString(); }
 
 // One change at a time: a second click while the first is on its way does nothing (a
@@ -77,6 +76,10 @@ function renderCalls() {
   callForm.caller_number.readOnly = Boolean(current);
   callForm.withheld.disabled = Boolean(current);
   $("pick-up").disabled = Boolean(current);
+  // The incident open in the detail takes the call in hand while both are there (only
+  // an active incident: the service refuses a duplicate of an ended one).
+  const selected = state.incidents.some((inc) => inc.id === state.selected);
+  $("detail-attach").hidden = !(current && selected && current.status === "open");
 }
 
 // ---- picking up, taking, finishing ---------------------------------------------------

@@ -242,7 +242,7 @@ async function openDetail(id, quiet) {
     `${c.code} · ${t("minutes", { n: Math.round(c.eta_s / 60) })} · ${(c.distance_m / 1000).toFixed(1)} km `,
     el("button", { type: "button", onclick: () => assign(id, c.team_id) }, t("detail.assign")))));
   $("detail-timeline").replaceChildren(...inc.events.map(timelineItem));
-  $("detail-attach").hidden = !callInHand() || ENDED.has(inc.status);
+  renderCalls();   // whether the call in hand can be attached to this incident
   if (!quiet) $("detail").scrollTop = 0;
 }
 
