@@ -115,6 +115,7 @@ const pickUp = oneAtATime(async function pickUp() {
   try {
     await ensureCall();
     say("", "");
+    $("place-search").focus();   // next: where is the emergency
   } catch (err) {
     say("error", t("result.error", { detail: err.message }));
   }
