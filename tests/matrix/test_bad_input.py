@@ -28,7 +28,8 @@ LIMIT = 64 * 1024
 MISSING = object()  # marks a field to leave out of a body
 NOW = datetime.now(UTC)
 # Every table a request may write to; the fingerprint compares count and contents.
-TABLES = ("incidents", "calls", "teams", "shifts", "assignments", "events",
+TABLES = ("incidents", "calls", "teams", "shifts", "assignments", "events", "blocklist",
+          "aml_locations",
           "idempotency_keys", "status_requests", "tokens", "login_failures", "users")
 
 
@@ -296,6 +297,32 @@ CASES = [
          json={"disposition": "incident", "incident_id": 999_999}, fields=("incident_id",)),
     Case("end-call-already-ended", "POST", "/api/v1/calls/{ended_call}/end", 409,
          json={"disposition": "prank"}),
+    Case("end-duplicate-without-incident", "POST", "/api/v1/calls/{call}/end", 422,
+         json={"disposition": "duplicate"}, fields=("incident_id",)),
+    # The call log, callers' history and possible duplicates.
+    Case("history-number-invalid", "GET", "/api/v1/calls?number=call-me", 422,
+         fields=("number",)),
+    Case("log-status-unknown", "GET", "/api/v1/calls?status=closed", 422, fields=("status",)),
+    Case("log-hours-negative", "GET", "/api/v1/calls?hours=-1", 422, fields=("hours",)),
+    Case("call-unknown", "GET", "/api/v1/calls/999999", 404),
+    Case("duplicates-nothing", "GET", "/api/v1/incidents/duplicates", 422, fields=("lat",)),
+    Case("duplicates-lat-only", "GET", "/api/v1/incidents/duplicates?lat=-4", 422,
+         fields=("lon",)),
+    Case("duplicates-lon-nan", "GET", "/api/v1/incidents/duplicates?lat=-4&lon=nan", 422,
+         fields=("lon",)),
+    # The block list.
+    Case("block-number-invalid", "POST", "/api/v1/blocklist", 422,
+         json={"number": "call me", "reason": "iseng"}, fields=("number",), role="admin"),
+    Case("block-reason-missing", "POST", "/api/v1/blocklist", 422,
+         json={"number": "085299998888"}, fields=("reason",), role="admin"),
+    Case("block-expiry-past", "POST", "/api/v1/blocklist", 422,
+         json={"number": "085299998888", "reason": "iseng", "expires_at": EARLIER},
+         fields=("expires_at",), role="admin"),
+    Case("block-active-incident", "POST", "/api/v1/blocklist", 409,
+         json={"number": "081234567890", "reason": "iseng"}, role="admin"),
+    Case("block-lookup-not-a-number", "GET", "/api/v1/blocklist/abc", 404),
+    Case("block-lift-not-blocked", "DELETE", "/api/v1/blocklist/085299998888", 404,
+         role="admin"),
     # Teams.
     Case("team-code-duplicate", "POST", TEAMS, 409, json=team(code="T1")),
     Case("team-code-with-space", "POST", TEAMS, 422, json=team(code="T 1"), fields=("code",)),
