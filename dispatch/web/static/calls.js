@@ -323,8 +323,15 @@ function callChanged(data) {
   if (state.current && state.current.id === data.id) state.current = { ...state.current, ...data };
 }
 
+// A call the gateway opened rings (a short low tone; a blocked number's call is silent).
+function callCreated(data) {
+  const known = state.calls.some((c) => c.id === data.id);
+  callChanged(data);
+  if (!known && data.status === "open" && !data.blocked) beep(1, 523);
+}
+
 Object.assign(APPLY, {
-  "call.created": callChanged,
+  "call.created": callCreated,
   "call.ended": callChanged,
   "call.located": (data) => {
     if (state.current && state.current.id === data.call_id) showAml(data.location);
