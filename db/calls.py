@@ -70,6 +70,14 @@ async def has_recent_incident_call(conn: asyncpg.Connection, number: str,
         number, since)
 
 
+async def count_calls_by_disposition(conn: asyncpg.Connection, number: str, disposition: str,
+                                     since: datetime) -> int:
+    """How many calls from `number` received since `since` ended as `disposition`."""
+    return await conn.fetchval(
+        """SELECT count(*) FROM calls WHERE caller_number = $1 AND received_at >= $2
+              AND disposition = $3""", number, since, disposition)
+
+
 async def anonymise_calls(conn: asyncpg.Connection, before: datetime, limit: int) -> int:
     """Remove the caller numbers of up to `limit` calls received before `before` (and
     of the callbacks queued for them); how many calls. Everything else stays, so the

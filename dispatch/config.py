@@ -174,6 +174,9 @@ class Settings:
     # became an incident this recently (or with an active incident) is never blocked.
     block_default_s: int = 24 * 3600
     never_block_s: int = 3600
+    # A number whose calls were closed as pranks this many times within a day is blocked
+    # automatically (never-block rule permitting); 0: never automatically.
+    auto_block_pranks: int = 0
     # Advanced Mobile Location (off until a city receives it): an AML message is tied to
     # the open call from the same number received within this window of it.
     aml_enabled: bool = False
@@ -232,6 +235,7 @@ class Settings:
                                          minimum=1),
             caller_history_days=_int(env, "DISPATCH112_CALLER_HISTORY_DAYS", 90, minimum=1),
             block_default_s=3600 * _int(env, "DISPATCH112_BLOCK_HOURS", 24, minimum=1),
+            auto_block_pranks=_int(env, "DISPATCH112_AUTO_BLOCK_PRANKS", 0, minimum=0),
             aml_enabled=_flag(env, "DISPATCH112_AML"),
             aml_window_s=_int(env, "DISPATCH112_AML_WINDOW_S", 300, minimum=10),
             call_retention_days=_int(env, "DISPATCH112_CALL_RETENTION_DAYS", 365,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import pytest
 
 from tests.calls_support import check_problem, end_call, fingerprint, login_gateway, open_call
 from tests.support import CITY, Api, wait_until
@@ -138,3 +139,28 @@ async def test_roles_and_bad_input_change_nothing(api: Api, db: asyncpg.Connecti
     for query in ("all=yes", "limit=0", "limit=x"):
         check_problem(await api.get(f"/api/v1/blocklist?{query}", role="admin"), 422)
     assert await fingerprint(db) == before
+
+
+@pytest.mark.settings(auto_block_pranks=3)
+async def test_repeated_pranks_block_a_number_unless_it_may_be_an_emergency(
+        api: Api, db: asyncpg.Connection) -> None:
+    for attempt in range(3):
+        assert (await api.get(f"/api/v1/blocklist/{PRANK}")).json()["blocked"] is False, \
+            attempt
+        await end_call(api, (await open_call(api, PRANK, role="operator"))["id"], "prank")
+    found = (await api.get(f"/api/v1/blocklist/{PRANK}")).json()
+    assert found["blocked"] is True and "3 prank calls in 24 h" in found["reason"]
+    audit = (await api.get("/api/v1/blocklist", role="admin")).json()["items"]
+    assert [a["created_by"] for a in audit] == ["system:auto-block"]
+    assert _close_to(audit[0]["expires_at"], datetime.now(UTC) + timedelta(hours=24))
+    # A fourth prank adds no second entry.
+    await end_call(api, (await open_call(api, PRANK, role="operator"))["id"], "prank")
+    assert len((await api.get("/api/v1/blocklist?all=true", role="admin")).json()["items"]) \
+        == 1
+
+    # A number with an active incident is never blocked automatically.
+    other = "081355554444"
+    await api.incident(caller_number=other)
+    for _ in range(4):
+        await end_call(api, (await open_call(api, other, role="operator"))["id"], "prank")
+    assert (await api.get(f"/api/v1/blocklist/{other}")).json() == {"blocked": False}

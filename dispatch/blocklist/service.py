@@ -1,9 +1,11 @@
 """Blocking and unblocking numbers, and the gateway's lookup.
 
 Indonesian 112 centres block prank and abusive numbers for a while; a blocked caller
-who calls again is still logged (dispatch/calls, `blocked`). A number is never
-blocked while it may be a real emergency: with an active incident reported from it,
-or a call from it in the last `never_block_s` that became (or joined) an incident.
+who calls again is still logged (dispatch/calls, `blocked`). With `auto_block_pranks`
+set, repeated pranks block a number by themselves. A number is never blocked, by hand
+or automatically, while it may be a real emergency: with an active incident reported
+from it, or a call from it in the last `never_block_s` that became (or joined) an
+incident.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import structlog
 
 from db import blocklist as blocklist_db
 from db import calls as calls_db
@@ -23,6 +26,7 @@ from dispatch.errors import Conflict, NotFound, ValidationFailed
 from dispatch.events import emit
 from dispatch.events.catalogue import BlockAdded, BlockLifted
 
+log = structlog.get_logger(__name__)
 MAX_BLOCK = timedelta(days=366)
 
 
@@ -67,6 +71,37 @@ async def do_block(conn: asyncpg.Connection, body: BlockIn, *, actor: str,
     row = await blocklist_db.insert_block(conn, body.number, body.reason, expires_at, actor)
     view = block_entry_view(row)
     await emit(conn, BlockAdded(**view), actor=actor)
+    return view
+
+
+AUTO_WINDOW = timedelta(hours=24)
+AUTO_ACTOR = "system:auto-block"
+
+
+async def do_auto_block(conn: asyncpg.Connection, number: str, *,
+                        settings: Settings) -> dict | None:
+    """After a prank call: block `number` for `block_default_s` when its calls of the
+    last 24 h were closed as pranks `auto_block_pranks` times, unless it is blocked
+    already or the never-block rule protects it. The entry made, or None."""
+    if settings.auto_block_pranks <= 0:
+        return None
+    since = datetime.now(UTC) - AUTO_WINDOW
+    pranks = await calls_db.count_calls_by_disposition(conn, number, "prank", since)
+    if pranks < settings.auto_block_pranks or \
+            await blocklist_db.get_live_block(conn, number) is not None:
+        return None
+    try:
+        await check_blockable(conn, number, settings)
+    except NeverBlock:
+        log.info("blocklist.auto_block_skipped", reason="never-block rule")
+        return None
+    reason = (f"otomatis: {pranks} panggilan iseng dalam 24 jam / automatic: {pranks} "
+              "prank calls in 24 h")
+    row = await blocklist_db.insert_block(
+        conn, number, reason, datetime.now(UTC) + timedelta(seconds=settings.block_default_s),
+        AUTO_ACTOR)
+    view = block_entry_view(row)
+    await emit(conn, BlockAdded(**view), actor=AUTO_ACTOR)
     return view
 
 

@@ -28,8 +28,10 @@ async def create_call(request: Request, principal: Principal) -> Response:
 async def end_call(request: Request, principal: Principal) -> Response:
     call_id = path_id(request)
     body = await read_model(request, CallEndIn)
-    async with request.app.state.ctx.transaction() as conn:
-        call = await calls.do_end_call(conn, call_id, body, actor=principal.actor)
+    ctx = request.app.state.ctx
+    async with ctx.transaction() as conn:
+        call = await calls.do_end_call(conn, call_id, body, actor=principal.actor,
+                                       settings=ctx.settings)
     return JSON(call)
 
 

@@ -13,6 +13,7 @@ from db import blocklist as blocklist_db
 from db import calls as calls_db
 from db import incidents as incidents_db
 from db import lines as lines_db
+from dispatch.blocklist.service import do_auto_block
 from dispatch.calls.schemas import CallEndIn, CallIn
 from dispatch.calls.views import aml_view, block_view, call_view
 from dispatch.clock import check_recent_time
@@ -72,10 +73,11 @@ async def check_end(conn: asyncpg.Connection, call_id: int, body: CallEndIn) -> 
 
 
 async def do_end_call(conn: asyncpg.Connection, call_id: int, body: CallEndIn, *,
-                      actor: str) -> dict:
+                      actor: str, settings: Settings) -> dict:
     """End an open call with its disposition; 409 when it has ended already. A call
     tied to an incident appears in the incident's timeline (`call.ended`), and the
-    incident is announced again with its new `call_count` (the team's card shows it)."""
+    incident is announced again with its new `call_count` (the team's card shows it).
+    A prank may block its number automatically (dispatch/blocklist, `auto_block_pranks`)."""
     await check_end(conn, call_id, body)
     row = await calls_db.end_call(conn, call_id, body.disposition, body.incident_id)
     if row is None:
@@ -86,6 +88,8 @@ async def do_end_call(conn: asyncpg.Connection, call_id: int, body: CallEndIn, *
         incident = await incidents_db.get_incident(conn, body.incident_id)
         await do_announce_incident(conn, body.incident_id, actor=actor,
                                    team_id=incident["team_id"])
+    if body.disposition == "prank" and row["caller_number"] is not None:
+        await do_auto_block(conn, row["caller_number"], settings=settings)
     return view
 
 
