@@ -132,6 +132,9 @@ function draw() {
   $("card-complaint").textContent = inc.complaint;
   $("card-address").textContent = inc.address;
   $("card-notes").textContent = inc.notes || "";
+  // More than one call about it (duplicates attached): more people are waiting there.
+  $("card-calls").hidden = !(inc.call_count > 1);
+  $("card-calls").textContent = inc.call_count > 1 ? t("calls.count", { n: inc.call_count }) : "";
   $("card-eta").textContent = t("team.eta", { eta: Math.max(1, Math.round(current.eta_s / 60)) });
   const { lat, lon } = inc.location;
   $("nav-geo").href = `geo:${lat},${lon}?q=${lat},${lon}`;
