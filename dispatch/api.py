@@ -18,6 +18,7 @@ from dispatch.geo import endpoints as geo
 from dispatch.http import JSON, Operation
 from dispatch.incidents import endpoints as incidents
 from dispatch.lines import endpoints as lines
+from dispatch.planner import endpoints as planner
 from dispatch.reports import activity_endpoints as activity_reports
 from dispatch.reports import charts as report_charts
 from dispatch.reports import endpoints as reports
@@ -46,5 +47,5 @@ OPERATIONS: list[Operation] = [
     *auth.operations, *teams.operations, *calls.operations, *incidents.operations,
     *geo.operations, *responders.operations, *lines.operations, *reports.operations,
     *activity_reports.operations,
-    *report_charts.operations, *report_points.operations,
+    *report_charts.operations, *report_points.operations, *planner.operations,
 ]

@@ -156,6 +156,12 @@ class Settings:
     response_target_s: int = 15 * 60
     call_processing_target_s: int = 60
     shifts: tuple[tuple[str, int], ...] = PAREPARE_SHIFTS
+    # The planner page (dispatch/planner/service.py): runs waiting behind the one being
+    # simulated before more are refused (503), finished runs kept in memory, and the
+    # most calls one run may simulate (about 50,000 a second of the worker's CPU).
+    planner_queue: int = 2
+    planner_keep_runs: int = 20
+    planner_max_calls: int = 1_000_000
 
     @property
     def secret_key_path(self) -> Path:
@@ -201,4 +207,8 @@ class Settings:
             event_retention_days=_int(env, "DISPATCH112_EVENT_RETENTION_DAYS", 30, minimum=1),
             response_target_s=60 * _int(env, "DISPATCH112_RESPONSE_TARGET_MIN", 15, minimum=1),
             shifts=_shifts(env, "DISPATCH112_SHIFTS", PAREPARE_SHIFTS),
+            planner_queue=_int(env, "DISPATCH112_PLANNER_QUEUE", 2, minimum=0),
+            planner_keep_runs=_int(env, "DISPATCH112_PLANNER_KEEP_RUNS", 20, minimum=1),
+            planner_max_calls=_int(env, "DISPATCH112_PLANNER_MAX_CALLS", 1_000_000,
+                                   minimum=1000),
         )
