@@ -16,6 +16,18 @@ function baseMap(id) {
   return map;
 }
 
+// The city's boundaries (GET /api/v1/districts), fetched once for both maps.
+let districtsPromise = null;
+function loadDistricts() {
+  districtsPromise = districtsPromise || api("GET", "/api/v1/districts")
+    .then((districts) => districts.features.filter((f) => f.geometry));
+  return districtsPromise;
+}
+
+function level(features, name) {
+  return { type: "FeatureCollection", features: features.filter((f) => f.properties.level === name) };
+}
+
 const EditMap = (() => {
   let map = null;
   let bases = null;
@@ -34,6 +46,15 @@ const EditMap = (() => {
     }
     layer.addTo(map);
     if (sites.length) map.fitBounds(layer.getBounds(), { padding: [30, 30], maxZoom: 13 });
+    // The kelurahan under the sites, for orientation (a failure leaves them out).
+    loadDistricts().then((features) => {
+      const outlines = L.geoJSON(level(features, "kelurahan"), {
+        style: () => ({ color: "#757575", weight: 0.8, fillColor: "#ffffff", fillOpacity: 0.5,
+                        interactive: false, className: "outline" }),
+      }).addTo(map);
+      outlines.bringToBack();
+      if (outlines.getBounds().isValid()) map.fitBounds(outlines.getBounds(), { padding: [8, 8] });
+    }).catch((err) => console.warn(err));
   }
 
   // The edited scenario's bases (not clickable: a click goes to the site below).
@@ -90,11 +111,9 @@ const LateMap = (() => {
   // Load the kelurahan and kecamatan boundaries once (GET /api/v1/districts).
   async function prepare() {
     if (map) return;
-    const districts = await api("GET", "/api/v1/districts");
-    features = districts.features.filter((f) => f.geometry);
+    features = await loadDistricts();
     map = baseMap("late-map");
-    L.geoJSON({ type: "FeatureCollection",
-                features: features.filter((f) => f.properties.level === "kecamatan") }, {
+    L.geoJSON(level(features, "kecamatan"), {
       style: () => ({ color: "#212121", weight: 2.2, fill: false, interactive: false,
                       className: "kecamatan" }),
     }).addTo(map);
@@ -107,8 +126,7 @@ const LateMap = (() => {
     map.invalidateSize(false);
     if (areas) areas.remove();
     const byName = new Map(result.by_kelurahan.map((row) => [row.name, row]));
-    areas = L.geoJSON({ type: "FeatureCollection",
-                        features: features.filter((f) => f.properties.level === "kelurahan") }, {
+    areas = L.geoJSON(level(features, "kelurahan"), {
       style: (f) => {
         const row = byName.get(f.properties.name);
         const b = band(row ? row.late_share : null);

@@ -56,13 +56,19 @@ function renderEditor() {
   form.target_min.value = s.target_min ?? state.defaults.defaults.target_min;
   form.transport_pct.value = Math.round(100 * (s.transport_share ?? state.defaults.defaults.transport_share));
   $("teams").replaceChildren(...s.teams.map(teamRow));
+  const preset = state.defaults.presets.findIndex((p) => p.name === s.name);
+  $("preset").value = preset >= 0 ? String(preset) : "";
+  renderTabs();
+  EditMap.showBases(s.teams);
+}
+
+function renderTabs() {
   for (const tab of document.querySelectorAll(".scenario-tabs .tab")) {
     const slot = Number(tab.dataset.slot);
     tab.setAttribute("aria-selected", slot === state.editing ? "true" : "false");
     tab.disabled = slot === 1 && !state.compare;
     tab.textContent = `${String.fromCharCode(65 + slot)} · ${state.slots[slot].name || ""}`;
   }
-  EditMap.showBases(s.teams);
 }
 
 // The edited scenario from the form (every other field of it kept as it was).
@@ -81,6 +87,7 @@ function readForm() {
              shifts: parseShifts(value("shifts")) };
   });
   EditMap.showBases(s.teams);
+  renderTabs();
 }
 
 function nextCode(teams) {
@@ -157,10 +164,17 @@ function showProgress(run) {
   const texts = {
     queued: () => t("pl.run.queued"),
     running: () => t("pl.run.running", { done: run.replications_done, total: run.replications_total }),
-    done: () => t("pl.run.done", { s: Fmt.number(run.result ? run.result.runtime_s : 0, 1) }),
+    done: () => t("pl.run.done", { s: Fmt.number(runtime(run.result), 1) }),
     failed: () => t("pl.run.failed", { detail: run.error || "" }),
   };
   $("run-text").textContent = texts[run.status]();
+}
+
+// Seconds the worker spent: the result's own, or its scenarios' together.
+function runtime(result) {
+  if (!result) return null;
+  if (result.runtime_s !== undefined) return result.runtime_s;
+  return (result.scenarios || []).reduce((sum, s) => sum + s.runtime_s, 0);
 }
 
 async function follow(run) {
@@ -211,7 +225,8 @@ function useBases(row, result) {
 // ---- set-up ----------------------------------------------------------------------------
 function wire() {
   const presets = state.defaults.presets;
-  $("preset").replaceChildren(...presets.map((p, i) => el("option", { value: i }, p.name)));
+  $("preset").replaceChildren(el("option", { value: "", disabled: true }, t("pl.preset_pick")),
+                              ...presets.map((p, i) => el("option", { value: i }, p.name)));
   $("preset").addEventListener("change", (event) => {
     state.slots[state.editing] = clone(presets[Number(event.target.value)]);
     renderEditor();
