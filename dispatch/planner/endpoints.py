@@ -35,7 +35,7 @@ def _runs(request: Request) -> service.PlannerRuns:
 
 
 def _run(request: Request) -> service.Run:
-    run_id = str(request.path_params["id"])
+    run_id = str(request.path_params["run_id"])
     if not RUN_ID.fullmatch(run_id):
         raise NotFound("no such planner run")
     return _runs(request).get_run(run_id)
@@ -85,7 +85,7 @@ async def run_fractiles(request: Request, principal: Principal) -> Response:
     return Response(svg, media_type=SVG, headers=SVG_HEADERS)
 
 
-RUN_PARAM = ({"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},)
+RUN_PARAM = ({"name": "run_id", "in": "path", "required": True, "schema": {"type": "string"}},)
 operations = [
     Operation("get", "/api/v1/planner/defaults", planner_defaults, REPORT_READERS,
               "The planner form's defaults, ready-made scenarios, candidate sites, limits",
@@ -100,11 +100,11 @@ operations = [
     Operation("get", "/api/v1/planner/runs", list_runs, REPORT_READERS,
               "This instance's runs, newest first, without their results",
               answers={200: "`{\"items\": [run]}`"}),
-    Operation("get", "/api/v1/planner/runs/{id}", get_run, REPORT_READERS,
+    Operation("get", "/api/v1/planner/runs/{run_id}", get_run, REPORT_READERS,
               "A run: status (queued, running, done, failed), progress 0..1, result or error",
               answers={200: "the run with `result` (docs/planner.md) once done",
                        404: "no such run on this instance"}, parameters=RUN_PARAM),
-    Operation("get", "/api/v1/planner/runs/{id}/fractiles.svg", run_fractiles,
+    Operation("get", "/api/v1/planner/runs/{run_id}/fractiles.svg", run_fractiles,
               REPORT_READERS, "The run's fractile curves (each scenario), as SVG",
               answers={200: "image/svg+xml", 404: "no such run", 409: "not done yet",
                        422: "bad lang"}, parameters=(*RUN_PARAM, LANG), media_type=SVG),

@@ -108,6 +108,9 @@ class PlannerRuns:
         return run
 
     def _finish(self, run: Run, future: asyncio.Future) -> None:
+        # The worker wrote its last progress before it returned: read it, unless the
+        # next run has already started and written over it.
+        self._refresh(run)
         run.finished_at = datetime.now(UTC)
         run.started_at = run.started_at or run.finished_at
         if future.cancelled():

@@ -53,7 +53,6 @@ const EditMap = (() => {
                         interactive: false, className: "outline" }),
       }).addTo(map);
       outlines.bringToBack();
-      if (outlines.getBounds().isValid()) map.fitBounds(outlines.getBounds(), { padding: [8, 8] });
     }).catch((err) => console.warn(err));
   }
 
