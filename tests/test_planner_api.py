@@ -5,6 +5,9 @@ busy worker refusing more runs without starting them."""
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import os
+import signal
 import time
 
 import pytest
@@ -177,3 +180,28 @@ async def test_the_event_loop_stays_free_while_simulating(api: Api) -> None:
         await asyncio.sleep(0.05)
     assert body["status"] == "done", body
     assert slowest < 1.0, slowest
+
+
+async def test_a_killed_worker_fails_its_run_and_the_next_run_gets_a_new_one(
+        api: Api) -> None:
+    response = await api.post("/api/v1/planner/runs",
+                              {"scenario": scenario(calls_per_hour=4), "replications": 100,
+                               "days": 60}, role="health_office")
+    assert response.status_code == 202, response.text
+    run_id = response.json()["id"]
+
+    async def running() -> bool:
+        body = (await api.get(f"/api/v1/planner/runs/{run_id}", role="health_office")).json()
+        return body["status"] == "running"
+    await wait_until(running, what="the run running")
+    # The worker is the one process this test's service started with multiprocessing.
+    workers = multiprocessing.active_children()
+    assert len(workers) == 1, workers
+    os.kill(workers[0].pid, signal.SIGKILL)
+    failed = await finished(api, run_id)
+    assert failed["status"] == "failed" and "worker stopped" in failed["error"], failed
+    assert failed["result"] is None
+    again = await api.post("/api/v1/planner/runs", {"scenario": scenario(), **SMALL},
+                           role="health_office")
+    assert again.status_code == 202, again.text
+    assert (await finished(api, again.json()["id"]))["status"] == "done"
