@@ -74,13 +74,16 @@ class PlannerRuns:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._context = multiprocessing.get_context("spawn")
-        # [job number, replications done, in all], written by the worker.
-        self._shared = self._context.Array("q", 3)
+        # [job number, replications done, in all], written by the worker; made with the
+        # first worker (a service whose planner is never used starts no process at all).
+        self._shared = None
         self._executor: ProcessPoolExecutor | None = None
         self._runs: OrderedDict[str, Run] = OrderedDict()
         self._numbers = 0
 
     def _get_executor(self) -> ProcessPoolExecutor:
+        if self._shared is None:
+            self._shared = self._context.Array("q", 3)
         if self._executor is None:
             self._executor = ProcessPoolExecutor(
                 max_workers=1, mp_context=self._context, initializer=worker.init,
@@ -139,7 +142,7 @@ class PlannerRuns:
 
     def _refresh(self, run: Run) -> None:
         """Read the worker's progress for a run it may be on."""
-        if run.status not in ACTIVE:
+        if run.status not in ACTIVE or self._shared is None:
             return
         with self._shared.get_lock():
             number, done, total = self._shared[:]
