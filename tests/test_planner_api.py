@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from tests.support import WAIT_S, Api, wait_until
+from dispatch.config import Settings
+from tests.support import WAIT_S, Api, running_service, wait_until
 
 RSUD = {"lat": -4.034919, "lon": 119.633957}
 LAKESSI = {"lat": -4.005628, "lon": 119.628014}
@@ -205,3 +206,24 @@ async def test_a_killed_worker_fails_its_run_and_the_next_run_gets_a_new_one(
                            role="health_office")
     assert again.status_code == 202, again.text
     assert (await finished(api, again.json()["id"]))["status"] == "done"
+
+
+async def test_stopping_the_service_ends_a_running_simulation(settings: Settings,
+                                                              dsn: str) -> None:
+    """A service stopped mid-run does not wait for the simulation: its worker ends."""
+    async with running_service(settings) as base_url, Api(base_url, dsn) as api:
+        await api.login_all()
+        response = await api.post("/api/v1/planner/runs",
+                                  {"scenario": scenario(calls_per_hour=4), "replications": 100,
+                                   "days": 60}, role="health_office")
+        run_id = response.json()["id"]
+
+        async def running() -> bool:
+            answer = await api.get(f"/api/v1/planner/runs/{run_id}", role="health_office")
+            return answer.json()["status"] == "running"
+        await wait_until(running, what="the run running")
+        workers = multiprocessing.active_children()
+        assert len(workers) == 1, workers
+        stopping = time.monotonic()
+    assert time.monotonic() - stopping < 10
+    assert not workers[0].is_alive()
