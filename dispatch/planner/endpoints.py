@@ -14,20 +14,36 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from dispatch.auth.service import Principal
-from dispatch.errors import Conflict, NotFound
+from dispatch.errors import Conflict, NotFound, ValidationFailed
 from dispatch.http import JSON, Operation, read_model
 from dispatch.planner import schemas, service
 from dispatch.planner.scenario import scenario_defaults
 from dispatch.planner.search import city_sites
 from dispatch.planner.views import run_view
 from dispatch.reports import plots
-from dispatch.reports.charts import LANG, SVG, SVG_HEADERS, check_lang
+from dispatch.reports.plot_labels import LANGUAGES
 from dispatch.vocabulary import REPORT_READERS, TEAM_KINDS
 
 RUN_ID = re.compile(r"[0-9a-f]{16}")
+# As the reports' charts (dispatch/reports/charts.py): an SVG opened on its own runs
+# nothing and loads nothing.
+SVG = "image/svg+xml"
+SVG_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+               "X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=300"}
+LANG = {"name": "lang", "in": "query", "required": False,
+        "description": "language of the labels: id (default) or en",
+        "schema": {"type": "string", "enum": list(LANGUAGES)}}
 LIMITS = {"replications": [2, schemas.MAX_REPLICATIONS], "days": [1, schemas.MAX_DAYS],
           "scenarios": [2, schemas.MAX_SCENARIOS], "new_bases": [1, schemas.MAX_NEW_BASES],
           "top": [1, schemas.MAX_TOP]}
+
+
+def check_lang(params) -> str:
+    """`lang` of the query: "id" (default) or "en"; anything else is a 422."""
+    lang = params.get("lang") or "id"
+    if lang not in LANGUAGES:
+        raise ValidationFailed.field("lang", "must be one of " + ", ".join(LANGUAGES))
+    return lang
 
 
 def _runs(request: Request) -> service.PlannerRuns:
