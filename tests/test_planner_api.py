@@ -138,6 +138,9 @@ async def test_compare_and_search(api: Api) -> None:
     best = (await finished(api, search.json()["id"]))["result"]
     assert best["k"] == 1 and len(best["best"]) == 2
     assert best["best"][0]["sites"][0] in [s["name"] for s in best["sites"]]
+    # Shares and their intervals stay within 0..1, as in a plain run's result.
+    for figure in [best["current"]["late_share"], *(row["late_share"] for row in best["best"])]:
+        assert 0 <= figure["ci95"][0] <= figure["mean"] <= figure["ci95"][1] <= 1, figure
 
 
 @pytest.mark.settings(planner_queue=0)

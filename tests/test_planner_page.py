@@ -123,6 +123,7 @@ async def test_planner_page_runs_a_small_scenario(browser: Browser, service: str
     rows = page.locator("table[data-group=search] tbody tr")
     await expect(rows).to_have_count(3)
     site = await rows.nth(0).locator("td.sites").text_content()
+    await page.locator("#search-results").screenshot(path=str(ARTIFACTS / "planner-search.png"))
     await rows.nth(0).locator("button.use-bases").click()
     await expect(page.locator("#teams tr")).to_have_count(4)
     await expect(page.locator("#teams tr").nth(3).locator("input[data-key=base_name]")) \
