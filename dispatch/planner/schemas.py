@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from dispatch.errors import FieldError, ValidationFailed
 from dispatch.planner.scenario import Scenario, ScenarioError, parse_scenario
 from dispatch.planner.search import DEFAULT_SHORTLIST, city_sites
-from dispatch.vocabulary import TEAM_KINDS
+from dispatch.vocabulary import PLANNER_RUN_KINDS, TEAM_KINDS
 
 # Bounds of the page's runs: every run shares one worker, so none may hog it.
 MAX_REPLICATIONS = 100
@@ -53,7 +53,7 @@ class RunRequest(BaseModel):
 class Job:
     """A checked request, ready for the worker: `scenarios` as plain JSON."""
 
-    kind: Literal["run", "compare", "search"]
+    kind: Literal[PLANNER_RUN_KINDS]
     scenarios: list[dict]
     search: dict | None
     expected_calls: float

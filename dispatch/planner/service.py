@@ -33,10 +33,11 @@ from dispatch.errors import NotFound, WorkerBusy
 from dispatch.planner import worker
 from dispatch.planner.scenario import ScenarioError
 from dispatch.planner.schemas import Job
+from dispatch.vocabulary import ACTIVE_PLANNER_RUN_STATES
 
 log = structlog.get_logger(__name__)
 RETRY_AFTER_S = 5
-ACTIVE = ("queued", "running")
+ACTIVE = ACTIVE_PLANNER_RUN_STATES
 
 
 @dataclass
@@ -48,7 +49,7 @@ class Run:
     job: Job
     by: str
     created_at: datetime
-    status: str = "queued"  # queued, running, done, failed
+    status: str = "queued"  # one of PLANNER_RUN_STATES
     done: int = 0
     total: int = 0
     started_at: datetime | None = None
