@@ -57,6 +57,7 @@ class Run:
     result: dict | None = None
     error: str | None = None
     future: asyncio.Future | None = field(default=None, repr=False)
+    executor: ProcessPoolExecutor | None = field(default=None, repr=False)
 
     @property
     def kind(self) -> str:
@@ -102,7 +103,8 @@ class PlannerRuns:
         self._numbers += 1
         run = Run(secrets.token_hex(8), self._numbers, job, by, datetime.now(UTC))
         loop = asyncio.get_running_loop()
-        run.future = loop.run_in_executor(self._get_executor(), worker.execute, run.number,
+        run.executor = self._get_executor()
+        run.future = loop.run_in_executor(run.executor, worker.execute, run.number,
                                           job.kind, job.scenarios, job.search)
         run.future.add_done_callback(lambda future: self._finish(run, future))
         self._runs[run.id] = run
@@ -117,6 +119,7 @@ class PlannerRuns:
         self._refresh(run)
         run.finished_at = datetime.now(UTC)
         run.started_at = run.started_at or run.finished_at
+        executor, run.executor = run.executor, None
         if future.cancelled():
             run.status, run.error = "failed", "cancelled: the service is stopping"
             return
@@ -131,7 +134,8 @@ class PlannerRuns:
         elif isinstance(error, BrokenProcessPool):
             # The worker died (killed, out of memory): the next run gets a new one.
             run.error = "the planner's worker stopped; start the run again"
-            self._executor = None
+            if self._executor is executor:  # not a newer one already
+                self._executor = None
         else:
             run.error = "the simulation failed"
         log.warning("planner.run_failed", run=run.id, error=repr(error))
