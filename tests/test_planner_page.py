@@ -94,7 +94,8 @@ async def test_planner_page_runs_a_small_scenario(browser: Browser, service: str
     await expect(late.locator(".card-value")).to_have_text(PERCENT)
     await expect(late.locator(".card-note")).to_contain_text("IK 95 %")
     await expect(page.locator("#late-map path.kelurahan")).to_have_count(KELURAHAN)
-    await expect(page.locator("#map-legend li")).to_have_count(6)
+    await expect(page.locator("#late-map path.result-base")).to_have_count(2)  # RSUD, Lakessi
+    await expect(page.locator("#map-legend li")).to_have_count(7)
     await _curve_drawn(page)
     codes = await page.eval_on_selector_all(
         "table[data-group=team-utilisation] tbody tr td:nth-child(2)",
@@ -115,6 +116,7 @@ async def test_planner_page_runs_a_small_scenario(browser: Browser, service: str
     await expect(page.locator("#run-text")).to_have_text(re.compile(r"^Selesai dalam \d"))
     await page.click("#map-switch button[data-scenario='1']")
     await expect(page.locator("#late-map path.kelurahan")).to_have_count(KELURAHAN)
+    await expect(page.locator("#late-map path.result-base")).to_have_count(3)
     await _curve_drawn(page)
     await page.screenshot(path=str(ARTIFACTS / "planner-compare.png"), full_page=True)
 

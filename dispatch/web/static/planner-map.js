@@ -3,7 +3,7 @@
 // - EditMap: the city's health facilities, a click on one adds a team there; the
 //   edited scenario's team bases.
 // - LateMap: a run's late share by kelurahan (joined by name with the result's
-//   by_kelurahan), kecamatan outlines, one scenario at a time.
+//   by_kelurahan), kecamatan outlines and the teams' bases, one scenario at a time.
 "use strict";
 
 const PAREPARE = [-4.015, 119.645];
@@ -86,6 +86,7 @@ const LateMap = (() => {
   const NO_CALLS = { cls: "late-none", colour: "#bdbdbd" };
   let map = null;
   let areas = null;
+  let bases = null;
   let features = [];
 
   function band(share) {
@@ -104,7 +105,8 @@ const LateMap = (() => {
   function legend() {
     const swatch = (cls, text) => el("li", {}, el("span", { class: `swatch ${cls}` }), text);
     $("map-legend").replaceChildren(el("li", { class: "legend-title" }, t("pl.map.legend")),
-      ...BANDS.map((b) => swatch(b.cls, b.label)), swatch(NO_CALLS.cls, t("pl.map.no_calls")));
+      ...BANDS.map((b) => swatch(b.cls, b.label)), swatch(NO_CALLS.cls, t("pl.map.no_calls")),
+      swatch("dot result-base", t("pl.map.bases")));
   }
 
   // Load the kelurahan and kecamatan boundaries once (GET /api/v1/districts).
@@ -136,6 +138,17 @@ const LateMap = (() => {
         tooltip(f.properties.name, byName.get(f.properties.name)), { sticky: true }),
     }).addTo(map);
     areas.bringToBack();
+    if (bases) bases.remove();
+    // The scenario's team bases, each with its teams' codes.
+    const byBase = new Map();
+    for (const team of result.teams) {
+      const key = `${team.base.lat},${team.base.lon}`;
+      byBase.set(key, [...(byBase.get(key) || []), team.code]);
+    }
+    bases = L.layerGroup([...byBase].map(([key, codes]) => L.circleMarker(key.split(",").map(Number), {
+      radius: 6, weight: 1.5, color: "#212121", fillColor: "#ffffff", fillOpacity: 1,
+      className: "result-base",
+    }).bindTooltip(codes.join(", ")))).addTo(map);
     if (areas.getBounds().isValid()) map.fitBounds(areas.getBounds(), { padding: [8, 8], animate: false });
   }
 
