@@ -21,6 +21,7 @@ from dispatch.http import JSON, Operation
 from dispatch.incidents import endpoints as incidents
 from dispatch.lines import endpoints as lines
 from dispatch.openapi import shape
+from dispatch.planner import endpoints as planner
 from dispatch.reports import activity_endpoints as activity_reports
 from dispatch.reports import charts as report_charts
 from dispatch.reports import endpoints as reports
@@ -51,5 +52,5 @@ OPERATIONS: list[Operation] = [
     *blocklist.operations, *aml.operations,
     *geo.operations, *responders.operations, *lines.operations, *reports.operations,
     *activity_reports.operations, *sms.operations,
-    *report_charts.operations, *report_points.operations,
+    *report_charts.operations, *report_points.operations, *planner.operations,
 ]

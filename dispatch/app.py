@@ -37,6 +37,7 @@ from dispatch.http import JSON, problem
 from dispatch.lines.monitor import LineMonitor
 from dispatch.logs import quiet_url_loggers
 from dispatch.openapi import get_document
+from dispatch.planner.service import PlannerRuns
 from dispatch.secret_key import resolve_secret_key
 from dispatch.sms.outbox import run_sms_sender
 from dispatch.sweeper import run_sweeper
@@ -164,6 +165,8 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     app.state.ctx, app.state.pool, app.state.hub = ctx, pool, hub
     app.state.line_monitor = monitor = LineMonitor(ctx)
     app.state.token_watch = watch = TokenWatch(pool, settings.ws_token_check_s)
+    # The planner page's runs; its worker process starts at the first run.
+    app.state.planner = planner = PlannerRuns(settings)
     await hub.start()
     stop = asyncio.Event()
     background = [asyncio.create_task(run_sweeper(ctx, stop)),
@@ -177,6 +180,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         stop.set()
         sms_wake.set()
         await asyncio.gather(*background)
+        await asyncio.to_thread(planner.close)
         await hub.stop()
         await close_router(ctx.router)
         await pool.close()

@@ -227,6 +227,12 @@ class Settings:
     # Caller numbers of calls (and incidents) older than this are removed; the
     # reports keep their counts (docs/operations.md, "Retention").
     call_retention_days: int = 365
+    # The planner page (dispatch/planner/service.py): runs waiting behind the one being
+    # simulated before more are refused (503), finished runs kept in memory, and the
+    # most calls one run may simulate (about 50,000 a second of the worker's CPU).
+    planner_queue: int = 2
+    planner_keep_runs: int = 20
+    planner_max_calls: int = 1_000_000
 
     @property
     def secret_key_path(self) -> Path:
@@ -287,4 +293,8 @@ class Settings:
             aml_window_s=_int(env, "DISPATCH112_AML_WINDOW_S", 300, minimum=10),
             call_retention_days=_int(env, "DISPATCH112_CALL_RETENTION_DAYS", 365,
                                      minimum=1),
+            planner_queue=_int(env, "DISPATCH112_PLANNER_QUEUE", 2, minimum=0),
+            planner_keep_runs=_int(env, "DISPATCH112_PLANNER_KEEP_RUNS", 20, minimum=1),
+            planner_max_calls=_int(env, "DISPATCH112_PLANNER_MAX_CALLS", 1_000_000,
+                                   minimum=1000),
         )

@@ -119,3 +119,10 @@ class ServiceUnavailable(DispatchError):
     def __init__(self, detail: str = "the database is unavailable; try again shortly",
                  retry_after_s: int = 2) -> None:
         super().__init__(detail, headers={"Retry-After": str(retry_after_s)})
+
+
+class WorkerBusy(ServiceUnavailable):
+    """The planner's worker has as many runs waiting as it keeps: try again after
+    `Retry-After` seconds (nothing was started)."""
+
+    title, slug = "Planner busy", "planner-busy"

@@ -86,3 +86,10 @@ LINE_STATES = ("unknown", "up", "down")
 PROBE_KINDS = ("sip_options", "heartbeat", "none")
 # Which router computed an assignment's ETA (routing.ROUTER_NAMES, DISPATCH112_ROUTER).
 ETA_SOURCES = ("osm", "osrm", "geodesic")
+
+# --- the planner page -------------------------------------------------------------------
+# What a run does: one scenario, several compared on the same calls, a search for bases;
+# and where it is (queued and running are the active ones).
+PLANNER_RUN_KINDS = ("run", "compare", "search")
+PLANNER_RUN_STATES = ("queued", "running", "done", "failed")
+ACTIVE_PLANNER_RUN_STATES = PLANNER_RUN_STATES[:2]

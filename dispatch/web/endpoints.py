@@ -1,4 +1,5 @@
-"""Page routes: login and logout, the dashboard, the team view, the reports page."""
+"""Page routes: login and logout, the dashboard, the team view, the reports and planner
+pages."""
 
 from __future__ import annotations
 
@@ -182,4 +183,5 @@ routes = [
     Route("/team", _page("team.html", (RESPONDER,), "/team/login", steps=get_team_steps()),
           methods=["GET"]),
     Route("/reports", _page("reports.html", REPORT_READERS, "/login"), methods=["GET"]),
+    Route("/planner", _page("planner.html", REPORT_READERS, "/login"), methods=["GET"]),
 ]

@@ -136,6 +136,7 @@ SHIFTS, STATUS, LOC = "/api/v1/teams/{team}/shifts", "/api/v1/team/status", "/ap
 TOKEN, DEVICE = "/api/v1/auth/token", "/api/v1/auth/device"
 RESPONDER = "team:T1"
 SMS_NUMBERS = "/api/v1/teams/{team}/sms-numbers"
+PLAN, OFFICE = "/api/v1/planner/runs", "health_office"
 JSON_TYPE = {"Content-Type": "application/json"}
 
 CASES = [
@@ -513,6 +514,32 @@ CASES = [
          role=None),
     Case("sms-report-from-after-to", "GET", "/api/v1/reports/sms?from=2026-02-02&to=2026-02-01",
          422, fields=("from",), role="admin"),
+    # The planner page: nothing is started by a bad run (runs live in memory, so the
+    # role matrix and tests/test_planner_api.py check the list of runs stays empty).
+    Case("planner-run-not-json", "POST", PLAN, 400, content=b"{scenario", headers=JSON_TYPE,
+         role=OFFICE),
+    Case("planner-run-nan", "POST", PLAN, 400, role=OFFICE, headers=JSON_TYPE,
+         content=b'{"scenario": {"calls_per_hour": NaN, "teams": []}}'),
+    Case("planner-run-as-list", "POST", PLAN, 422, json=[{"teams": []}], fields=("body",),
+         role=OFFICE),
+    Case("planner-run-bad-fields", "POST", PLAN, 422, role=OFFICE,
+         json={"scenario": {"teams": [{"code": "", "base": {"lat": "x", "lon": 500}}],
+                            "priorities": {"1": 2}}},
+         fields=("scenario.teams[0].code", "scenario.teams[0].base.lat",
+                 "scenario.teams[0].base.lon", "scenario.priorities.1")),
+    Case("planner-run-demand-file", "POST", PLAN, 422, role=OFFICE,
+         json={"scenario": {"demand": {"geojson": "/etc/passwd"},
+                            "teams": [{"code": "A", "base": {"lat": CITY[0], "lon": CITY[1]}}]}},
+         fields=("scenario.demand",)),
+    Case("planner-run-too-many-scenarios", "POST", PLAN, 422, role=OFFICE,
+         json={"scenarios": [{"teams": []}] * 9}, fields=("scenarios",)),
+    Case("planner-run-over-64k", "POST", PLAN, 413, role=OFFICE,
+         json={"scenario": {"name": "n" * (LIMIT + 10)}}),
+    Case("planner-run-unknown", "GET", PLAN + "/0123456789abcdef", 404, role=OFFICE),
+    Case("planner-run-id-traversal", "GET", PLAN + "/..%2F..%2Fetc", 404, role=OFFICE),
+    Case("planner-curve-bad-lang", "GET", PLAN + "/0123456789abcdef/fractiles.svg?lang=fr",
+         422, fields=("lang",), role=OFFICE),
+    Case("put-planner-runs", "PUT", PLAN, 405, role=OFFICE),
 ]
 
 

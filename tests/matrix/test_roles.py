@@ -171,6 +171,12 @@ ENDPOINTS = [
     Endpoint("POST", "/api/v1/teams/{team}/sms-numbers", ADMIN,
              {"numbers": ["+6281234500009"]}),
     Endpoint("GET", "/api/v1/reports/sms", REPORTS),
+    # The planner page: an empty scenario (422) starts nothing; no run has this id (404).
+    Endpoint("GET", "/api/v1/planner/defaults", REPORTS),
+    Endpoint("POST", "/api/v1/planner/runs", REPORTS, {"scenario": {}}),
+    Endpoint("GET", "/api/v1/planner/runs", REPORTS),
+    Endpoint("GET", "/api/v1/planner/runs/0123456789abcdef", REPORTS),
+    Endpoint("GET", "/api/v1/planner/runs/0123456789abcdef/fractiles.svg", REPORTS),
 ]
 
 _APP = create_app(Settings(database_url="postgresql://unused/none"))

@@ -208,6 +208,7 @@ const I18N = {
     "rep.map.points_title": "Incidents", "rep.map.on_time": "On time", "rep.map.late": "Late",
     "rep.map.not_reached": "Not reached",
     "rep.map.truncated": "The map shows the {n} newest incidents of the period.",
+    "nav.reports": "Reports", "nav.planner": "Planning",
     "rep.workload": "Team workload", "rep.calls": "112 calls", "rep.lines": "112 line availability",
     "rep.act.by_team": "By team", "rep.act.by_shift": "By shift",
     "rep.act.team": "Team code", "rep.act.shift": "Shift", "rep.act.busy_h": "Busy hours",
