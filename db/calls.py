@@ -1,4 +1,4 @@
-"""Calls received on the 112 lines."""
+"""Calls received on the 112 lines: the call log, a caller's history, retention."""
 
 from __future__ import annotations
 
@@ -7,15 +7,17 @@ from datetime import datetime
 import asyncpg
 
 CALL_COLUMNS = """id, caller_number, line_id, status, disposition, incident_id,
-    received_at, ended_at, created_by"""
+    received_at, ended_at, created_by, blocked"""
 
 
-async def insert_call(conn: asyncpg.Connection, *, caller_number: str, line_id: int | None,
-                      received_at: datetime | None, created_by: str) -> asyncpg.Record:
+async def insert_call(conn: asyncpg.Connection, *, caller_number: str | None,
+                      line_id: int | None, received_at: datetime | None, created_by: str,
+                      blocked: bool = False) -> asyncpg.Record:
+    """A new open call; `caller_number` None when withheld or unknown."""
     return await conn.fetchrow(
-        f"""INSERT INTO calls (caller_number, line_id, received_at, created_by)
-            VALUES ($1, $2, coalesce($3, now()), $4) RETURNING {CALL_COLUMNS}""",
-        caller_number, line_id, received_at, created_by)
+        f"""INSERT INTO calls (caller_number, line_id, received_at, created_by, blocked)
+            VALUES ($1, $2, coalesce($3, now()), $4, $5) RETURNING {CALL_COLUMNS}""",
+        caller_number, line_id, received_at, created_by, blocked)
 
 
 async def get_call(conn: asyncpg.Connection, call_id: int) -> asyncpg.Record | None:
@@ -36,3 +38,60 @@ async def link_call_incident(conn: asyncpg.Connection, call_id: int, incident_id
     await conn.execute(
         "UPDATE calls SET incident_id = $2 WHERE id = $1 AND incident_id IS NULL",
         call_id, incident_id)
+
+
+async def get_calls_by_number(conn: asyncpg.Connection, number: str, since: datetime,
+                              limit: int) -> list[asyncpg.Record]:
+    """Calls from `number` received since `since`, newest first (index calls_number)."""
+    return await conn.fetch(
+        f"""SELECT {CALL_COLUMNS} FROM calls
+            WHERE caller_number = $1 AND received_at >= $2
+            ORDER BY received_at DESC, id DESC LIMIT $3""", number, since, limit)
+
+
+async def get_recent_calls(conn: asyncpg.Connection, status: str | None, since: datetime,
+                           limit: int) -> list[asyncpg.Record]:
+    """The call log: calls received since `since` (every open call, however old),
+    newest first; `status` None: open and ended."""
+    return await conn.fetch(
+        f"""SELECT {CALL_COLUMNS} FROM calls
+            WHERE ($1::text IS NULL OR status = $1)
+              AND (received_at >= $2 OR status = 'open')
+            ORDER BY received_at DESC, id DESC LIMIT $3""", status, since, limit)
+
+
+async def has_recent_incident_call(conn: asyncpg.Connection, number: str,
+                                   since: datetime) -> bool:
+    """Whether a call from `number` received since `since` became (or joined) an
+    incident: the never-block rule."""
+    return await conn.fetchval(
+        """SELECT EXISTS (SELECT 1 FROM calls WHERE caller_number = $1
+                          AND received_at >= $2 AND incident_id IS NOT NULL)""",
+        number, since)
+
+
+async def count_calls_by_disposition(conn: asyncpg.Connection, number: str, disposition: str,
+                                     since: datetime) -> int:
+    """How many calls from `number` received since `since` ended as `disposition`."""
+    return await conn.fetchval(
+        """SELECT count(*) FROM calls WHERE caller_number = $1 AND received_at >= $2
+              AND disposition = $3""", number, since, disposition)
+
+
+async def anonymise_calls(conn: asyncpg.Connection, before: datetime, limit: int) -> int:
+    """Remove the caller numbers of up to `limit` calls received before `before` (and
+    of the callbacks queued for them); how many calls. Everything else stays, so the
+    reports' counts do not change."""
+    ids = await conn.fetch(
+        """SELECT id FROM calls WHERE received_at < $1 AND caller_number IS NOT NULL
+           ORDER BY received_at LIMIT $2 FOR UPDATE SKIP LOCKED""", before, limit)
+    ids = [row["id"] for row in ids]
+    if not ids:
+        return 0
+    await conn.execute("UPDATE callbacks SET caller_number = NULL WHERE call_id = ANY($1)", ids)
+    await conn.execute("""UPDATE calls SET caller_number = NULL, anonymised_at = now()
+                          WHERE id = ANY($1)""", ids)
+    await conn.execute("""UPDATE aml_locations SET caller_number = NULL
+                          WHERE call_id = ANY($1) OR (call_id IS NULL AND received_at < $2)""",
+                       ids, before)
+    return len(ids)

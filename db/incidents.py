@@ -25,11 +25,19 @@ INCIDENT_COLUMNS = """
     i.on_scene_at, i.transporting_at, i.at_hospital_at, i.closed_at, i.cancelled_at,
     i.cancel_reason, i.created_by,
     (SELECT a.team_id FROM assignments a
-     WHERE a.incident_id = i.id AND a.ended_at IS NULL) AS team_id
+     WHERE a.incident_id = i.id AND a.ended_at IS NULL) AS team_id,
+    (SELECT count(*) FROM calls c WHERE c.incident_id = i.id)::int
+        + (i.call_id IS NULL)::int AS call_count
 """
+# The great-circle distance in metres from ($1, $2) to the incident i (mean Earth radius).
+_DISTANCE_M = """2 * 6371008.8 * asin(least(1, sqrt(
+    power(sin(radians(i.lat - $1) / 2), 2)
+    + cos(radians($1)) * cos(radians(i.lat)) * power(sin(radians(i.lon - $2) / 2), 2))))"""
 
 
-async def insert_incident(conn: asyncpg.Connection, *, call_id: int | None, caller_number: str,
+
+async def insert_incident(conn: asyncpg.Connection, *, call_id: int | None,
+                          caller_number: str | None,
                           lat: float, lon: float, district_id: int | None, address: str,
                           complaint: str, priority: int, required_kind: str | None,
                           patients: int, notes: str, received_at: datetime | None,
@@ -159,3 +167,59 @@ async def get_idempotency_key(conn: asyncpg.Connection, actor: str,
     return await conn.fetchrow(
         """SELECT request_hash, incident_id FROM idempotency_keys
            WHERE actor = $1 AND key = $2""", actor, key)
+
+
+async def get_possible_duplicates(conn: asyncpg.Connection, lat: float | None,
+                                  lon: float | None, number: str | None, *, radius_m: float,
+                                  since: datetime, limit: int) -> list[asyncpg.Record]:
+    """Active incidents that may be the same emergency: received since `since` within
+    `radius_m` of (lat, lon), or from `number`; same number first, then nearest.
+    Each row adds `distance_m` (None without a position), `near` and `same_number`.
+    Closed and cancelled incidents are never offered (index incidents_active)."""
+    return await conn.fetch(
+        f"""SELECT * FROM (
+                SELECT {INCIDENT_COLUMNS},
+                       CASE WHEN $1::float8 IS NULL THEN NULL ELSE {_DISTANCE_M} END
+                           AS distance_m
+                FROM incidents i LEFT JOIN districts d ON d.id = i.district_id
+                WHERE i.status NOT IN ('closed', 'cancelled')) i
+            CROSS JOIN LATERAL (SELECT
+                coalesce(i.distance_m <= $3 AND i.received_at >= $4, false) AS near,
+                coalesce(i.caller_number = $5, false) AS same_number) m
+            WHERE m.near OR m.same_number
+            ORDER BY m.same_number DESC, i.distance_m NULLS LAST, i.received_at DESC
+            LIMIT $6""", lat, lon, radius_m, since, number, limit)
+
+
+async def get_incidents_by_number(conn: asyncpg.Connection, number: str, since: datetime,
+                                  limit: int) -> list[asyncpg.Record]:
+    """Incidents reported from `number` since `since`, newest first."""
+    return await conn.fetch(
+        f"""SELECT {INCIDENT_COLUMNS} FROM incidents i
+            LEFT JOIN districts d ON d.id = i.district_id
+            WHERE i.caller_number = $1 AND i.received_at >= $2
+            ORDER BY i.received_at DESC, i.id DESC LIMIT $3""", number, since, limit)
+
+
+async def has_active_incident(conn: asyncpg.Connection, number: str) -> bool:
+    """Whether an active incident was reported from `number`, or a call from it is tied
+    to one (a duplicate caller): the never-block rule."""
+    return await conn.fetchval(
+        """SELECT EXISTS (SELECT 1 FROM incidents WHERE caller_number = $1
+                          AND status NOT IN ('closed', 'cancelled'))
+               OR EXISTS (SELECT 1 FROM calls c JOIN incidents i ON i.id = c.incident_id
+                          WHERE c.caller_number = $1
+                            AND i.status NOT IN ('closed', 'cancelled'))""", number)
+
+
+async def anonymise_incidents(conn: asyncpg.Connection, before: datetime, limit: int) -> int:
+    """Remove the caller numbers of up to `limit` ended incidents received before
+    `before`; how many."""
+    status = await conn.execute(
+        """UPDATE incidents SET caller_number = NULL, anonymised_at = now()
+           WHERE id IN (SELECT id FROM incidents WHERE received_at < $1
+                        AND caller_number IS NOT NULL
+                        AND status IN ('closed', 'cancelled')
+                        ORDER BY received_at LIMIT $2 FOR UPDATE SKIP LOCKED)""",
+        before, limit)
+    return int(status.split()[-1])

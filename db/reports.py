@@ -103,7 +103,9 @@ def _log_sql() -> str:
     intervals = ", ".join(f"i.{name}" for name in INTERVALS)
     return f"""SELECT i.id AS incident_id, i.priority, d.name AS district,
                       k.name AS kelurahan, t.code AS team_code, i.status,
-                      i.assignment_count, {GROUPS['shift']} AS shift, {times}, {intervals}
+                      i.assignment_count, {GROUPS['shift']} AS shift, {times}, {intervals},
+                      (SELECT a.eta_source FROM assignments a WHERE a.incident_id = i.id
+                       ORDER BY a.id DESC LIMIT 1) AS eta_source
                {_FROM} ORDER BY i.received_at, i.id"""
 
 
@@ -116,6 +118,17 @@ async def iterate_incident_log(conn: asyncpg.Connection, start: datetime, end: d
     async for row in conn.cursor(_log_sql(), start, end, timezone, shifts, shift_starts,
                                  prefetch=2000):
         yield row
+
+
+async def get_eta_source_counts(conn: asyncpg.Connection, start: datetime,
+                                end: datetime) -> dict[str, int]:
+    """How many assignments of incidents received in [start, end) had their ETA from
+    each router (`eta_source`: osm, osrm, geodesic)."""
+    rows = await conn.fetch(
+        """SELECT a.eta_source, count(*) AS n FROM assignments a
+           JOIN incidents i ON i.id = a.incident_id
+           WHERE i.received_at >= $1 AND i.received_at < $2 GROUP BY 1""", start, end)
+    return {row["eta_source"]: row["n"] for row in rows}
 
 
 # --- the reports page: charts and the map ----------------------------------------------

@@ -13,6 +13,34 @@ BEGIN
     RETURN NULL;
 END;
 $$;
+CREATE TABLE public.aml_locations (
+    id bigint NOT NULL,
+    region_id integer DEFAULT 1 NOT NULL,
+    call_id bigint,
+    caller_number text,
+    lat double precision NOT NULL,
+    lon double precision NOT NULL,
+    radius_m double precision,
+    confidence smallint,
+    method text NOT NULL,
+    transport text NOT NULL,
+    at timestamp with time zone NOT NULL,
+    received_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT aml_locations_confidence_check CHECK (((confidence >= 0) AND (confidence <= 100))),
+    CONSTRAINT aml_locations_lat_check CHECK (((lat >= ('-90'::integer)::double precision) AND (lat <= (90)::double precision))),
+    CONSTRAINT aml_locations_lon_check CHECK (((lon >= ('-180'::integer)::double precision) AND (lon <= (180)::double precision))),
+    CONSTRAINT aml_locations_method_check CHECK ((method = ANY (ARRAY['gnss'::text, 'wifi'::text, 'cell'::text, 'hybrid'::text, 'unknown'::text]))),
+    CONSTRAINT aml_locations_radius_m_check CHECK ((radius_m >= (0)::double precision)),
+    CONSTRAINT aml_locations_transport_check CHECK ((transport = ANY (ARRAY['sms'::text, 'els'::text])))
+);
+ALTER TABLE public.aml_locations ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.aml_locations_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
 CREATE TABLE public.assignments (
     id bigint NOT NULL,
     region_id integer DEFAULT 1 NOT NULL,
@@ -29,8 +57,10 @@ CREATE TABLE public.assignments (
     sms_sent_at timestamp with time zone,
     acknowledged_via text,
     escalated_at timestamp with time zone,
+    eta_source text DEFAULT 'geodesic'::text NOT NULL,
     CONSTRAINT assignments_acknowledged_via_check CHECK ((acknowledged_via = ANY (ARRAY['app'::text, 'sms'::text]))),
     CONSTRAINT assignments_end_reason_check CHECK ((end_reason = ANY (ARRAY['completed'::text, 'cancelled'::text, 'ack_timeout'::text, 'reassigned'::text, 'withdrawn'::text]))),
+    CONSTRAINT assignments_eta_source_check CHECK ((eta_source = ANY (ARRAY['osm'::text, 'osrm'::text, 'geodesic'::text]))),
     CONSTRAINT assignments_position_source_check CHECK ((position_source = ANY (ARRAY['gps'::text, 'base'::text])))
 );
 ALTER TABLE public.assignments ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
@@ -41,11 +71,32 @@ ALTER TABLE public.assignments ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY 
     NO MAXVALUE
     CACHE 1
 );
+CREATE TABLE public.blocklist (
+    id bigint NOT NULL,
+    region_id integer DEFAULT 1 NOT NULL,
+    number text NOT NULL,
+    reason text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    created_by text NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    lifted_at timestamp with time zone,
+    lifted_by text,
+    CONSTRAINT blocklist_check CHECK ((expires_at > created_at)),
+    CONSTRAINT blocklist_reason_check CHECK ((reason <> ''::text))
+);
+ALTER TABLE public.blocklist ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.blocklist_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
 CREATE TABLE public.callbacks (
     id bigint NOT NULL,
     region_id integer DEFAULT 1 NOT NULL,
     call_id bigint NOT NULL,
-    caller_number text NOT NULL,
+    caller_number text,
     line_id bigint,
     dropped_at timestamp with time zone DEFAULT now() NOT NULL,
     done_at timestamp with time zone,
@@ -62,7 +113,7 @@ ALTER TABLE public.callbacks ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 CREATE TABLE public.calls (
     id bigint NOT NULL,
     region_id integer DEFAULT 1 NOT NULL,
-    caller_number text NOT NULL,
+    caller_number text,
     line_id bigint,
     status text DEFAULT 'open'::text NOT NULL,
     disposition text,
@@ -70,7 +121,9 @@ CREATE TABLE public.calls (
     received_at timestamp with time zone DEFAULT now() NOT NULL,
     ended_at timestamp with time zone,
     created_by text NOT NULL,
-    CONSTRAINT calls_disposition_check CHECK ((disposition = ANY (ARRAY['incident'::text, 'info'::text, 'prank'::text, 'dropped'::text, 'duplicate'::text]))),
+    blocked boolean DEFAULT false NOT NULL,
+    anonymised_at timestamp with time zone,
+    CONSTRAINT calls_disposition_check CHECK ((disposition = ANY (ARRAY['incident'::text, 'info'::text, 'wrong_number'::text, 'prank'::text, 'silent'::text, 'dropped'::text, 'duplicate'::text, 'test'::text, 'other'::text]))),
     CONSTRAINT calls_status_check CHECK ((status = ANY (ARRAY['open'::text, 'ended'::text])))
 );
 ALTER TABLE public.calls ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
@@ -139,7 +192,7 @@ CREATE TABLE public.incidents (
     id bigint NOT NULL,
     region_id integer DEFAULT 1 NOT NULL,
     call_id bigint,
-    caller_number text NOT NULL,
+    caller_number text,
     lat double precision NOT NULL,
     lon double precision NOT NULL,
     district_id bigint,
@@ -176,6 +229,7 @@ CREATE TABLE public.incidents (
     transport_s double precision GENERATED ALWAYS AS (date_part('epoch'::text, (at_hospital_at - transporting_at))) STORED,
     handover_s double precision GENERATED ALWAYS AS (date_part('epoch'::text, (closed_at - at_hospital_at))) STORED,
     committed_s double precision GENERATED ALWAYS AS (date_part('epoch'::text, (closed_at - last_assigned_at))) STORED,
+    anonymised_at timestamp with time zone,
     CONSTRAINT incidents_lat_check CHECK (((lat >= ('-90'::integer)::double precision) AND (lat <= (90)::double precision))),
     CONSTRAINT incidents_lon_check CHECK (((lon >= ('-180'::integer)::double precision) AND (lon <= (180)::double precision))),
     CONSTRAINT incidents_patients_check CHECK (((patients >= 1) AND (patients <= 500))),
@@ -476,8 +530,12 @@ ALTER TABLE public.webhook_deliveries ALTER COLUMN id ADD GENERATED ALWAYS AS ID
     NO MAXVALUE
     CACHE 1
 );
+ALTER TABLE ONLY public.aml_locations
+    ADD CONSTRAINT aml_locations_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY public.assignments
     ADD CONSTRAINT assignments_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY public.blocklist
+    ADD CONSTRAINT blocklist_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY public.callbacks
     ADD CONSTRAINT callbacks_call_id_key UNIQUE (call_id);
 ALTER TABLE ONLY public.callbacks
@@ -540,16 +598,23 @@ ALTER TABLE ONLY public.users
     ADD CONSTRAINT users_username_key UNIQUE (username);
 ALTER TABLE ONLY public.webhook_deliveries
     ADD CONSTRAINT webhook_deliveries_pkey PRIMARY KEY (id);
+CREATE INDEX aml_locations_call ON public.aml_locations USING btree (call_id) WHERE (call_id IS NOT NULL);
+CREATE INDEX aml_locations_waiting ON public.aml_locations USING btree (caller_number, received_at) WHERE (call_id IS NULL);
+CREATE INDEX assignments_incident ON public.assignments USING btree (incident_id, id);
 CREATE UNIQUE INDEX assignments_one_active_per_incident ON public.assignments USING btree (incident_id) WHERE (ended_at IS NULL);
 CREATE UNIQUE INDEX assignments_one_active_per_team ON public.assignments USING btree (team_id) WHERE (ended_at IS NULL);
 CREATE INDEX assignments_team_day ON public.assignments USING btree (team_id, created_at);
 CREATE INDEX assignments_unacknowledged ON public.assignments USING btree (created_at) WHERE ((ended_at IS NULL) AND (acknowledged_at IS NULL));
+CREATE INDEX blocklist_live ON public.blocklist USING btree (number, expires_at) WHERE (lifted_at IS NULL);
 CREATE INDEX callbacks_open ON public.callbacks USING btree (dropped_at) WHERE (done_at IS NULL);
+CREATE INDEX calls_incident ON public.calls USING btree (incident_id) WHERE (incident_id IS NOT NULL);
+CREATE INDEX calls_number ON public.calls USING btree (caller_number, received_at) WHERE (caller_number IS NOT NULL);
 CREATE INDEX calls_open ON public.calls USING btree (line_id) WHERE (status = 'open'::text);
 CREATE INDEX calls_received ON public.calls USING btree (received_at);
 CREATE INDEX events_incident ON public.events USING btree (incident_id, seq) WHERE (incident_id IS NOT NULL);
 CREATE INDEX events_team ON public.events USING btree (team_id, seq) WHERE (team_id IS NOT NULL);
 CREATE INDEX incidents_active ON public.incidents USING btree (status) WHERE (status <> ALL (ARRAY['closed'::text, 'cancelled'::text]));
+CREATE INDEX incidents_caller ON public.incidents USING btree (caller_number, received_at) WHERE (caller_number IS NOT NULL);
 CREATE INDEX incidents_queue ON public.incidents USING btree (priority, received_at) WHERE (status = 'queued'::text);
 CREATE INDEX incidents_received ON public.incidents USING btree (received_at);
 CREATE INDEX line_events_at ON public.line_events USING btree (at);
@@ -566,6 +631,8 @@ CREATE INDEX teams_sms_numbers ON public.teams USING gin (sms_numbers);
 CREATE INDEX webhook_deliveries_due ON public.webhook_deliveries USING btree (next_at) WHERE ((delivered_at IS NULL) AND (failed_at IS NULL));
 CREATE TRIGGER events_no_update BEFORE UPDATE ON public.events FOR EACH ROW EXECUTE FUNCTION public.events_append_only();
 CREATE TRIGGER events_serialise BEFORE INSERT ON public.events FOR EACH STATEMENT EXECUTE FUNCTION public.events_serialise_writers();
+ALTER TABLE ONLY public.aml_locations
+    ADD CONSTRAINT aml_locations_call_id_fkey FOREIGN KEY (call_id) REFERENCES public.calls(id);
 ALTER TABLE ONLY public.assignments
     ADD CONSTRAINT assignments_incident_id_fkey FOREIGN KEY (incident_id) REFERENCES public.incidents(id);
 ALTER TABLE ONLY public.assignments

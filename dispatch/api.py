@@ -12,12 +12,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from db.pool import ping
+from dispatch.aml import endpoints as aml
 from dispatch.auth import endpoints as auth
+from dispatch.blocklist import endpoints as blocklist
 from dispatch.calls import endpoints as calls
 from dispatch.geo import endpoints as geo
 from dispatch.http import JSON, Operation
 from dispatch.incidents import endpoints as incidents
 from dispatch.lines import endpoints as lines
+from dispatch.openapi import shape
+from dispatch.planner import endpoints as planner
 from dispatch.reports import activity_endpoints as activity_reports
 from dispatch.reports import charts as report_charts
 from dispatch.reports import endpoints as reports
@@ -41,11 +45,12 @@ async def openapi_json(request: Request, principal: None) -> Response:
 
 OPERATIONS: list[Operation] = [
     Operation("get", "/api/v1/health", health, PUBLIC, "The service and its database answer",
-              answers={200: "`{\"status\": \"ok\"}`"}),
+              answers={200: "`{\"status\": \"ok\"}`"}, returns=shape(status={"enum": ["ok"]})),
     Operation("get", "/openapi.json", openapi_json, PUBLIC, "This document",
               answers={200: "OpenAPI 3.1 document"}, database=False),
     *auth.operations, *teams.operations, *calls.operations, *incidents.operations,
+    *blocklist.operations, *aml.operations,
     *geo.operations, *responders.operations, *lines.operations, *reports.operations,
     *activity_reports.operations, *sms.operations,
-    *report_charts.operations, *report_points.operations,
+    *report_charts.operations, *report_points.operations, *planner.operations,
 ]

@@ -38,6 +38,7 @@ from dispatch.http import JSON, problem
 from dispatch.lines.monitor import LineMonitor
 from dispatch.logs import quiet_url_loggers
 from dispatch.openapi import get_document
+from dispatch.planner.service import PlannerRuns
 from dispatch.secret_key import resolve_secret_key
 from dispatch.sms.outbox import run_sms_sender
 from dispatch.sweeper import run_sweeper
@@ -47,6 +48,7 @@ from dispatch.ws.endpoints import routes as ws_routes
 from dispatch.ws.tokens import TokenWatch
 from realtime.frames import CLOSE_TRY_AGAIN_LATER
 from realtime.hub import Hub
+from routing import close_router, prepare_router
 
 log = structlog.get_logger(__name__)
 
@@ -157,9 +159,16 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     ctx = Context.create(settings, pool, after_commit=after_commit)
     ctx.connected_team_ids, ctx.sms_wake = hub.get_team_ids, sms_wake
     ctx.notifier = notifier = Notifier(settings.database_url)
+    try:  # the road graph, loaded (or built) in a thread before the first request
+        await prepare_router(ctx.router)
+    except BaseException:
+        await pool.close()
+        raise
     app.state.ctx, app.state.pool, app.state.hub = ctx, pool, hub
     app.state.line_monitor = monitor = LineMonitor(ctx)
     app.state.token_watch = watch = TokenWatch(pool, settings.ws_token_check_s)
+    # The planner page's runs; its worker process starts at the first run.
+    app.state.planner = planner = PlannerRuns(settings)
     await hub.start()
     notifier.start()
     stop = asyncio.Event()
@@ -174,8 +183,10 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         stop.set()
         sms_wake.set()
         await asyncio.gather(*background)
+        await asyncio.to_thread(planner.close)
         await notifier.stop()
         await hub.stop()
+        await close_router(ctx.router)
         await pool.close()
 
 

@@ -1,5 +1,6 @@
 """The `dispatch112` command: serve, migrate, user create, token create and revoke, demo,
-city load, districts and places import, plan (the what-if planner)."""
+city load, districts and places import, roads import and check, plan (the what-if
+planner)."""
 
 from __future__ import annotations
 
@@ -200,6 +201,57 @@ def cmd_places_import(settings: Settings, args: argparse.Namespace) -> int:
                            f"places ({args.kind})")
 
 
+def _roads_extract(settings: Settings, file: str | None) -> Path | None:
+    """FILE, else the extract DISPATCH112_ROUTER names (osm:PATH); None if neither."""
+    if file:
+        return Path(file)
+    kind, _, path = settings.router.partition(":")
+    return Path(path) if kind == "osm" else None
+
+
+def cmd_roads_import(settings: Settings, args: argparse.Namespace) -> int:
+    """Build the road graph of an extract and cache it beside the file."""
+    from dispatch.roads import describe_import, do_import
+    from routing.roads import ExtractError
+    extract = _roads_extract(settings, args.file)
+    if extract is None:
+        print("error: name an extract (FILE.osm.pbf) or set DISPATCH112_ROUTER=osm:PATH",
+              file=sys.stderr)
+        return 2
+    try:
+        graph, seconds = do_import(extract)
+    except ExtractError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(describe_import(extract, graph, seconds))
+    return 0
+
+
+def cmd_roads_check(settings: Settings, args: argparse.Namespace) -> int:
+    """The graph's size and pieces, and the teams' bases it cannot serve (exit 1)."""
+    from dispatch.roads import do_import, get_base_problems, get_summary, get_teams
+    from routing.roads import ExtractError
+    extract = _roads_extract(settings, args.file)
+    if extract is None:
+        print("error: name an extract (FILE.osm.pbf) or set DISPATCH112_ROUTER=osm:PATH",
+              file=sys.stderr)
+        return 2
+    try:
+        graph, _ = do_import(extract)
+    except ExtractError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{extract}: {get_summary(graph).describe()}")
+    with database(settings) as ready:
+        asyncio.run(_run_migrations(ready.database_url))
+        teams = asyncio.run(_in_transaction(ready.database_url, get_teams))
+    problems = get_base_problems(graph, teams)
+    print(f"bases: {len(teams) - len(problems)} of {len(teams)} on the city's roads")
+    for line in problems:
+        print(f"  {line}")
+    return 1 if problems else 0
+
+
 def _exit_on_signal(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
@@ -296,6 +348,16 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--kind", default="tempat", help="e.g. kelurahan, faskes, landmark")
     add.add_argument("--name-property", default=None)
     add.set_defaults(func=cmd_places_import)
+    roads = sub.add_parser("roads", help="the road graph of an OpenStreetMap extract")
+    roads_sub = roads.add_subparsers(dest="roads_command", required=True)
+    build = roads_sub.add_parser("import", help="build the road graph of an extract and "
+                                 "cache it beside the file")
+    build.add_argument("file", nargs="?", help="FILE.osm.pbf (default: DISPATCH112_ROUTER's)")
+    build.set_defaults(func=cmd_roads_import, database=False)
+    check = roads_sub.add_parser("check", help="nodes, edges, connected pieces, and the "
+                                 "teams' bases the roads cannot serve (exit 1)")
+    check.add_argument("file", nargs="?", help="FILE.osm.pbf (default: DISPATCH112_ROUTER's)")
+    check.set_defaults(func=cmd_roads_check, database=False)
     from dispatch.planner.command import add_parser, cmd_plan
     add_parser(sub).set_defaults(func=cmd_plan, database=False)
     return parser

@@ -39,6 +39,14 @@ def _float(env: dict[str, str], name: str, default: float, minimum: float = 0.0)
     return value
 
 
+def _flag(env: dict[str, str], name: str) -> bool:
+    """`on`/`true`/`1` or `off`/`false`/`0` (unset: off)."""
+    raw = (env.get(name) or "off").strip().lower()
+    if raw not in ("on", "true", "1", "off", "false", "0"):
+        raise SettingsError(f"{name} must be on or off, got {raw!r}")
+    return raw in ("on", "true", "1")
+
+
 def _urls(env: dict[str, str], name: str) -> tuple[str, ...]:
     """A comma-separated list of http(s) URLs (empty: none)."""
     urls = tuple(url.strip() for url in (env.get(name) or "").split(",") if url.strip())
@@ -63,6 +71,15 @@ def _shifts(env: dict[str, str], name: str,
     if len({hour for _, hour in shifts}) != len(shifts):
         raise SettingsError(f"{name}: two shifts start at the same hour")
     return tuple(sorted(shifts, key=lambda shift: shift[1]))
+
+
+def _router(env: dict[str, str], name: str) -> str:
+    """`geodesic`, `osm:PATH` or `osrm:URL` (the file and server are checked at start)."""
+    from routing import UnknownRouter, check_router_spec
+    try:
+        return check_router_spec((env.get(name) or "geodesic").strip())
+    except UnknownRouter as exc:
+        raise SettingsError(f"{name}: {exc}") from exc
 
 
 PAREPARE_SHIFTS = (("pagi", 7), ("sore", 15), ("malam", 23))
@@ -190,6 +207,32 @@ class Settings:
     sms_backoff_s: float = 2.0
     sms_backoff_max_s: float = 300.0
     sms_max_attempts: int = 30
+    # The call log (docs/api.md, "Calls, callers and the block list"): active incidents
+    # offered as possible duplicates are within this distance and were received within
+    # this time (or come from the same number); a caller's history reaches this far back.
+    duplicate_radius_m: float = 300.0
+    duplicate_window_s: int = 30 * 60
+    caller_history_days: int = 90
+    # A number blocked without an expiry is blocked this long; a number whose call
+    # became an incident this recently (or with an active incident) is never blocked.
+    block_default_s: int = 24 * 3600
+    never_block_s: int = 3600
+    # A number whose calls were closed as pranks this many times within a day is blocked
+    # automatically (never-block rule permitting); 0: never automatically.
+    auto_block_pranks: int = 0
+    # Advanced Mobile Location (off until a city receives it): an AML message is tied to
+    # the open call from the same number received within this window of it.
+    aml_enabled: bool = False
+    aml_window_s: int = 300
+    # Caller numbers of calls (and incidents) older than this are removed; the
+    # reports keep their counts (docs/operations.md, "Retention").
+    call_retention_days: int = 365
+    # The planner page (dispatch/planner/service.py): runs waiting behind the one being
+    # simulated before more are refused (503), finished runs kept in memory, and the
+    # most calls one run may simulate (about 50,000 a second of the worker's CPU).
+    planner_queue: int = 2
+    planner_keep_runs: int = 20
+    planner_max_calls: int = 1_000_000
 
     @property
     def secret_key_path(self) -> Path:
@@ -213,7 +256,7 @@ class Settings:
             database_url=env.get("DATABASE_URL") or None,
             data_dir=Path(env.get("DISPATCH112_DATA_DIR") or ".dispatch112"),
             secret_key=env.get("DISPATCH112_SECRET_KEY") or None,
-            router=env.get("DISPATCH112_ROUTER") or "geodesic",
+            router=_router(env, "DISPATCH112_ROUTER"),
             ack_timeout_s=_int(env, "DISPATCH112_ACK_TIMEOUT_S", 60, minimum=1),
             gps_fresh_s=_int(env, "DISPATCH112_GPS_FRESH_S", 600, minimum=0),
             timezone=env.get("DISPATCH112_TIMEZONE") or "Asia/Makassar",
@@ -239,4 +282,19 @@ class Settings:
             sms_inbound_key=env.get("DISPATCH112_SMS_INBOUND_KEY") or None,
             sms_after_ack_share=_share(env, "DISPATCH112_SMS_AFTER_ACK_SHARE", 0.5),
             sms_max_attempts=_int(env, "DISPATCH112_SMS_MAX_ATTEMPTS", 30, minimum=1),
+            duplicate_radius_m=_float(env, "DISPATCH112_DUPLICATE_RADIUS_M", 300.0,
+                                      minimum=1.0),
+            duplicate_window_s=60 * _int(env, "DISPATCH112_DUPLICATE_WINDOW_MIN", 30,
+                                         minimum=1),
+            caller_history_days=_int(env, "DISPATCH112_CALLER_HISTORY_DAYS", 90, minimum=1),
+            block_default_s=3600 * _int(env, "DISPATCH112_BLOCK_HOURS", 24, minimum=1),
+            auto_block_pranks=_int(env, "DISPATCH112_AUTO_BLOCK_PRANKS", 0, minimum=0),
+            aml_enabled=_flag(env, "DISPATCH112_AML"),
+            aml_window_s=_int(env, "DISPATCH112_AML_WINDOW_S", 300, minimum=10),
+            call_retention_days=_int(env, "DISPATCH112_CALL_RETENTION_DAYS", 365,
+                                     minimum=1),
+            planner_queue=_int(env, "DISPATCH112_PLANNER_QUEUE", 2, minimum=0),
+            planner_keep_runs=_int(env, "DISPATCH112_PLANNER_KEEP_RUNS", 20, minimum=1),
+            planner_max_calls=_int(env, "DISPATCH112_PLANNER_MAX_CALLS", 1_000_000,
+                                   minimum=1000),
         )

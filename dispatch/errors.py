@@ -66,6 +66,12 @@ class NotFound(DispatchError):
     status, title, slug = 404, "Not found", "not-found"
 
 
+class NoRoadGraph(NotFound):
+    """The service routes without a road graph (DISPATCH112_ROUTER is not osm:PATH):
+    there are no roads to draw nor drive along; the pages then do without them."""
+    title, slug = "No road graph loaded", "no-road-graph"
+
+
 class MethodNotAllowed(DispatchError):
     status, title, slug = 405, "Method not allowed", "method-not-allowed"
 
@@ -113,3 +119,10 @@ class ServiceUnavailable(DispatchError):
     def __init__(self, detail: str = "the database is unavailable; try again shortly",
                  retry_after_s: int = 2) -> None:
         super().__init__(detail, headers={"Retry-After": str(retry_after_s)})
+
+
+class WorkerBusy(ServiceUnavailable):
+    """The planner's worker has as many runs waiting as it keeps: try again after
+    `Retry-After` seconds (nothing was started)."""
+
+    title, slug = "Planner busy", "planner-busy"

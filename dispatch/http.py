@@ -142,6 +142,9 @@ class Operation:
     parameters: tuple[dict, ...] = ()
     # What a successful answer is (the OpenAPI document says so).
     media_type: str = "application/json"
+    # The JSON Schema of a successful JSON answer (from the domain's views.py); None:
+    # only "an object". tests/test_schemathesis.py holds every answer to it.
+    returns: dict | None = None
     # Whether it reads or writes the database (and so answers 503 while it is away).
     database: bool = True
     # Another way in than a token of `roles` (a gateway's shared key): True when the

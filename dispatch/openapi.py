@@ -33,12 +33,44 @@ PROBLEM = {
 }
 
 
-# What a successful answer holds, by media type.
+# --- building the JSON Schemas of answers (each domain's views.py states its shapes) -----
+
+STRING, INTEGER, NUMBER, BOOLEAN = ({"type": t} for t in ("string", "integer", "number",
+                                                          "boolean"))
+TIME = {"type": "string", "format": "date-time"}
+ANY: dict = {}
+
+
+def nullable(schema: dict) -> dict:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def shape(**properties: dict) -> dict:
+    """An object with exactly these keys, every one present: the views write each key,
+    null when there is no value, so an answer with a key more or less is a bug."""
+    return {"type": "object", "required": list(properties), "properties": properties,
+            "additionalProperties": False}
+
+
+def array(items: dict) -> dict:
+    return {"type": "array", "items": items}
+
+
+def listing(items: dict, **more: dict) -> dict:
+    """`{"items": [...]}`, and `more` keys beside it."""
+    return shape(items=array(items), **more)
+
+
+POSITION = shape(lat=NUMBER, lon=NUMBER)
+
+
+# What a successful answer holds, by media type, when the operation does not say.
 SUCCESS_SCHEMAS = {"application/json": {"type": "object"},
                    "text/csv": {"type": "string"}, "image/svg+xml": {"type": "string"}}
 
 
-def _answer(status: int, description: str, media_type: str = "application/json") -> dict:
+def _answer(status: int, description: str, media_type: str = "application/json",
+            returns: dict | None = None) -> dict:
     if status == 204:
         return {"description": description}
     if status >= 400:
@@ -48,8 +80,8 @@ def _answer(status: int, description: str, media_type: str = "application/json")
             answer["headers"] = {"Retry-After": {
                 "description": "seconds to wait", "schema": {"type": "integer"}}}
         return answer
-    return {"description": description, "content": {media_type: {
-        "schema": SUCCESS_SCHEMAS.get(media_type, {"type": "string", "format": "binary"})}}}
+    schema = returns or SUCCESS_SCHEMAS.get(media_type, {"type": "string", "format": "binary"})
+    return {"description": description, "content": {media_type: {"schema": schema}}}
 
 
 def _request_body(model: type[BaseModel], schemas: dict) -> dict:
@@ -63,11 +95,13 @@ def _request_body(model: type[BaseModel], schemas: dict) -> dict:
 def _operation(op: Operation, schemas: dict) -> dict:
     method, path, model, roles = op.method, op.path, op.body, op.roles
     errors = [400, 413, 415, 422] if model else []
+    # A query or header parameter is checked by the handler: a bad one is a 422.
+    errors += [422] if any(p["in"] in ("query", "header") for p in op.parameters) else []
     errors += [401, 403] if roles else []
     errors += [404] if "{id}" in path else []
     errors += [503] if op.database else []
     responses = {status: _answer(status, COMMON_ERRORS[status]) for status in errors}
-    responses.update({status: _answer(status, text, op.media_type)
+    responses.update({status: _answer(status, text, op.media_type, op.returns)
                       for status, text in op.answers.items()})
     operation: dict = {
         "operationId": "_".join([method, *path.replace(".", "_").strip("/")

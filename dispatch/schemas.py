@@ -16,6 +16,7 @@ from pydantic import (
     field_validator,
 )
 
+from dispatch.errors import ValidationFailed
 from dispatch.vocabulary import TEAM_KINDS
 
 DEFAULT_REGION = "ID"
@@ -84,3 +85,40 @@ class Body(BaseModel):
 class PositionIn(Body):
     lat: Latitude
     lon: Longitude
+
+
+# --- query parameters -------------------------------------------------------------------
+
+def check_phone_param(raw: str | None, name: str) -> str | None:
+    """A phone number from the query or the path, in E.164; None when absent; 422
+    naming `name` when it is not a possible number."""
+    if raw is None:
+        return None
+    if not 2 <= len(raw.strip()) <= 32 or "\x00" in raw:
+        raise ValidationFailed.field(name, "not a phone number")
+    try:
+        return _phone(raw)
+    except ValueError as exc:
+        raise ValidationFailed.field(name, str(exc)) from None
+
+
+def check_float_param(raw: str | None, name: str, low: float, high: float) -> float | None:
+    """A finite number in [low, high] from the query; None when absent; else 422."""
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValidationFailed.field(name, "must be a number") from None
+    if not low <= value <= high:  # also refuses NaN and infinities
+        raise ValidationFailed.field(name, f"must be between {low} and {high}")
+    return value
+
+
+def check_int_param(raw: str | None, name: str, low: int, high: int, default: int) -> int:
+    """An integer in [low, high] from the query (ASCII digits only); `default` when absent."""
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9 and low <= int(raw) <= high):
+        raise ValidationFailed.field(name, f"must be an integer from {low} to {high}")
+    return int(raw)

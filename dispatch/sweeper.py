@@ -1,5 +1,6 @@
 """The background sweep every instance runs: assignments by SMS, ack timeouts, the
-queue, signal lost, held-back GPS fixes, the event log's retention, old login throttle rows.
+queue, signal lost, held-back GPS fixes, the event log's retention, old login throttle
+rows, caller numbers past their retention.
 
 Each duty runs in short transactions of its own and skips rows another instance is
 already handling, so any number of instances may sweep at once.
@@ -13,6 +14,7 @@ import time
 
 from dispatch.auth.service import do_prune_logins
 from dispatch.background import Backoff, run_step
+from dispatch.calls.retention import do_forget_numbers
 from dispatch.context import Context
 from dispatch.events.retention import do_prune_events
 from dispatch.incidents.queue import do_serve_queue, do_withdraw_overdue
@@ -26,7 +28,8 @@ DUTIES = (("sweeper.sms_fallback", do_send_fallback),
           ("sweeper.held_fixes", do_announce_held_fixes))
 # Every `prune_every_s` only: keeping tables from growing is not urgent.
 RARE_DUTIES = (("sweeper.prune_events", do_prune_events),
-               ("sweeper.prune_logins", lambda ctx: do_prune_logins(ctx.pool, ctx.settings)))
+               ("sweeper.prune_logins", lambda ctx: do_prune_logins(ctx.pool, ctx.settings)),
+               ("sweeper.forget_numbers", do_forget_numbers))
 
 
 async def sweep_once(ctx: Context, rare: bool = False) -> bool:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 # --- who --------------------------------------------------------------------------------
 ADMIN, OPERATOR, HEALTH_OFFICE, RESPONDER = "admin", "operator", "health_office", "responder"
-# The telephony gateway (a machine): opens and ends calls, sends line heartbeats.
+# The telephony gateway (a machine): opens and ends calls, sends line heartbeats, looks
+# numbers up on the block list, forwards AML positions (SMS gateway, HTTPS receiver).
 GATEWAY = "gateway"
 ROLES = (ADMIN, OPERATOR, HEALTH_OFFICE, RESPONDER, GATEWAY)
 # Roles of users, who log in with a password (a responder is a team's phone, with a
@@ -19,6 +20,10 @@ USER_ROLES = (ADMIN, OPERATOR, HEALTH_OFFICE, GATEWAY)
 STAFF = (ADMIN, OPERATOR)
 # Open and end calls, send line heartbeats: the dashboard staff and the gateway.
 TELEPHONY = (*STAFF, GATEWAY)
+# Look a number up on the block list: the gateway before it rings, and the staff.
+BLOCKLIST_READERS = (*STAFF, GATEWAY)
+# Post the handset's own location (AML): the SMS gateway / HTTPS receiver only.
+AML_SENDERS = (GATEWAY,)
 # Read the response-time reports (never caller numbers).
 REPORT_READERS = (ADMIN, HEALTH_OFFICE)
 PUBLIC: tuple[str, ...] = ()
@@ -67,6 +72,24 @@ SMS_DIGITS = {"1": "acknowledge", "2": "en_route", "3": "on_scene", "4": "transp
 
 # --- calls and lines --------------------------------------------------------------------
 CALL_STATES = ("open", "ended")
-CALL_DISPOSITIONS = ("incident", "info", "prank", "dropped", "duplicate")
+# How a call ended: it became an incident, or information only, a wrong number, a
+# prank or abuse, a silent (ghost) call, dropped, a repeat call about an incident
+# already handled (`duplicate`, attached to it), a test call, something else.
+CALL_DISPOSITIONS = ("incident", "info", "wrong_number", "prank", "silent", "dropped",
+                     "duplicate", "test", "other")
+# Dispositions that tie the call to an incident (`incident_id` in POST .../end).
+CALL_DISPOSITIONS_WITH_INCIDENT = ("incident", "duplicate")
+# Advanced Mobile Location: how the handset found its position, and how it was sent.
+AML_METHODS = ("gnss", "wifi", "cell", "hybrid", "unknown")
+AML_TRANSPORTS = ("sms", "els")
 LINE_STATES = ("unknown", "up", "down")
 PROBE_KINDS = ("sip_options", "heartbeat", "none")
+# Which router computed an assignment's ETA (routing.ROUTER_NAMES, DISPATCH112_ROUTER).
+ETA_SOURCES = ("osm", "osrm", "geodesic")
+
+# --- the planner page -------------------------------------------------------------------
+# What a run does: one scenario, several compared on the same calls, a search for bases;
+# and where it is (queued and running are the active ones).
+PLANNER_RUN_KINDS = ("run", "compare", "search")
+PLANNER_RUN_STATES = ("queued", "running", "done", "failed")
+ACTIVE_PLANNER_RUN_STATES = PLANNER_RUN_STATES[:2]

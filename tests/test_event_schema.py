@@ -5,19 +5,23 @@ Every test's database is checked against the catalogue when the test ends
 real flow, that the checker can fail, and that docs/api.md lists the catalogue.
 """
 
+from datetime import UTC, datetime
+
 import asyncpg
 import pydantic
 import pytest
 
 from dispatch.events import docs
 from dispatch.events.catalogue import EVENTS, check_event
+from tests.calls_support import login_gateway
 from tests.lines_support import create_line, wait_until
 from tests.support import CITY, Api, check_logged_events
 
 
-@pytest.mark.settings(sms_inbound_key="event-key", ack_timeout_s=2)
+@pytest.mark.settings(sms_inbound_key="event-key", ack_timeout_s=2, aml_enabled=True)
 async def test_a_flow_emits_every_declared_event_as_declared(
         api: Api, db: asyncpg.Connection, dsn: str) -> None:
+    await login_gateway(api, db)
     team = await api.team("EV1", CITY[0], CITY[1])
     await api.device_token("EV1")
     line = await create_line(api, {"number": "0421-21112", "label": "Gateway", "priority": 0,
@@ -31,6 +35,17 @@ async def test_a_flow_emits_every_declared_event_as_declared(
                            {"disposition": "incident", "incident_id": incident["id"]})
             ).status_code == 200
     assert (await api.step("EV1", "acknowledge", incident["id"])).status_code == 200
+    # The caller's handset sends its position while the second call is open.
+    head = (f'A"ML=1;lt=-4.0105;lg=+119.6262;rd=20;top={datetime.now(UTC):%Y%m%d%H%M%S};'
+            "lc=68;pm=G;ml=")
+    aml = await api.post("/api/v1/aml/sms", {"from": "081298765432",
+                                             "text": head + str(len(head) + 2)}, role="gateway")
+    assert aml.status_code == 202 and aml.json()["call_id"] == waiting["id"], aml.text
+    # A prank number blocked, then lifted.
+    assert (await api.post("/api/v1/blocklist", {"number": "085299998888", "reason": "iseng"},
+                           role="admin")).status_code == 201
+    assert (await api.call("DELETE", "/api/v1/blocklist/085299998888", role="admin")
+            ).status_code == 204
     assert (await api.post("/api/v1/team/location", {"lat": CITY[0], "lon": CITY[1],
                                                      "accuracy_m": 12.0},
                            role="team:EV1")).status_code == 204

@@ -373,8 +373,11 @@ async def test_workload_calls_and_lines_sections(browser: Browser, api: Api,  # 
     # Calls: 8, by disposition; the dropped ones called back.
     assert await _card(page, "calls-total") == "8"
     assert await _rows(page, "dispositions") == [
-        ["Menjadi insiden", "3", "37,5%"], ["Informasi", "1", "12,5%"], ["Iseng", "1", "12,5%"],
-        ["Terputus", "2", "25%"], ["Duplikat", "0", "0%"], ["Masih terbuka", "1", "12,5%"]]
+        ["Menjadi insiden", "3", "37,5%"], ["Informasi", "1", "12,5%"],
+        ["Salah sambung", "0", "0%"], ["Iseng", "1", "12,5%"],
+        ["Diam / panggilan hantu", "0", "0%"], ["Terputus", "2", "25%"],
+        ["Duplikat", "0", "0%"], ["Panggilan uji", "0", "0%"], ["Lainnya", "0", "0%"],
+        ["Masih terbuka", "1", "12,5%"]]
     await expect(page.locator("table[data-group=dispositions] tfoot")).to_have_text("Semua8100%")
     assert await _card(page, "calls-dropped") == "2"
     assert await _card(page, "calls-called-back") == "2"

@@ -32,6 +32,7 @@ CHECKED = {
     ("incidents", "required_kind"): v.TEAM_KINDS,
     ("incidents", "priority"): v.PRIORITIES,
     ("assignments", "end_reason"): v.ASSIGNMENT_END_REASONS,
+    ("assignments", "eta_source"): v.ETA_SOURCES,
     ("calls", "status"): v.CALL_STATES,
     ("calls", "disposition"): v.CALL_DISPOSITIONS,
     ("lines", "state"): v.LINE_STATES,
@@ -40,6 +41,8 @@ CHECKED = {
     ("assignments", "acknowledged_via"): v.CHANNELS,
     ("sms_messages", "kind"): v.SMS_KINDS,
     ("sms_inbound", "outcome"): v.SMS_OUTCOMES,
+    ("aml_locations", "method"): v.AML_METHODS,
+    ("aml_locations", "transport"): v.AML_TRANSPORTS,
 }
 
 
@@ -142,3 +145,8 @@ async def test_team_view_offers_the_steps_of_the_transition_table(api: Api) -> N
     steps = get_team_steps()
     assert steps["next"]["assigned"] == "acknowledge" and steps["after"]["clear"] == "closed"
     assert json.loads(embedded) == steps
+
+
+def test_eta_sources_are_the_routers() -> None:
+    from routing import ROUTER_NAMES
+    assert set(v.ETA_SOURCES) == set(ROUTER_NAMES)

@@ -62,9 +62,11 @@ async def test_pages_check_roles(service: str, api: Api) -> None:
         assert (await client.get("/dashboard")).headers["location"] == "/login"
         assert (await client.get("/team")).headers["location"] == "/team/login"
         assert (await client.get("/reports")).headers["location"] == "/login"
+        assert (await client.get("/planner")).headers["location"] == "/login"
         await _login(client)
-        # An operator sent to the health office's page lands back on the dashboard.
+        # An operator sent to the health office's pages lands back on the dashboard.
         assert (await client.get("/reports")).headers["location"] == "/dashboard"
+        assert (await client.get("/planner")).headers["location"] == "/dashboard"
         assert (await client.get("/team")).headers["location"] == "/dashboard"
 
 

@@ -15,7 +15,14 @@ from dispatch.auth.service import (
     get_bearer,
 )
 from dispatch.http import JSON, Operation, read_model
-from dispatch.vocabulary import PUBLIC, ROLES
+from dispatch.openapi import INTEGER, STRING, TIME, shape
+from dispatch.vocabulary import PUBLIC, RESPONDER, ROLES, USER_ROLES
+
+# The answers of the two logins.
+USER_TOKEN = shape(access_token=STRING, token_type={"enum": ["bearer"]},
+                   role={"enum": list(USER_ROLES)}, expires_at=TIME)
+DEVICE_TOKEN = shape(access_token=STRING, token_type={"enum": ["bearer"]},
+                     role={"enum": [RESPONDER]}, team_id=INTEGER, expires_at=TIME)
 
 
 async def token(request: Request, principal: None) -> Response:
@@ -44,12 +51,14 @@ operations = [
     Operation("post", "/api/v1/auth/token", token, PUBLIC, "Log a user in", TokenRequest,
               {200: "`access_token`, `token_type`, `role`, `expires_at`",
                401: "wrong credentials",
-               429: "too many failed logins from this address; see Retry-After"}),
+               429: "too many failed logins from this address; see Retry-After"},
+              returns=USER_TOKEN),
     Operation("post", "/api/v1/auth/device", device, PUBLIC,
               "Log a team's phone in with team code and PIN", DeviceRequest,
               {200: "`access_token`, `token_type`, `role` (responder), `team_id`, `expires_at`",
                401: "wrong team code or PIN",
-               429: "too many failed logins from this address; see Retry-After"}),
+               429: "too many failed logins from this address; see Retry-After"},
+              returns=DEVICE_TOKEN),
     Operation("post", "/api/v1/auth/logout", logout, ROLES, "Revoke the bearer token",
               answers={204: "token revoked"}),
 ]

@@ -1,4 +1,4 @@
-"""Request bodies of recording and ending calls."""
+"""Request bodies of recording and ending calls, and the caller-history query."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from dispatch.vocabulary import CALL_DISPOSITIONS
 
 
 class CallIn(Body):
-    caller_number: Phone
+    # null: withheld or unknown (a SIM-less phone); the field itself must be sent.
+    caller_number: Phone | None
     line_id: Id | None = None
     received_at: Time | None = None
 
@@ -17,3 +18,4 @@ class CallIn(Body):
 class CallEndIn(Body):
     disposition: Literal[CALL_DISPOSITIONS]
     incident_id: Id | None = None
+

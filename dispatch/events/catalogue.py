@@ -19,10 +19,13 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch.vocabulary import (
+    AML_METHODS,
+    AML_TRANSPORTS,
     ASSIGNMENT_END_REASONS,
     CALL_DISPOSITIONS,
     CALL_STATES,
     CHANNELS,
+    ETA_SOURCES,
     INCIDENT_STATES,
     LINE_STATES,
     PRIORITIES,
@@ -123,6 +126,8 @@ class Incident(Shape):
     at_hospital_at: datetime | None
     closed_at: datetime | None
     cancelled_at: datetime | None
+    call_count: int = Field(1, description="calls about it: the one it came from and "
+                                           "each duplicate attached to it")
 
 
 class Call(Shape):
@@ -136,6 +141,34 @@ class Call(Shape):
     incident_id: int | None
     received_at: datetime
     ended_at: datetime | None
+    blocked: bool = Field(False, description="the number was on the block list")
+
+
+class AmlLocation(Shape):
+    """A position the caller's handset sent itself (Advanced Mobile Location)."""
+
+    id: int
+    lat: float
+    lon: float
+    radius_m: float | None
+    confidence: int | None = Field(description="percent the caller is within radius_m")
+    method: Literal[AML_METHODS]
+    transport: Literal[AML_TRANSPORTS]
+    at: datetime = Field(description="when the handset fixed the position")
+    received_at: datetime
+
+
+class Block(Shape):
+    """A block-list entry, as GET /api/v1/blocklist lists it (the audit trail)."""
+
+    id: int
+    number: str
+    reason: str
+    created_at: datetime
+    created_by: str
+    expires_at: datetime
+    lifted_at: datetime | None
+    lifted_by: str | None
 
 
 class Callback(Shape):
@@ -186,6 +219,8 @@ class AssignmentCreated(Event):
     eta_s: int
     distance_m: int
     position_source: Literal["gps", "base"]
+    eta_source: Literal[ETA_SOURCES] = Field(
+        description="the router that computed eta_s: osm (road graph), osrm, geodesic")
     incident: Incident
 
 
@@ -220,6 +255,29 @@ class CallEnded(Call, Event):
 
     NAME = "call.ended"
     reason: Literal["line_down"] | None = None
+
+
+class CallLocated(Event):
+    """The caller's handset sent its position (AML) and it was tied to the open call
+    from that number: the dashboard shows it with its radius, for the operator to take
+    into the form."""
+
+    NAME = "call.located"
+    call_id: int
+    caller_number: str | None
+    location: AmlLocation
+
+
+class BlockAdded(Block, Event):
+    """An admin blocked a number (pranks, abuse) until `expires_at`."""
+
+    NAME = "blocklist.added"
+
+
+class BlockLifted(Block, Event):
+    """An admin lifted a number's block before it expired."""
+
+    NAME = "blocklist.lifted"
 
 
 class CallbackCreated(Callback, Event):
@@ -291,8 +349,8 @@ class SmsReceived(Event):
 
 EVENTS: dict[str, type[Event]] = {event.NAME: event for event in (
     IncidentCreated, IncidentUpdated, AssignmentCreated, AssignmentWithdrawn, TeamUpdated,
-    CallCreated, CallEnded, CallbackCreated, CallbackUpdated, LineStateChanged,
-    TeamUnreachable, SmsReceived)}
+    CallCreated, CallEnded, CallLocated, BlockAdded, BlockLifted, CallbackCreated,
+    CallbackUpdated, LineStateChanged, TeamUnreachable, SmsReceived)}
 
 
 def check_event(name: str, data: dict) -> Event:

@@ -63,7 +63,7 @@ async def _reserve(conn: asyncpg.Connection, incident_id: int,
             return await assignments_db.insert_assignment(
                 conn, incident_id=incident_id, team_id=candidate.team_id,
                 eta_s=candidate.route.eta_s, distance_m=candidate.route.distance_m,
-                position_source=candidate.source)
+                position_source=candidate.source, eta_source=candidate.route.source)
         except asyncpg.UniqueViolationError:
             raise _LostRace() from None
 
@@ -104,13 +104,15 @@ async def _log_assignment(conn: asyncpg.Connection, ctx: Context, incident: asyn
         team_code=candidate.code, priority=incident["priority"], location=view["location"],
         address=view["address"], complaint=view["complaint"], eta_s=candidate.route.eta_s,
         distance_m=candidate.route.distance_m, position_source=candidate.source,
-        incident=view), actor=actor, incident_id=incident["id"], team_id=team_id)
+        eta_source=candidate.route.source, incident=view),
+        actor=actor, incident_id=incident["id"], team_id=team_id)
     await do_announce_team(conn, team_id, actor=actor, gps_fresh_s=ctx.settings.gps_fresh_s,
                            incident_id=incident["id"])
     await emit(conn, IncidentUpdated(**view), actor=actor, incident_id=incident["id"],
                team_id=team_id)
     log.info("allocation.assigned", incident_id=incident["id"], team_id=team_id,
-             eta_s=candidate.route.eta_s, source=candidate.source)
+             eta_s=candidate.route.eta_s, source=candidate.source,
+             eta_source=candidate.route.source)
 
 
 async def do_allocate(conn: asyncpg.Connection, ctx: Context, incident: asyncpg.Record, *,

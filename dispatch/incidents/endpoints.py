@@ -14,7 +14,15 @@ from dispatch.incidents import service as incidents
 from dispatch.incidents.allocation import get_ranked_candidates
 from dispatch.incidents.queue import serve_queue_after_commit
 from dispatch.incidents.schemas import AssignIn, CancelIn, IncidentIn
-from dispatch.incidents.views import incident_view
+from dispatch.incidents.views import (
+    CANDIDATE,
+    INCIDENT,
+    INCIDENT_DETAIL,
+    INCIDENT_SUMMARY,
+    incident_view,
+)
+from dispatch.openapi import listing
+from dispatch.schemas import check_float_param, check_phone_param
 from dispatch.vocabulary import STAFF, TEAM_KINDS
 
 MAX_IDEMPOTENCY_KEY = 200
@@ -62,6 +70,23 @@ async def get_incident(request: Request, principal: Principal) -> Response:
         return JSON(await incidents.get_incident_detail(conn, incident_id))
 
 
+async def duplicates(request: Request, principal: Principal) -> Response:
+    """Possible duplicates of the emergency an operator is typing in (`lat` and `lon`
+    together, `number`, or both)."""
+    params, ctx = request.query_params, request.app.state.ctx
+    lat = check_float_param(params.get("lat"), "lat", -90, 90)
+    lon = check_float_param(params.get("lon"), "lon", -180, 180)
+    if (lat is None) != (lon is None):
+        raise ValidationFailed.field("lat" if lat is None else "lon",
+                                     "lat and lon go together")
+    number = check_phone_param(params.get("number"), "number")
+    if lat is None and number is None:
+        raise ValidationFailed.field("lat", "give lat and lon, number, or both")
+    async with ctx.acquire() as conn:
+        items = await incidents.get_possible_duplicates(conn, ctx.settings, lat, lon, number)
+    return JSON({"items": items})
+
+
 async def assign(request: Request, principal: Principal) -> Response:
     incident_id = path_id(request)
     body = await read_model(request, AssignIn)
@@ -98,7 +123,8 @@ async def candidates(request: Request, principal: Principal) -> Response:
         ranked = await get_ranked_candidates(conn, ctx, incident["lat"], incident["lon"],
                                              TEAM_KINDS, exclude=[])
     return JSON({"items": [{"team_id": c.team_id, "code": c.code, "eta_s": c.route.eta_s,
-                            "distance_m": c.route.distance_m, "source": c.source}
+                            "distance_m": c.route.distance_m, "source": c.source,
+                            "eta_source": c.route.source}
                            for c in ranked[:MAX_CANDIDATES]]})
 
 
@@ -112,24 +138,47 @@ ACTIVE = {
     "description": "true: only active incidents; false: only closed or cancelled.",
     "schema": {"type": "string", "enum": ["true", "false"]}}
 
+DUPLICATE_QUERY = (
+    {"name": "lat", "in": "query", "required": False, "schema": {"type": "number"},
+     "description": "with lon: incidents within DISPATCH112_DUPLICATE_RADIUS_M (300 m) "
+                    "received in the last DISPATCH112_DUPLICATE_WINDOW_MIN (30 min)"},
+    {"name": "lon", "in": "query", "required": False, "schema": {"type": "number"}},
+    {"name": "number", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "active incidents reported from this number, however old"})
+
 operations = [
     Operation("post", "/api/v1/incidents", create_incident, STAFF,
               "Create an incident and send the nearest free team", IncidentIn,
               {201: "`id`, `status` (assigned or queued), `priority`, `district`, `assignment`",
                200: "the incident this Idempotency-Key created before",
                409: "Idempotency-Key already used with a different body"},
-              (IDEMPOTENCY_KEY,)),
+              parameters=(IDEMPOTENCY_KEY,), returns=INCIDENT_SUMMARY),
     Operation("get", "/api/v1/incidents", list_incidents, STAFF, "Incidents, most urgent first",
-              answers={200: "`{\"items\": [incident]}`"}, parameters=(ACTIVE,)),
+              answers={200: "`{\"items\": [incident]}`"}, parameters=(ACTIVE,),
+              returns=listing(INCIDENT)),
+    # Before /incidents/{id}, which would take "duplicates" for an id.
+    Operation("get", "/api/v1/incidents/duplicates", duplicates, STAFF,
+              "Active incidents that may be the same emergency (nearby and recent, or "
+              "from the same number)",
+              answers={200: "`{\"items\": [incident + \"distance_m\", \"match\": "
+                            "[\"distance\"|\"number\"]]}`, same number first, then "
+                            "nearest",
+                       422: "bad lat, lon or number; neither a position nor a number"},
+              parameters=DUPLICATE_QUERY),
     Operation("get", "/api/v1/incidents/{id}", get_incident, STAFF,
-              "An incident with its assignment and events", answers={200: "the incident"}),
+              "An incident with its assignment and events", answers={200: "the incident"},
+              returns=INCIDENT_DETAIL),
     Operation("post", "/api/v1/incidents/{id}/assign", assign, STAFF,
               "Send a chosen team (manual reassignment)", AssignIn,
-              {200: "the incident", 409: "team not free, or incident past dispatch"}),
+              {200: "the incident", 409: "team not free, or incident past dispatch"},
+              returns=INCIDENT_DETAIL),
     Operation("post", "/api/v1/incidents/{id}/cancel", cancel, STAFF,
               "Cancel an incident; its team is freed", CancelIn,
-              {200: "the incident", 409: "the incident has already ended"}),
+              {200: "the incident", 409: "the incident has already ended"},
+              returns=INCIDENT_DETAIL),
     Operation("get", "/api/v1/incidents/{id}/candidates", candidates, STAFF,
               "The nearest free on-duty teams for a manual assignment, with ETAs",
-              answers={200: "`{\"items\": [{team_id, code, eta_s, distance_m, source}]}`"}),
+              answers={200: "`{\"items\": [{team_id, code, eta_s, distance_m, source, "
+                            "eta_source}]}`"},
+              returns=listing(CANDIDATE)),
 ]

@@ -11,7 +11,8 @@ from dispatch.schemas import Body, Id, Kind, Phone, PositionIn, Priority, Text
 
 class IncidentIn(Body):
     call_id: Id | None = None
-    caller_number: Phone
+    # null: withheld or unknown; the field itself must be sent.
+    caller_number: Phone | None
     location: PositionIn
     address: Text(500, 1)
     complaint: Text(500, 1)

@@ -4,6 +4,7 @@ manual reassignment."""
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import structlog
@@ -13,6 +14,7 @@ from db import calls as calls_db
 from db import events as events_db
 from db import incidents as incidents_db
 from db import teams as teams_db
+from dispatch.config import Settings
 from dispatch.context import Context
 from dispatch.errors import Conflict, InvalidTransition, NotFound, TeamNotFree, ValidationFailed
 from dispatch.events import emit
@@ -88,7 +90,8 @@ async def get_incident_summary(conn: asyncpg.Connection, incident_id: int) -> di
             "district": row["district"],
             "assignment": None if assignment is None else {
                 "id": assignment["id"], "team_id": assignment["team_id"],
-                "eta_s": assignment["eta_s"], "distance_m": assignment["distance_m"]}}
+                "eta_s": assignment["eta_s"], "distance_m": assignment["distance_m"],
+                "eta_source": assignment["eta_source"]}}
 
 
 async def get_incident_detail(conn: asyncpg.Connection, incident_id: int) -> dict:
@@ -179,3 +182,24 @@ async def do_assign(conn: asyncpg.Connection, ctx: Context, incident_id: int, te
     chosen = next((c for c in candidates if c.team_id == team_id), None)
     if chosen is None or await do_reserve(conn, ctx, incident, chosen, actor=actor) is None:
         raise TeamNotFree(f"team {team_id} is not free and on duty")
+
+
+DUPLICATES_LIMIT = 20
+
+
+async def get_possible_duplicates(conn: asyncpg.Connection, settings: Settings,
+                                  lat: float | None, lon: float | None,
+                                  number: str | None) -> list[dict]:
+    """Active incidents that may be the emergency being typed in: within
+    `duplicate_radius_m` of the position and received in the last `duplicate_window_s`,
+    or reported from the same number. Each with `distance_m` and why it matched
+    (`match`: `distance`, `number`)."""
+    since = datetime.now(UTC) - timedelta(seconds=settings.duplicate_window_s)
+    rows = await incidents_db.get_possible_duplicates(
+        conn, lat, lon, number, radius_m=settings.duplicate_radius_m, since=since,
+        limit=DUPLICATES_LIMIT)
+    return [{**views.incident_view(row),
+             "distance_m": None if row["distance_m"] is None else round(row["distance_m"]),
+             "match": [name for name, hit in (("distance", row["near"]),
+                                               ("number", row["same_number"])) if hit]}
+            for row in rows]

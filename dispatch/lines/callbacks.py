@@ -16,11 +16,14 @@ from dispatch.lines.views import callback_view
 async def do_drop_calls(conn: asyncpg.Connection, line: asyncpg.Record, *,
                         actor: str) -> list[dict]:
     """End the calls still open on `line` (which went down) as `dropped`, and queue
-    each caller for a callback: `call.ended` and `callback.created` per call."""
+    each caller for a callback: `call.ended` and `callback.created` per call (a withheld
+    number cannot be called back: `call.ended` only)."""
     queued = []
     for call in await callbacks_db.drop_open_calls(conn, line["id"]):
         await emit(conn, CallEnded(**call_view(call), reason="line_down"), actor=actor,
                    incident_id=call["incident_id"])
+        if call["caller_number"] is None:
+            continue
         row = await callbacks_db.insert_callback(conn, call["id"], call["caller_number"],
                                                  line["id"])
         if row is not None:

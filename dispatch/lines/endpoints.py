@@ -13,7 +13,17 @@ from dispatch.http import JSON, Operation, path_id, read_model
 from dispatch.lines import callbacks
 from dispatch.lines import service as lines
 from dispatch.lines.schemas import LineIn, OverrideIn
-from dispatch.lines.views import line_event_view
+from dispatch.lines.views import (
+    CALLBACK,
+    HOTLINE,
+    LINE,
+    LINE_EVENT,
+    LINES,
+    MONITOR,
+    STATUS,
+    line_event_view,
+)
+from dispatch.openapi import listing
 from dispatch.vocabulary import ADMIN, PUBLIC, STAFF, TELEPHONY
 
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
@@ -114,35 +124,44 @@ async def callback_done(request: Request, principal: Principal) -> Response:
     return JSON(callback)
 
 
+LIMIT = {"name": "limit", "in": "query", "required": False,
+         "description": f"how many, newest first (default {DEFAULT_LIMIT})",
+         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}}
+DONE = {"name": "done", "in": "query", "required": False,
+        "description": "true: only callbacks done; false: only those still to do",
+        "schema": {"type": "string", "enum": ["true", "false"]}}
+
 operations = [
     Operation("post", "/api/v1/lines", create_line, (ADMIN,),
               "Add a 112 line or backup number with its probe", LineIn,
-              {201: "the line", 409: "a line with this number exists"}),
+              {201: "the line", 409: "a line with this number exists"}, returns=LINE),
     Operation("get", "/api/v1/lines", list_lines, STAFF, "Lines with state and the active line",
               answers={200: "`{\"items\": [line], \"active_line_id\", \"since\", "
-                            "\"critical\", \"override\"}`"}),
+                            "\"critical\", \"override\"}`"}, returns=LINES),
     Operation("get", "/api/v1/lines/events", list_line_events, STAFF,
               "The line history, newest first (?limit=)",
               answers={200: "`{\"items\": [{\"line_id\", \"state\", \"active_line_id\", "
-                            "\"at\", \"reason\", ...}]}`"}),
+                            "\"at\", \"reason\", ...}]}`"}, parameters=(LIMIT,),
+              returns=listing(LINE_EVENT)),
     Operation("get", "/api/v1/lines/monitor", get_monitor, STAFF,
               "Which instance probes the lines",
               answers={200: "`instance_id`, `leading`, `probes_sent` of this instance, "
-                            "and `leader`"}),
+                            "and `leader`"}, returns=MONITOR),
     Operation("post", "/api/v1/lines/override", set_override, (ADMIN,),
               "Force a line active, or back to automatic (null)", OverrideIn,
-              {200: "`active_line_id`, `since`, `critical`, `override`"}),
+              {200: "`active_line_id`, `since`, `critical`, `override`"}, returns=STATUS),
     Operation("post", "/api/v1/lines/{id}/heartbeat", heartbeat, TELEPHONY,
               "The telephony gateway's heartbeat of a line",
               answers={204: "noted", 409: "the line is not probed by heartbeats"}),
     Operation("get", "/api/v1/hotline", get_hotline, PUBLIC, "The number to call now",
               answers={200: "`number`, `label`, `line_id`, `since`, `critical`, `override`",
-                       404: "no line is configured"}),
+                       404: "no line is configured"}, returns=HOTLINE),
     Operation("get", "/api/v1/callbacks", list_callbacks, STAFF,
               "Callers to call back (?done=true|false, ?limit=)",
               answers={200: "`{\"items\": [{\"id\", \"call_id\", \"caller_number\", "
-                            "\"line_id\", \"dropped_at\", \"done\"}]}`"}),
+                            "\"line_id\", \"dropped_at\", \"done\"}]}`"},
+              parameters=(DONE, LIMIT), returns=listing(CALLBACK)),
     Operation("post", "/api/v1/callbacks/{id}/done", callback_done, STAFF,
               "Mark a callback done",
-              answers={200: "the callback (the same when done already)"}),
+              answers={200: "the callback (the same when done already)"}, returns=CALLBACK),
 ]

@@ -4,6 +4,32 @@ from __future__ import annotations
 
 import asyncpg
 
+from dispatch.openapi import BOOLEAN, INTEGER, STRING, TIME, array, listing, nullable, shape
+from dispatch.vocabulary import LINE_STATES
+
+# The JSON Schemas of the views below (the OpenAPI document's answers).
+LINE_STATE = {"enum": list(LINE_STATES)}
+LINE = shape(
+    id=INTEGER, number=STRING, label=STRING, priority=INTEGER, state=LINE_STATE,
+    active=BOOLEAN, override=BOOLEAN, probe={"type": "object"}, last_result=nullable(STRING),
+    checked_at=nullable(TIME), state_changed_at=TIME, heartbeat_at=nullable(TIME),
+    ok_streak=INTEGER, fail_streak=INTEGER)
+_STATUS = {"active_line_id": nullable(INTEGER), "since": TIME, "critical": BOOLEAN,
+           "override": nullable(shape(line_id=INTEGER, reason=nullable(STRING),
+                                      by=nullable(STRING), at=nullable(TIME)))}
+STATUS = shape(**_STATUS)
+LINES = listing(LINE, **_STATUS)
+LINE_EVENT = shape(id=INTEGER, line_id=INTEGER, state=LINE_STATE,
+                   active_line_id=nullable(INTEGER), at=TIME, reason=STRING,
+                   critical=BOOLEAN, override=BOOLEAN, actor=STRING, probed_by=nullable(STRING))
+HOTLINE = shape(number=STRING, label=STRING, line_id=INTEGER, since=TIME, state=LINE_STATE,
+                critical=BOOLEAN, override=BOOLEAN)
+CALLBACK = shape(id=INTEGER, call_id=INTEGER, caller_number=STRING, line_id=nullable(INTEGER),
+                 dropped_at=TIME, done=BOOLEAN, done_at=nullable(TIME), done_by=nullable(STRING))
+MONITOR = shape(instance_id=STRING, leading=BOOLEAN, probes_sent=INTEGER,
+                lines_probed=array(INTEGER),
+                leader=nullable(shape(instance_id=STRING, beat_at=TIME)))
+
 
 def line_view(row: asyncpg.Record, status: asyncpg.Record) -> dict:
     """A line as `GET /api/v1/lines` lists it; `active` and `override` from the status."""

@@ -8,6 +8,10 @@ The Python API (plain dicts, the same as `dispatch112 plan --json` prints):
     result = run_scenario(scenario, progress=lambda done, total: ...)
     both = compare_scenarios([a, b], progress)  # common random numbers, paired differences
     best = search_bases(scenario, sites=None, k=1, top=3, progress=progress)
+
+The planner page's API lives beside it (/api/v1/planner/*): endpoints, schemas (the
+run request), service (runs kept in memory, one worker process), worker (what that
+process runs) and views.
 """
 
 from dispatch.planner.run import compare_scenarios, get_floor, run_scenario

@@ -20,6 +20,7 @@ import numpy as np
 from dispatch.cities import DEFAULT_PACK, load_pack
 from dispatch.planner.demand import get_demand
 from dispatch.planner.run import (
+    SHARES,
     Progress,
     floor_from,
     metrics,
@@ -92,13 +93,14 @@ def search_bases(scenario: Scenario, sites: list[dict] | None = None, k: int = 1
         row = {"sites": [sites[j]["name"] for j in chosen],
                "points": [{"lat": sites[j]["lat"], "lon": sites[j]["lon"]} for j in chosen],
                "floor_share": floor_of(chosen)}
-        row |= {m: interval([r[m] for r in per_set[i]]) for m in per_set[i][0]}
+        row |= {m: interval([r[m] for r in per_set[i]], SHARES.get(m)) for m in per_set[i][0]}
         row["difference_from_best"] = paired("", per_set[i], per_set[best])
         row["difference_from_current"] = paired("", per_set[i], per_set[0])
         rows.append(row)
     return {"k": k, "kind": kind, "sites": sites, "sets_scored_by_floor": len(scored),
             "sets_simulated": len(ranked),
-            "current": {"late_share": interval([m["late_share"] for m in per_set[0]]),
+            "current": {"late_share": interval([m["late_share"] for m in per_set[0]],
+                                               SHARES["late_share"]),
                         "floor_share": floor_from(scenario, demand, current[None, :])[0]},
             "best": rows,
             "best_by_floor": [{"sites": [sites[j]["name"] for j in chosen],

@@ -12,7 +12,7 @@ from starlette.responses import Response, StreamingResponse
 
 from dispatch.auth.service import Principal
 from dispatch.http import JSON, Operation
-from dispatch.reports import activity, workbook
+from dispatch.reports import activity, views, workbook
 from dispatch.reports.endpoints import PERIOD, download_name
 from dispatch.reports.schemas import check_period
 from dispatch.vocabulary import REPORT_READERS
@@ -70,16 +70,16 @@ operations = [
               "when no team was free",
               answers={200: "`{\"period\", \"definition\", \"teams\", \"by_shift\", "
                             "\"no_team_free\", \"hours_without_free_team\"}`",
-                       422: "bad from or to"}, parameters=PERIOD),
+                       422: "bad from or to"}, parameters=PERIOD, returns=views.WORKLOAD),
     Operation("get", "/api/v1/reports/calls", calls, REPORT_READERS,
               "Calls by local hour and weekday, dispositions, dropped calls' call-backs",
               answers={200: "`{\"period\", \"total\", \"by_hour_weekday\", \"by_hour\", "
                             "\"by_weekday\", \"dispositions\", \"dropped\"}`",
-                       422: "bad from or to"}, parameters=PERIOD),
+                       422: "bad from or to"}, parameters=PERIOD, returns=views.CALLS),
     Operation("get", "/api/v1/reports/lines", lines, REPORT_READERS,
               "The 112 lines: time up, down, unknown; availability; failovers; critical time",
               answers={200: "`{\"period\", \"lines\", \"failovers\", \"critical_s\"}`",
-                       422: "bad from or to"}, parameters=PERIOD),
+                       422: "bad from or to"}, parameters=PERIOD, returns=views.LINES),
     Operation("get", "/api/v1/reports/response-times.xlsx", response_times_xlsx,
               REPORT_READERS,
               "The response-time workbook: summaries, fractiles, workload, calls and the "

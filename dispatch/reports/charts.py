@@ -155,6 +155,7 @@ operations = [
     Operation("get", f"/api/v1/reports/charts/{name}.svg", _chart_handler(name, build),
               REPORT_READERS, summary,
               answers={200: "image/svg+xml (\"Tidak ada data\" when the period is empty)",
-                       422: "bad from, to or lang"}, parameters=(*PERIOD, LANG))
+                       422: "bad from, to or lang"}, parameters=(*PERIOD, LANG),
+              media_type=SVG)
     for name, (build, summary) in CHARTS.items()
 ]

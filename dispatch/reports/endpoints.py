@@ -14,7 +14,7 @@ from starlette.responses import Response, StreamingResponse
 from db.pool import ping
 from dispatch.auth.service import Principal
 from dispatch.http import JSON, Operation
-from dispatch.reports import service
+from dispatch.reports import service, views
 from dispatch.reports.schemas import GROUP_BY, Period, check_period, check_report_query
 from dispatch.reports.views import LOG_COLUMNS
 from dispatch.vocabulary import REPORT_READERS
@@ -94,7 +94,7 @@ operations = [
               "Response-time intervals by group: n, p50, p90, max, mean; share within target",
               answers={200: "`{\"period\", \"groups\": [{key, count, intervals}], \"total\", "
                             "\"fractiles\"}`", 422: "bad from, to or group_by"},
-              parameters=(*PERIOD, GROUPING)),
+              parameters=(*PERIOD, GROUPING), returns=views.RESPONSE_TIMES),
     Operation("get", "/api/v1/reports/response-times.csv", response_times_csv, REPORT_READERS,
               "The incident log as CSV: every step time and interval, no caller data",
               answers={200: "text/csv", 422: "bad from or to"}, parameters=PERIOD,
@@ -102,5 +102,5 @@ operations = [
     Operation("get", "/api/v1/reports/response-times/fractiles", fractiles, REPORT_READERS,
               "Share of responses within 1, 2, ... 30 minutes",
               answers={200: "`{\"items\": [{minutes, share, count}]}`",
-                       422: "bad from or to"}, parameters=PERIOD),
+                       422: "bad from or to"}, parameters=PERIOD, returns=views.FRACTILES),
 ]

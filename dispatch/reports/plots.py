@@ -147,6 +147,41 @@ def fractile_svg(items: Sequence[dict], *, target_s: float, lang: str = "id") ->
     return _render(draw, 3.2)
 
 
+CURVE_COLOURS = (NEUTRAL, "#ef6c00", "#6a1b9a", "#00838f")
+
+
+def fractile_curves_svg(curves: Sequence[tuple[str, Sequence[dict]]], *, target_s: float,
+                        lang: str = "id") -> bytes:
+    """Several fractile curves on one chart (the planner's scenarios side by side):
+    `curves` of (name, items as fractile_svg's), with the 90 % line and the target."""
+    title = label("fractile.title", lang)
+    drawn = [(name, [(i["minutes"], i["share"]) for i in items if i["share"] is not None])
+             for name, items in curves]
+    drawn = [(name, points) for name, points in drawn if points]
+    if not drawn:
+        return empty_svg(title, lang)
+    last = max(points[-1][0] for _, points in drawn)
+
+    def draw(figure: Figure) -> None:
+        axes = figure.subplots()
+        for n, (name, points) in enumerate(drawn):
+            xs, ys = zip(*points, strict=True)
+            axes.step([0, *xs], [0, *(100 * y for y in ys)], where="post",
+                      color=CURVE_COLOURS[n % len(CURVE_COLOURS)], linewidth=2,
+                      label=plain(name))
+        axes.axhline(90, color=P90_COLOUR, linestyle=":", linewidth=1.5, label="90 %")
+        axes.axvline(target_s / 60, color=TARGET_COLOUR, linestyle="--", linewidth=1.5,
+                     label=_target_label(target_s, lang))
+        axes.set_title(title)
+        axes.set_xlabel(label("axis.minutes_since_call", lang))
+        axes.set_ylabel(label("axis.share_within", lang))
+        axes.set_xlim(0, last)
+        axes.set_ylim(0, 102)
+        _decimal_axis(axes, lang, suffix=" %")
+        axes.legend(loc="lower right")
+    return _render(draw, 3.2)
+
+
 def _thin_ticks(axes: Axes, keys: Sequence[str], lang: str, most: int = 14) -> None:
     step = max(1, math.ceil(len(keys) / most))
     positions = range(0, len(keys), step)

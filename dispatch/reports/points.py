@@ -12,7 +12,7 @@ from db import reports as reports_db
 from dispatch.auth.service import Principal
 from dispatch.config import Settings
 from dispatch.http import JSON, Operation
-from dispatch.reports import service
+from dispatch.reports import service, views
 from dispatch.reports.endpoints import PERIOD
 from dispatch.reports.schemas import Period, check_period
 from dispatch.vocabulary import REPORT_READERS
@@ -54,5 +54,5 @@ operations = [
               answers={200: "`{\"period\", \"target_s\", \"limit\", \"truncated\", \"items\": "
                             "[{id, lat, lon, priority, status, response_s, late}]}` (the "
                             f"{MAX_POINTS} newest; no caller data)",
-                       422: "bad from or to"}, parameters=PERIOD),
+                       422: "bad from or to"}, parameters=PERIOD, returns=views.POINTS),
 ]

@@ -10,6 +10,7 @@ from db import reports as reports_db
 from dispatch.config import Settings
 from dispatch.reports import views
 from dispatch.reports.schemas import Period, ReportQuery
+from dispatch.vocabulary import ETA_SOURCES
 
 
 def _shift_args(settings: Settings) -> dict:
@@ -37,7 +38,15 @@ async def get_response_times(conn: asyncpg.Connection, settings: Settings,
                         "dispatch_s": float(settings.call_processing_target_s)},
             "total": views.group_view(total, target) if total else None,
             "groups": [views.group_view(row, target) for row in rows if not row["is_total"]],
-            "fractiles": await get_fractiles(conn, period)}
+            "fractiles": await get_fractiles(conn, period),
+            "eta_sources": await get_eta_sources(conn, period)}
+
+
+async def get_eta_sources(conn: asyncpg.Connection, period: Period) -> dict[str, int]:
+    """Assignments of the period by the router that computed their ETA, every source
+    named (0 when none): how many ETAs came from roads and how many were estimates."""
+    counts = await reports_db.get_eta_source_counts(conn, period.start, period.end)
+    return {source: counts.get(source, 0) for source in ETA_SOURCES}
 
 
 async def get_fractiles(conn: asyncpg.Connection, period: Period) -> list[dict]:

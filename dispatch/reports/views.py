@@ -8,6 +8,18 @@ from datetime import datetime
 import asyncpg
 
 from db.reports import INTERVALS, TIMES
+from dispatch.openapi import (
+    BOOLEAN,
+    INTEGER,
+    NUMBER,
+    STRING,
+    TIME,
+    array,
+    listing,
+    nullable,
+    shape,
+)
+from dispatch.reports.schemas import GROUP_BY
 
 # The contract's columns first, in its order; then every other time and interval.
 CONTRACT_COLUMNS = ("incident_id", "priority", "district", "team_code", "received_at",
@@ -15,7 +27,7 @@ CONTRACT_COLUMNS = ("incident_id", "priority", "district", "team_code", "receive
                     "closed_at", "dispatch_s", "ack_s", "turnout_s", "travel_s", "response_s")
 LOG_COLUMNS = CONTRACT_COLUMNS + tuple(
     name for name in ("kelurahan", "shift", "status", "assignment_count", *TIMES, *INTERVALS,
-                      "within_target")
+                      "within_target", "eta_source")
     if name not in CONTRACT_COLUMNS)
 # A spreadsheet runs a cell starting with one of these as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -80,3 +92,26 @@ def log_row(row: asyncpg.Record, target_s: float) -> list[object]:
     values = {**dict(row), "within_target": None if response is None
               else response <= target_s}
     return [cell(values[column]) for column in LOG_COLUMNS]
+
+
+# --- the JSON Schemas of the reports' answers (the OpenAPI document's) ------------------
+
+PERIOD_VIEW = shape(**{"from": TIME, "to": TIME, "timezone": STRING})
+FRACTILE = shape(minutes=INTEGER, count=INTEGER, share=nullable(NUMBER))
+OBJECT = {"type": "object"}
+# group_by null: one group of everything (the total).
+RESPONSE_TIMES = shape(period=PERIOD_VIEW, group_by={"enum": [*GROUP_BY, None]}, targets=OBJECT,
+                       total=nullable(OBJECT), groups=array(OBJECT), fractiles=array(FRACTILE))
+FRACTILES = listing(FRACTILE, period=PERIOD_VIEW)
+POINTS = listing(
+    shape(id=INTEGER, lat=NUMBER, lon=NUMBER, priority=INTEGER, status=STRING,
+          response_s=nullable(NUMBER), late=nullable(BOOLEAN)),
+    period=PERIOD_VIEW, target_s=NUMBER, limit=INTEGER, truncated=BOOLEAN)
+WORKLOAD = shape(period=PERIOD_VIEW, observed_s=NUMBER, definition=STRING, teams=array(OBJECT),
+                 by_shift=array(OBJECT), no_team_free=OBJECT,
+                 hours_without_free_team=array(OBJECT))
+CALLS = shape(period=PERIOD_VIEW, total=INTEGER, by_hour_weekday=array(OBJECT),
+              by_hour=array(OBJECT), by_weekday=array(OBJECT), dispositions=array(OBJECT),
+              dropped=OBJECT)
+LINES = shape(period=PERIOD_VIEW, observed_s=NUMBER, lines=array(OBJECT), failover_count=INTEGER,
+              failovers=array(OBJECT), critical_s=NUMBER)

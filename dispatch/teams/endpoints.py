@@ -9,9 +9,10 @@ from starlette.responses import Response
 from db import teams as teams_db
 from dispatch.auth.service import Principal, hash_secret
 from dispatch.http import JSON, Operation, path_id, read_model
+from dispatch.openapi import listing
 from dispatch.teams import service as teams
 from dispatch.teams.schemas import ShiftIn, TeamIn, TeamPinIn, TeamServiceIn
-from dispatch.teams.views import team_view
+from dispatch.teams.views import SHIFT, TEAM, TEAM_DETAIL, team_view
 from dispatch.vocabulary import ADMIN, STAFF
 
 log = structlog.get_logger(__name__)
@@ -82,16 +83,16 @@ async def revoke(request: Request, principal: Principal) -> Response:
 
 operations = [
     Operation("get", "/api/v1/teams", list_teams, STAFF, "Teams with status, duty and position",
-              answers={200: "`{\"items\": [team]}`"}),
+              answers={200: "`{\"items\": [team]}`"}, returns=listing(TEAM)),
     Operation("post", "/api/v1/teams", create_team, STAFF, "Create a team", TeamIn,
-              {201: "the team", 409: "team code already taken"}),
+              {201: "the team", 409: "team code already taken"}, returns=TEAM),
     Operation("get", "/api/v1/teams/{id}", get_team, STAFF, "A team with its shifts",
-              answers={200: "the team"}),
+              answers={200: "the team"}, returns=TEAM_DETAIL),
     Operation("post", "/api/v1/teams/{id}/shifts", add_shift, STAFF, "Add a shift to a team",
-              ShiftIn, {201: "the shift"}),
+              ShiftIn, {201: "the shift"}, returns=SHIFT),
     Operation("post", "/api/v1/teams/{id}/service", set_service, STAFF,
               "Put a free team out of service, or back in", TeamServiceIn,
-              {200: "the team", 409: "the team is on an assignment"}),
+              {200: "the team", 409: "the team is on an assignment"}, returns=TEAM),
     Operation("post", "/api/v1/teams/{id}/pin", set_pin, (ADMIN,),
               "Change a team's PIN and log all its phones out", TeamPinIn,
               {204: "PIN changed; the team's tokens revoked, its sockets closed (4401)"}),

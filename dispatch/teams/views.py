@@ -4,6 +4,23 @@ from __future__ import annotations
 
 import asyncpg
 
+from dispatch.openapi import BOOLEAN, INTEGER, NUMBER, POSITION, STRING, TIME, nullable, shape
+from dispatch.vocabulary import TEAM_KINDS, TEAM_STATES
+
+# The JSON Schema of team_view (the OpenAPI document's answers).
+TEAM = shape(
+    id=INTEGER, code=STRING, name=STRING, kind={"enum": list(TEAM_KINDS)},
+    status={"enum": list(TEAM_STATES)}, on_duty=BOOLEAN, base_name=STRING, base=POSITION,
+    phone=nullable(STRING), status_changed_at=TIME,
+    position=shape(lat=NUMBER, lon=NUMBER, at=nullable(TIME), source={"enum": ["gps", "base"]}),
+    last_fix_at=nullable(TIME), device_seen_at=nullable(TIME), signal={"enum": ["ok", "lost"]},
+    sms_numbers={"type": "array", "items": STRING},
+    reached_via=nullable({"enum": ["app", "sms"]}), reached_at=nullable(TIME))
+SHIFT = shape(id=INTEGER, team_id=INTEGER, starts_at=TIME, ends_at=TIME)
+# A team with its shifts (GET /api/v1/teams/{id}).
+TEAM_DETAIL = {**TEAM, "required": [*TEAM["required"], "shifts"],
+               "properties": {**TEAM["properties"], "shifts": {"type": "array", "items": SHIFT}}}
+
 
 def position(lat: float, lon: float) -> dict:
     return {"lat": lat, "lon": lon}

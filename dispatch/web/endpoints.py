@@ -1,4 +1,5 @@
-"""Page routes: login and logout, the dashboard, the team view, the reports page."""
+"""Page routes: login and logout, the dashboard, the team view, the reports and planner
+pages."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from dispatch.auth.service import (
     get_principal,
 )
 from dispatch.errors import DispatchError, Forbidden, Unauthorized
+from dispatch.geo.roads import has_road_graph
 from dispatch.states import get_team_steps
 from dispatch.vocabulary import LANDING, REPORT_READERS, RESPONDER, STAFF
 from dispatch.web import session
@@ -52,7 +54,7 @@ def render(request: Request, template: str, status_code: int = 200, *,
     csrf = session.make_csrf(settings.secret_key, token) if token else ""
     response = TEMPLATES.TemplateResponse(request, template, {
         "csrf": csrf, "tile_url": settings.tile_url or "", "timezone": settings.timezone,
-        **context}, status_code=status_code)
+        "road_map": has_road_graph(request.app.state.ctx), **context}, status_code=status_code)
     response.headers["Content-Security-Policy"] = (
         "default-src 'self'; img-src 'self' data: blob:" + (
             f" {settings.tile_origin}" if settings.tile_origin else "")
@@ -181,4 +183,5 @@ routes = [
     Route("/team", _page("team.html", (RESPONDER,), "/team/login", steps=get_team_steps()),
           methods=["GET"]),
     Route("/reports", _page("reports.html", REPORT_READERS, "/login"), methods=["GET"]),
+    Route("/planner", _page("planner.html", REPORT_READERS, "/login"), methods=["GET"]),
 ]

@@ -29,7 +29,7 @@ MISSING = object()  # marks a field to leave out of a body
 NOW = datetime.now(UTC)
 # Every table a request may write to; the fingerprint compares count and contents.
 TABLES = ("incidents", "calls", "teams", "shifts", "assignments", "events", "sms_messages",
-          "sms_inbound",
+          "sms_inbound", "blocklist", "aml_locations",
           "idempotency_keys", "status_requests", "tokens", "login_failures", "users")
 
 
@@ -136,6 +136,7 @@ SHIFTS, STATUS, LOC = "/api/v1/teams/{team}/shifts", "/api/v1/team/status", "/ap
 TOKEN, DEVICE = "/api/v1/auth/token", "/api/v1/auth/device"
 RESPONDER = "team:T1"
 SMS_NUMBERS = "/api/v1/teams/{team}/sms-numbers"
+PLAN, OFFICE = "/api/v1/planner/runs", "health_office"
 JSON_TYPE = {"Content-Type": "application/json"}
 
 CASES = [
@@ -298,6 +299,32 @@ CASES = [
          json={"disposition": "incident", "incident_id": 999_999}, fields=("incident_id",)),
     Case("end-call-already-ended", "POST", "/api/v1/calls/{ended_call}/end", 409,
          json={"disposition": "prank"}),
+    Case("end-duplicate-without-incident", "POST", "/api/v1/calls/{call}/end", 422,
+         json={"disposition": "duplicate"}, fields=("incident_id",)),
+    # The call log, callers' history and possible duplicates.
+    Case("history-number-invalid", "GET", "/api/v1/calls?number=call-me", 422,
+         fields=("number",)),
+    Case("log-status-unknown", "GET", "/api/v1/calls?status=closed", 422, fields=("status",)),
+    Case("log-hours-negative", "GET", "/api/v1/calls?hours=-1", 422, fields=("hours",)),
+    Case("call-unknown", "GET", "/api/v1/calls/999999", 404),
+    Case("duplicates-nothing", "GET", "/api/v1/incidents/duplicates", 422, fields=("lat",)),
+    Case("duplicates-lat-only", "GET", "/api/v1/incidents/duplicates?lat=-4", 422,
+         fields=("lon",)),
+    Case("duplicates-lon-nan", "GET", "/api/v1/incidents/duplicates?lat=-4&lon=nan", 422,
+         fields=("lon",)),
+    # The block list.
+    Case("block-number-invalid", "POST", "/api/v1/blocklist", 422,
+         json={"number": "call me", "reason": "iseng"}, fields=("number",), role="admin"),
+    Case("block-reason-missing", "POST", "/api/v1/blocklist", 422,
+         json={"number": "085299998888"}, fields=("reason",), role="admin"),
+    Case("block-expiry-past", "POST", "/api/v1/blocklist", 422,
+         json={"number": "085299998888", "reason": "iseng", "expires_at": EARLIER},
+         fields=("expires_at",), role="admin"),
+    Case("block-active-incident", "POST", "/api/v1/blocklist", 409,
+         json={"number": "081234567890", "reason": "iseng"}, role="admin"),
+    Case("block-lookup-not-a-number", "GET", "/api/v1/blocklist/abc", 404),
+    Case("block-lift-not-blocked", "DELETE", "/api/v1/blocklist/085299998888", 404,
+         role="admin"),
     # Teams.
     Case("team-code-duplicate", "POST", TEAMS, 409, json=team(code="T1")),
     Case("team-code-with-space", "POST", TEAMS, 422, json=team(code="T 1"), fields=("code",)),
@@ -455,6 +482,15 @@ CASES = [
     Case("get-team-unknown", "GET", "/api/v1/teams/999999", 404),
     Case("list-active-maybe", "GET", "/api/v1/incidents?active=maybe", 422, fields=("active",)),
     Case("list-active-empty", "GET", "/api/v1/incidents?active=", 422, fields=("active",)),
+    # The road map: its query is checked before the graph is looked for (this module's
+    # service has none: a good query gets 404 no-road-graph).
+    Case("roads-bbox-three", "GET", "/api/v1/roads?bbox=1,2,3", 422, fields=("bbox",)),
+    Case("roads-bbox-nan", "GET", "/api/v1/roads?bbox=nan,1,2,3", 422, fields=("bbox",)),
+    Case("roads-bbox-reversed", "GET", "/api/v1/roads?bbox=2,1,1,3", 422, fields=("bbox",)),
+    Case("roads-detail-unknown", "GET", "/api/v1/roads?detail=x", 422, fields=("detail",)),
+    Case("roads-all-unbounded", "GET", "/api/v1/roads?detail=all", 422, fields=("bbox",)),
+    Case("roads-no-graph", "GET", "/api/v1/roads", 404),
+    Case("route-no-graph", "GET", "/api/v1/team/route", 404, role=RESPONDER),
     Case("unknown-route", "GET", "/api/v1/nothing-here", 404),
     Case("unknown-sub-route", "GET", "/api/v1/incidents/{incident}/nothing", 404),
     Case("delete-incidents", "DELETE", INC, 405),
@@ -478,6 +514,32 @@ CASES = [
          role=None),
     Case("sms-report-from-after-to", "GET", "/api/v1/reports/sms?from=2026-02-02&to=2026-02-01",
          422, fields=("from",), role="admin"),
+    # The planner page: nothing is started by a bad run (runs live in memory, so the
+    # role matrix and tests/test_planner_api.py check the list of runs stays empty).
+    Case("planner-run-not-json", "POST", PLAN, 400, content=b"{scenario", headers=JSON_TYPE,
+         role=OFFICE),
+    Case("planner-run-nan", "POST", PLAN, 400, role=OFFICE, headers=JSON_TYPE,
+         content=b'{"scenario": {"calls_per_hour": NaN, "teams": []}}'),
+    Case("planner-run-as-list", "POST", PLAN, 422, json=[{"teams": []}], fields=("body",),
+         role=OFFICE),
+    Case("planner-run-bad-fields", "POST", PLAN, 422, role=OFFICE,
+         json={"scenario": {"teams": [{"code": "", "base": {"lat": "x", "lon": 500}}],
+                            "priorities": {"1": 2}}},
+         fields=("scenario.teams[0].code", "scenario.teams[0].base.lat",
+                 "scenario.teams[0].base.lon", "scenario.priorities.1")),
+    Case("planner-run-demand-file", "POST", PLAN, 422, role=OFFICE,
+         json={"scenario": {"demand": {"geojson": "/etc/passwd"},
+                            "teams": [{"code": "A", "base": {"lat": CITY[0], "lon": CITY[1]}}]}},
+         fields=("scenario.demand",)),
+    Case("planner-run-too-many-scenarios", "POST", PLAN, 422, role=OFFICE,
+         json={"scenarios": [{"teams": []}] * 9}, fields=("scenarios",)),
+    Case("planner-run-over-64k", "POST", PLAN, 413, role=OFFICE,
+         json={"scenario": {"name": "n" * (LIMIT + 10)}}),
+    Case("planner-run-unknown", "GET", PLAN + "/0123456789abcdef", 404, role=OFFICE),
+    Case("planner-run-id-traversal", "GET", PLAN + "/..%2F..%2Fetc", 404, role=OFFICE),
+    Case("planner-curve-bad-lang", "GET", PLAN + "/0123456789abcdef/fractiles.svg?lang=fr",
+         422, fields=("lang",), role=OFFICE),
+    Case("put-planner-runs", "PUT", PLAN, 405, role=OFFICE),
 ]
 
 

@@ -1,4 +1,6 @@
-// The operators' dashboard: call-taking form, live incident list, team board, map.
+// The operators' dashboard: live incident list, team board, map, incident detail.
+// The call in hand (picking up, the form, dispositions, caller history, duplicates, AML)
+// is calls.js, loaded after this file; both start once the page is parsed.
 "use strict";
 
 const TARGET_MIN = 15;          // Parepare's arrival target
@@ -12,6 +14,9 @@ const $ = (id) => document.getElementById(id);
 const map = L.map("map", { zoomControl: true }).setView(PARE_PARE, 13);
 const tileUrl = document.querySelector('meta[name="tile-url"]').content;
 if (tileUrl) L.tileLayer(tileUrl, { maxZoom: 19 }).addTo(map);
+// Without tiles, the service's own road graph (when it has one) draws the streets
+// (roadmap.js) and the kelurahan carry their names.
+const ownRoads = !tileUrl && document.querySelector('meta[name="road-map"]').content === "on";
 const layers = { incidents: L.layerGroup().addTo(map), teams: L.layerGroup().addTo(map) };
 let pickMarker = null;
 
@@ -21,6 +26,7 @@ function setPick(lat, lon) {
   form.lon.value = lon.toFixed(6);
   if (pickMarker) pickMarker.setLatLng([lat, lon]);
   else pickMarker = L.circleMarker([lat, lon], { radius: 9, color: "#000", weight: 3 }).addTo(map);
+  form.lat.dispatchEvent(new Event("input", { bubbles: true }));   // duplicates look again
 }
 map.on("click", (e) => setPick(e.latlng.lat, e.latlng.lng));
 
@@ -30,10 +36,23 @@ async function loadDistricts() {
   if (withShape.length) {
     L.geoJSON({ type: "FeatureCollection", features: withShape }, {
       style: (f) => (f.properties.level === "kelurahan"
-        ? { color: "#888", weight: 0.6, fillOpacity: 0 }
+        // dashed, as boundaries are on maps, so as not to read as streets
+        ? { color: "#8e7cc3", weight: 1, dashArray: "4 4", fillOpacity: 0 }
         : { color: "#555", weight: 1.5, fillOpacity: 0.04 }),
       onEachFeature: (f, layer) => layer.bindTooltip(el("span", {}, f.properties.name)),
     }).addTo(map);
+  }
+  if (!tileUrl) labelKelurahan(data.features);
+}
+
+// Each kelurahan's name at its centroid, always shown (a map without tiles has no other).
+function labelKelurahan(features) {
+  for (const f of features) {
+    const c = f.properties.centroid;
+    if (f.properties.level !== "kelurahan" || !c || c.lat === null) continue;
+    L.tooltip({ permanent: true, direction: "center", className: "district-label",
+                interactive: false })
+      .setLatLng([c.lat, c.lon]).setContent(el("span", {}, f.properties.name)).addTo(map);
   }
 }
 
@@ -50,10 +69,14 @@ function drawMap() {
   }
   for (const team of state.teams) {
     const lost = team.signal === "lost";
+    // The code always beside the marker; the status in the marker's title.
     L.marker([team.position.lat, team.position.lon], {
       icon: L.divIcon({ className: `team-icon ${team.status}${lost ? " lost" : ""}`,
                         html: "", iconSize: [16, 16] }),
-    }).bindTooltip(el("span", {}, `${team.code} · ${t("team." + team.status)}`)).addTo(layers.teams);
+      title: `${team.code} · ${t("team." + team.status)}`,
+    }).bindTooltip(el("span", {}, team.code), {
+      permanent: true, direction: "right", offset: [8, 0], className: `team-label ${team.status}`,
+    }).addTo(layers.teams);
   }
 }
 
@@ -68,6 +91,12 @@ function teamCode(id) {
   return team ? team.code : String(id);
 }
 
+// Which router computed an ETA (eta_source): by road (OSM graph, OSRM) or a straight-line
+// estimate, so that the operator knows how far to trust it.
+function etaSource(withEta) {
+  return withEta.eta_source ? `(${t("eta." + withEta.eta_source)})` : "";
+}
+
 function incidentItem(inc) {
   const late = minutesSince(inc.received_at) > TARGET_MIN && !inc.on_scene_at;
   return el("li", { class: `incident p${inc.priority} ${inc.status}`, "data-id": inc.id,
@@ -77,6 +106,7 @@ function incidentItem(inc) {
     el("span", { class: "where" }, inc.address),
     el("span", { class: "status" }, t("status." + inc.status),
        inc.team_id ? ` · ${teamCode(inc.team_id)}` : ""),
+    inc.call_count > 1 ? el("span", { class: "calls" }, t("calls.count", { n: inc.call_count })) : null,
     el("span", { class: `timer${late ? " late" : ""}`, "data-received": inc.received_at,
                  "data-on-scene": inc.on_scene_at || "" }, elapsedLabel(inc)));
 }
@@ -127,6 +157,7 @@ function render() {
   $("team-list").replaceChildren(...state.teams.map(teamRow));
   renderLines();
   renderSms();
+  renderCalls();
   drawMap();
 }
 
@@ -163,7 +194,7 @@ async function refresh() {
       api("GET", "/api/v1/incidents?active=true"), api("GET", "/api/v1/teams")]);
     state.teams = teams.items;
     state.incidents = incidents.items;
-    await Promise.all([refreshLines(), refreshSms()]);
+    await Promise.all([refreshLines(), refreshSms(), refreshCalls()]);
     for (const frame of arrived) APPLY[frame.name](frame.data);
   } finally {
     arrived = null;
@@ -257,7 +288,7 @@ function renderLines() {
   }
   const open = state.callbacks.filter((c) => !c.done);
   $("callback-list").replaceChildren(...(open.length ? [] : [el("li", { class: "muted" }, t("callbacks.none"))]),
-    ...open.map((c) => el("li", { class: "callback" }, `${c.caller_number} · ${new Date(c.dropped_at).toLocaleTimeString()} `,
+    ...open.map((c) => el("li", { class: "callback" }, `${c.caller_number || "—"} · ${new Date(c.dropped_at).toLocaleTimeString()} `,
        el("button", { type: "button", onclick: () => api("POST", `/api/v1/callbacks/${c.id}/done`, {}) },
           t("callbacks.done")))));
 }
@@ -269,18 +300,28 @@ async function openDetail(id, quiet) {
     api("GET", `/api/v1/incidents/${id}`), api("GET", `/api/v1/incidents/${id}/candidates`)]);
   $("detail").hidden = false;
   $("detail-title").textContent = `#${inc.id} · ${t("status." + inc.status)}`;
-  const fields = [["caller", inc.caller_number], ["address", inc.address],
+  const fields = [["caller", inc.caller_number || t("call.withheld_short")], ["address", inc.address],
+    ["calls", String(inc.call_count)],
     ["district", inc.district || "—"], ["notes", inc.notes || "—"],
-    ["team", inc.assignment ? `${teamCode(inc.assignment.team_id)} · ETA ${t("minutes", { n: Math.max(1, Math.round(inc.assignment.eta_s / 60)) })}` : "—"]];
+    ["team", inc.assignment ? `${teamCode(inc.assignment.team_id)} · ETA ${t("minutes", { n: Math.max(1, Math.round(inc.assignment.eta_s / 60)) })} ${etaSource(inc.assignment)}` : "—"]];
   $("detail-fields").replaceChildren(...fields.flatMap(([k, v]) => [el("dt", {}, t(k)), el("dd", { class: `f-${k}` }, v)]));
   $("detail-candidates").replaceChildren(...candidates.items.map((c) => el("li", {},
-    `${c.code} · ${t("minutes", { n: Math.round(c.eta_s / 60) })} · ${(c.distance_m / 1000).toFixed(1)} km `,
+    `${c.code} · ${t("minutes", { n: Math.round(c.eta_s / 60) })} · ${(c.distance_m / 1000).toFixed(1)} km ${etaSource(c)} `,
     el("button", { type: "button", onclick: () => assign(id, c.team_id) }, t("detail.assign")))));
-  $("detail-timeline").replaceChildren(...inc.events.map((e) => el("li", {},
-    el("time", {}, new Date(e.at).toLocaleTimeString()), ` ${e.name}`,
-    e.data.status ? ` → ${t("status." + e.data.status)}` : "", e.data.reason ? ` (${e.data.reason})` : "",
-    e.data.via === "sms" ? " · SMS" : "")));
+  $("detail-timeline").replaceChildren(...inc.events.map(timelineItem));
+  renderCalls();   // whether the call in hand can be attached to this incident
   if (!quiet) $("detail").scrollTop = 0;
+}
+
+// One line of an incident's timeline; a call names its disposition and number.
+function timelineItem(e) {
+  const call = e.name.startsWith("call.");
+  return el("li", { class: call ? "ev-call" : null },
+    el("time", {}, new Date(e.at).toLocaleTimeString()), ` ${call ? t("ev." + e.name) : e.name}`,
+    call && e.data.disposition ? ` · ${dispositionLabel(e.data.disposition)}` : "",
+    call ? ` · ${e.data.caller_number || t("call.withheld_short")}` : "",
+    !call && e.data.status ? ` → ${t("status." + e.data.status)}` : "",
+    e.data.reason ? ` (${e.data.reason})` : "", e.data.via === "sms" ? " · SMS" : "");
 }
 
 async function assign(id, teamId) {
@@ -316,24 +357,6 @@ function readIncident(form) {
   return body;
 }
 
-$("incident-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const form = event.target;
-  const out = $("incident-result");
-  try {
-    const result = await api("POST", "/api/v1/incidents", readIncident(form));
-    out.className = `result ${result.status}`;
-    out.textContent = result.assignment
-      ? t("result.assigned", { team: teamCode(result.assignment.team_id) || result.assignment.team_id,
-                               eta: Math.max(1, Math.round(result.assignment.eta_s / 60)) })
-      : t("result.queued");
-    form.reset();
-  } catch (err) {
-    out.className = "result error";
-    out.textContent = t("result.error", { detail: err.message });
-  }
-});
-
 // Gazetteer: kelurahan, facilities and landmarks known to the service.
 let places = [];
 $("place-search").addEventListener("input", async (event) => {
@@ -349,14 +372,19 @@ $("place-search").addEventListener("input", async (event) => {
 
 // ---- live ----------------------------------------------------------------------------
 // A dashboard sees every event: a skipped seq means one was missed, so it asks again.
-const live = new Live({
-  onEvent: applyEvent,
-  onResync: scheduleRefresh,
-  onState: (up, fresh) => { $("conn-banner").hidden = up; if (up && fresh) scheduleRefresh(); },
-  gapless: true,
+// Started once every script of the page has run, so that calls.js's handlers are there
+// before the first event.
+let live = null;
+document.addEventListener("DOMContentLoaded", () => {
+  live = new Live({
+    onEvent: applyEvent,
+    onResync: scheduleRefresh,
+    onState: (up, fresh) => { $("conn-banner").hidden = up; if (up && fresh) scheduleRefresh(); },
+    gapless: true,
+  });
+  fillComplaints();
+  loadDistricts().catch(console.error);
+  if (ownRoads) new RoadMap(map).start().catch(console.error);
+  setInterval(tickTimers, 1000);
+  setInterval(() => { raiseAlerts(); }, 5000);
 });
-
-fillComplaints();
-loadDistricts().catch(console.error);
-setInterval(tickTimers, 1000);
-setInterval(() => { raiseAlerts(); }, 5000);

@@ -137,6 +137,11 @@ function renderCards(report) {
   setCard("card-cancelled", fmt(total ? total.cancelled : 0, 0));
   setCard("card-open", fmt(total ? total.open : 0, 0));
   setCard("card-reassigned", fmt(total ? total.reassigned : 0, 0));
+  // Assignments whose ETA came from the roads (OSM graph, OSRM) rather than the
+  // straight-line estimate.
+  const sources = report.eta_sources || {};
+  const road = (sources.osm || 0) + (sources.osrm || 0);
+  setCard("card-eta-road", fmt(road, 0), t("rep.card.eta_note", { n: fmt(sources.geodesic || 0, 0) }));
 }
 
 // ---- charts --------------------------------------------------------------------------

@@ -1,8 +1,11 @@
 // The team view loads without signal: the page and its assets come from this cache
 // when the network fails. API calls and the live socket are never cached.
-const CACHE = "dispatch112-team-v1";
+const CACHE = "dispatch112-team-v2";
 const ASSETS = ["/team", "/static/app.css", "/static/i18n.js", "/static/live.js",
-                "/static/team.js", "/static/manifest.webmanifest", "/static/icon.svg"];
+                "/static/team.js", "/static/manifest.webmanifest", "/static/icon.svg",
+                // the route map ("Peta") when the service has a road graph
+                "/static/roadmap.js", "/static/team-route.js",
+                "/static/vendor/leaflet/leaflet.js", "/static/vendor/leaflet/leaflet.css"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(ASSETS)).then(() => self.skipWaiting()));

@@ -132,6 +132,9 @@ function draw() {
   $("card-complaint").textContent = inc.complaint;
   $("card-address").textContent = inc.address;
   $("card-notes").textContent = inc.notes || "";
+  // More than one call about it (duplicates attached): more people are waiting there.
+  $("card-calls").hidden = !(inc.call_count > 1);
+  $("card-calls").textContent = inc.call_count > 1 ? t("calls.count", { n: inc.call_count }) : "";
   $("card-eta").textContent = t("team.eta", { eta: Math.max(1, Math.round(current.eta_s / 60)) });
   const { lat, lon } = inc.location;
   $("nav-geo").href = `geo:${lat},${lon}?q=${lat},${lon}`;
@@ -158,6 +161,8 @@ function show(assignment) {
   }
   if (current && ["closed", "cancelled"].includes(current.incident.status)) current = null;
   if (current && current.id !== before && current.incident.status === "assigned") alarm();
+  // The route shown is to the incident it was asked for: gone with it.
+  if (!current || current.id !== before) $("route-panel").hidden = true;
   draw();
 }
 
@@ -179,6 +184,14 @@ const APPLY = {
 $("next-step").addEventListener("click", (e) => tap(e.target.dataset.action));
 $("clear-on-scene").addEventListener("click", () => tap("clear"));
 $("refused-dismiss").addEventListener("click", () => saveRefused([]));
+// "Peta": the route inside the page when the service has a road graph (team-route.js),
+// else the link to a map of the place.
+$("nav-map").addEventListener("click", (e) => {
+  if (typeof routeMapOn === "undefined" || !routeMapOn()) return;
+  e.preventDefault();
+  openRouteMap().catch(console.error);
+});
+$("route-close").addEventListener("click", () => { $("route-panel").hidden = true; });
 SESSION.onUnauthorized = needLogIn;
 
 // ---- GPS and screen ------------------------------------------------------------------
