@@ -39,6 +39,7 @@ from dispatch.lines.monitor import LineMonitor
 from dispatch.logs import quiet_url_loggers
 from dispatch.openapi import get_document
 from dispatch.planner.service import PlannerRuns
+from dispatch.runtime import tune_gc_after_start_up
 from dispatch.secret_key import resolve_secret_key
 from dispatch.sms.outbox import run_sms_sender
 from dispatch.sweeper import run_sweeper
@@ -177,6 +178,8 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
                   asyncio.create_task(monitor.run(stop)),
                   asyncio.create_task(watch.run(stop)),
                   asyncio.create_task(run_sms_sender(ctx, sms_wake, stop))]
+    if getattr(app.state, "tune_gc", False):  # `dispatch112 serve`, not in-process tests
+        tune_gc_after_start_up()
     try:
         yield
     finally:

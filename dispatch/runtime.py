@@ -1,0 +1,50 @@
+"""The interpreter tuned for a long-running service with thousands of sockets.
+
+CPython's cyclic garbage collector walks every tracked object in a full (generation 2)
+collection. With 1,000 phones connected a process tracks ~260,000 objects (tasks,
+frames, buffers of each socket), and each full collection stopped the event loop for
+115-160 ms every 12-20 s under load: that was the tail of the dispatch latency. Most
+of those objects live as long as the process (modules, the app, the pool) or as long
+as their socket, and are freed by reference counting, not by the collector.
+
+So, once start-up is done: collect once, then `gc.freeze()` what exists (the collector
+no longer walks it), and collect the young generation less often: after 50,000
+allocations instead of 700. A cycle among frozen objects is never collected, which is
+why only start-up objects are frozen. Collections slower than `SLOW_GC_MS` are logged
+(`gc.slow`), so that a regression shows in the service's own log.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+# Young-generation threshold and the two older ones: fewer, still short, collections.
+GC_THRESHOLDS = (50_000, 20, 100)
+SLOW_GC_MS = 20.0
+
+_started: list[float] = []
+
+
+def _time_collections(phase: str, info: dict) -> None:
+    if phase == "start":
+        _started[:] = [time.perf_counter()]
+    elif _started:
+        ms = (time.perf_counter() - _started[0]) * 1000
+        if ms >= SLOW_GC_MS:
+            log.warning("gc.slow", generation=info.get("generation"), ms=round(ms, 1),
+                        collected=info.get("collected"))
+
+
+def tune_gc_after_start_up() -> None:
+    """Collect, freeze what start-up made, raise the thresholds, time collections.
+    Called once, when the service is ready; calling it again only freezes again."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+    if _time_collections not in gc.callbacks:
+        gc.callbacks.append(_time_collections)
