@@ -268,6 +268,17 @@ def raise_open_file_limit() -> int:
     return soft
 
 
+def _event_loop() -> str:
+    """uvloop when installed (it is a dependency off Windows): every socket write and
+    timer of thousands of connections goes through the loop, and uvloop does those in
+    C (docs/performance.md)."""
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return "asyncio"
+    return "uvloop"
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -286,10 +297,12 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     # client's address (login throttling) comes from X-Forwarded-For only when sent by
     # one of the proxies DISPATCH112_FORWARDED_ALLOW_IPS names.
     proxies = settings.forwarded_allow_ips
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning",
+    app = create_app(settings)
+    app.state.tune_gc = True  # a long-running process: dispatch/runtime.py
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
                 proxy_headers=proxies is not None, forwarded_allow_ips=proxies,
                 ws_ping_interval=settings.ws_ping_s,
-                ws_ping_timeout=settings.ws_ping_s, ws_max_size=64 * 1024)
+                ws_ping_timeout=settings.ws_ping_s, ws_max_size=64 * 1024, loop=_event_loop())
     return 0
 
 
