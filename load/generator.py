@@ -244,6 +244,11 @@ async def measure(args: argparse.Namespace, out: Path) -> dict:
                    "machine_busy_share": round((observe.machine_busy_seconds() - before[2])
                                                / (wall * os.cpu_count()), 3)}
             await _settle(run, socks, args.settle_s)
+            for task in list(run.tasks):  # unanswered after the settle time: counted, not
+                task.cancel()            # left to fail once the services are stopped
+            for a in run.arrivals:
+                if not a.answered and a.error is None:
+                    a.error = "no answer before the end"
             bots.stop_activity(socks)
             if spy is not None:
                 await asyncio.to_thread(spy.wait)

@@ -69,6 +69,21 @@ class Client:
             raise HttpError(type(exc).__name__) from exc
 
     async def _exchange(self, data: bytes) -> tuple[int, object]:
+        try:
+            return await self._exchange_once(data, fresh=False)
+        except (asyncio.IncompleteReadError, ConnectionResetError) as exc:
+            # A pooled connection the server closed while idle (its keep-alive timeout)
+            # fails before any answer: send again once on a new connection. The POSTs
+            # carry an Idempotency-Key, so a request that did arrive is not doubled.
+            if getattr(exc, "partial", b""):
+                raise
+            return await self._exchange_once(data, fresh=True)
+
+    async def _exchange_once(self, data: bytes, fresh: bool) -> tuple[int, object]:
+        if fresh:
+            for conn in self._idle:
+                conn.close()
+            self._idle.clear()
         async with self._conn() as conn:
             conn.writer.write(data)
             head = await conn.reader.readuntil(b"\r\n\r\n")
