@@ -15,29 +15,30 @@ async def append_event(conn: asyncpg.Connection, name: str, *, actor: str, data:
                        incident_id: int | None = None, team_id: int | None = None) -> int:
     """Append one event in the caller's transaction; return its seq."""
     return await conn.fetchval(
-        """INSERT INTO events (name, actor, data, incident_id, team_id)
-           VALUES ($1, $2, $3, $4, $5) RETURNING seq""",
-        name, actor, data, incident_id, team_id)
+        _APPEND, [name], [actor], [encode_json(data)], [incident_id], [team_id])
+
+
+# The transaction's id is taken (materialised) before any row's seq: a reader that saw
+# a seq handed out knows its writer's xid was already assigned (see get_snapshot_bounds).
+_APPEND = """
+    WITH x AS MATERIALIZED (SELECT pg_current_xact_id() AS xid),
+         rows AS (
+             INSERT INTO events (name, actor, data, incident_id, team_id, xid)
+             SELECT e.name, e.actor, e.data::jsonb, e.incident_id, e.team_id, x.xid
+             FROM x, unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])
+                  WITH ORDINALITY AS e (name, actor, data, incident_id, team_id, pos)
+             ORDER BY e.pos
+             RETURNING seq)
+    SELECT max(seq) FROM rows"""
 
 
 async def append_events(conn: asyncpg.Connection, events: list) -> int:
     """Append events (objects with name, actor, data, incident_id, team_id) in order, in
-    one statement (one round trip, one take of the writers' lock); return the last seq.
-    Rows get their seq in the order given (the SELECT is ordered by position)."""
-    if len(events) == 1:
-        event = events[0]
-        return await append_event(conn, event.name, actor=event.actor, data=event.data,
-                                   incident_id=event.incident_id, team_id=event.team_id)
+    one statement (one round trip); return the last seq. Rows get their seq in the
+    order given. Writers do not wait for each other: seq order is not commit order,
+    and readers keep to the safe horizon (get_snapshot_bounds)."""
     return await conn.fetchval(
-        """WITH rows AS (
-               INSERT INTO events (name, actor, data, incident_id, team_id)
-               SELECT name, actor, data::jsonb, incident_id, team_id
-               FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])
-                    WITH ORDINALITY AS e (name, actor, data, incident_id, team_id, pos)
-               ORDER BY pos
-               RETURNING seq)
-           SELECT max(seq) FROM rows""",
-        [e.name for e in events], [e.actor for e in events],
+        _APPEND, [e.name for e in events], [e.actor for e in events],
         [encode_json(e.data) for e in events], [e.incident_id for e in events],
         [e.team_id for e in events])
 
@@ -59,14 +60,34 @@ async def get_latest_seq(conn: asyncpg.Connection) -> int:
 async def get_events_after(conn: asyncpg.Connection, after_seq: int, *,
                            team_id: int | None = None, limit: int = 500,
                            upto: int | None = None) -> list[asyncpg.Record]:
-    """Committed events after `after_seq`, in seq order; only the team's own when
-    `team_id` is given. Event writers are serialised (migration 0002), so no event
-    below the last one returned can still commit later."""
+    """Committed events after `after_seq` up to `upto`, in seq order; only the team's
+    own when `team_id` is given. Seqs are handed out at insert, not at commit: callers
+    pass a safe horizon as `upto` (realtime/hub.py), below which no event can still
+    commit."""
     return await conn.fetch(
         """SELECT seq, at, name, incident_id, team_id, data FROM events
            WHERE seq > $1 AND ($2::bigint IS NULL OR team_id = $2)
              AND ($4::bigint IS NULL OR seq <= $4)
            ORDER BY seq LIMIT $3""", after_seq, team_id, limit, upto)
+
+
+async def get_allocated_seq(conn: asyncpg.Connection) -> int:
+    """The last seq handed out to any writer, committed or not (0: none yet). Read
+    before get_snapshot_bounds, in an earlier statement."""
+    return await conn.fetchval(
+        "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM events_seq_seq")
+
+
+async def get_snapshot_bounds(conn: asyncpg.Connection) -> tuple[int, int]:
+    """(xmin, xmax) of a snapshot taken now: every transaction id below xmin has ended,
+    none at or above xmax had started. Every seq handed out before this statement
+    (get_allocated_seq) belongs to a transaction below xmax (writers take their id
+    before their seq), so once a later snapshot's xmin reaches this xmax, all those
+    seqs are final: committed or never to be."""
+    row = await conn.fetchrow(
+        """SELECT pg_snapshot_xmin(s)::text AS xmin, pg_snapshot_xmax(s)::text AS xmax
+           FROM pg_current_snapshot() AS s""")
+    return int(row["xmin"]), int(row["xmax"])
 
 
 async def get_pruned_through(conn: asyncpg.Connection) -> int:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 # Session lock: one migrator at a time.
 MIGRATION = 112_0001
-# Transaction lock taken by the event log's writers (see migration 0002), so that seq
-# order is commit order.
+# Transaction lock the event log's writers took from migration 0002 to 0016 (seq order
+# was commit order); readers now keep to the safe horizon instead (realtime/horizon.py).
+# Kept so that the key is never given to anything else.
 EVENT_LOG = 112_0002
 # Transaction lock: one queue server at a time across instances.
 QUEUE = 112_0003

@@ -5,14 +5,6 @@ BEGIN
     RAISE EXCEPTION 'events is append-only';
 END;
 $$;
-CREATE FUNCTION public.events_serialise_writers() RETURNS trigger
-    LANGUAGE plpgsql
-    AS $$
-BEGIN
-    PERFORM pg_advisory_xact_lock(1120002);
-    RETURN NULL;
-END;
-$$;
 CREATE TABLE public.aml_locations (
     id bigint NOT NULL,
     region_id integer DEFAULT 1 NOT NULL,
@@ -630,7 +622,6 @@ CREATE INDEX sms_messages_pending ON public.sms_messages USING btree (to_number,
 CREATE INDEX teams_sms_numbers ON public.teams USING gin (sms_numbers);
 CREATE INDEX webhook_deliveries_due ON public.webhook_deliveries USING btree (next_at) WHERE ((delivered_at IS NULL) AND (failed_at IS NULL));
 CREATE TRIGGER events_no_update BEFORE UPDATE ON public.events FOR EACH ROW EXECUTE FUNCTION public.events_append_only();
-CREATE TRIGGER events_serialise BEFORE INSERT ON public.events FOR EACH STATEMENT EXECUTE FUNCTION public.events_serialise_writers();
 ALTER TABLE ONLY public.aml_locations
     ADD CONSTRAINT aml_locations_call_id_fkey FOREIGN KEY (call_id) REFERENCES public.calls(id);
 ALTER TABLE ONLY public.assignments

@@ -20,10 +20,18 @@ import structlog
 from db import events as events_db
 from db.pool import connect, ping
 from realtime.frames import event_frame
+from realtime.horizon import Horizon
 from realtime.subscriber import Subscriber
 
 log = structlog.get_logger(__name__)
 MAX_BACKOFF_S = 5.0
+PAGE = 500
+# While events above the horizon wait for transactions in flight, look again after
+# this long, doubling up to the poll period (their commits usually wake the hub first).
+RECHECK_S = 0.002
+# At start-up, how long to wait for the transactions in flight to end (a longer one
+# is waited for by the pump, from the newest committed seq: see start()).
+START_WAIT_S = 5.0
 # Names the listening connection in pg_stat_activity (operators and tests find it by this).
 LISTEN_APPLICATION_NAME = "dispatch112-listen"
 
@@ -31,7 +39,8 @@ LISTEN_APPLICATION_NAME = "dispatch112-listen"
 class Hub:
     def __init__(self, pool: asyncpg.Pool, dsn: str, *, poll_s: float = 1.0) -> None:
         self.pool, self.dsn, self.poll_s = pool, dsn, poll_s
-        self.last_seq = 0
+        self.last_seq = 0  # pushed up to here; never above the horizon
+        self.horizon = Horizon()
         self.subscribers: set[Subscriber] = set()
         # Who may see an event is decided by its team_id: index the sockets by it, so
         # an event costs the sockets that may see it, not every socket of the instance.
@@ -42,8 +51,18 @@ class Hub:
         self._listener: asyncpg.Connection | None = None
 
     async def start(self) -> None:
+        """Start from the safe horizon: every event below it has committed or never
+        will, so none is skipped (only those after it are pushed live)."""
+        self.horizon = Horizon()
+        deadline = asyncio.get_running_loop().time() + START_WAIT_S
         async with self.pool.acquire() as conn:
-            self.last_seq = await events_db.get_latest_seq(conn)
+            await self.horizon.advance(conn)
+            while self.horizon.waiting and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.01)
+                await self.horizon.advance(conn)
+            self.last_seq = self.horizon.seq
+            if self.horizon.waiting:  # a write transaction of more than START_WAIT_S
+                log.warning("hub.start_horizon_waiting", seq=self.last_seq)
         self._tasks = [asyncio.create_task(self._listen_forever(), name="hub-listen"),
                        asyncio.create_task(self._pump_forever(), name="hub-pump")]
 
@@ -119,9 +138,10 @@ class Hub:
     # -- pushing
 
     async def _pump_forever(self) -> None:
+        recheck = 0.0
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_s)
+                await asyncio.wait_for(self._wake.wait(), recheck or self.poll_s)
             self._wake.clear()
             try:
                 while await self._pump_once():
@@ -129,14 +149,23 @@ class Hub:
             except Exception as exc:  # a dead pump would silently end every feed
                 log.warning("hub.read_failed", error=repr(exc))
                 await asyncio.sleep(0.5)
+            recheck = (min(max(recheck * 2, RECHECK_S), self.poll_s)
+                       if self.horizon.waiting else 0.0)
 
     async def _pump_once(self) -> bool:
-        """Push the next page of events; True when there may be more."""
+        """Push the next page of events up to the safe horizon; True when there may be
+        more."""
         async with self.pool.acquire() as conn:
-            rows = await events_db.get_events_after(conn, self.last_seq)
+            upto = await self.horizon.advance(conn)
+            rows = (await events_db.get_events_after(conn, self.last_seq, limit=PAGE,
+                                                     upto=upto)
+                    if upto > self.last_seq else [])
         for row in rows:
             self.deliver(row)
-        return len(rows) > 0
+        if len(rows) < PAGE:  # every seq up to the horizon is final: none comes later
+            self.last_seq = max(self.last_seq, upto)
+            return False
+        return True
 
     def deliver(self, row: asyncpg.Record) -> None:
         """Offer one event to every live subscriber (synchronously: no event can

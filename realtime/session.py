@@ -46,16 +46,20 @@ class Session:
         self._revoked.set()
 
     async def run(self, last_seq: int | None) -> None:
-        """Serve the socket until either side closes it."""
-        latest = await self._latest()
+        """Serve the socket until either side closes it. LATEST is what the hub has
+        pushed up to (the log's safe horizon: nothing below it can still commit)."""
+        newest = await self._latest()
+        latest = self.hub.last_seq
         await self.ws.send_text(frame("welcome", role=self.viewer.role, seq=latest))
         self.subscriber.cursor = latest if last_seq is None else last_seq
         self.hub.add(self.subscriber)
         try:
-            # Below the horizon the log no longer holds what the client missed; above
-            # the latest seq the client saw another log (restored or reset) and would
-            # drop the events it thinks it has seen. Either way it reloads from HTTP.
-            if last_seq is not None and not await self._horizon() <= last_seq <= latest:
+            # Below the pruning horizon the log no longer holds what the client missed;
+            # above the log's newest seq the client saw another log (restored or reset)
+            # and would drop the events it thinks it has seen. Either way it reloads
+            # from HTTP. (A last_seq between the hub's horizon and the newest seq came
+            # from an instance whose hub is a little ahead: resumed as it is.)
+            if last_seq is not None and not await self._horizon() <= last_seq <= newest:
                 await self.ws.send_text(frame("resync", seq=latest))
                 self.subscriber.cursor = latest
             await self._replay()
@@ -77,8 +81,8 @@ class Session:
         go live in the same step, so no event falls between replay and live."""
         sub = self.subscriber
         while True:
+            upto = self.hub.last_seq  # the safe horizon: nothing below it comes later
             async with self.hub.pool.acquire() as conn:
-                upto = await events_db.get_latest_seq(conn)
                 rows = await events_db.get_events_after(
                     conn, sub.cursor, team_id=self.viewer.team_filter, limit=self.replay_page,
                     upto=upto)

@@ -1,0 +1,56 @@
+"""The safe horizon of the event log: the highest seq below which no event can still
+commit.
+
+Seqs are handed out at insert, not at commit: transaction A may take seq 100, B seq
+101, and B commit first. A reader that pushed 101 and moved its cursor past it would
+never send 100. Writers used to be serialised by a lock held to COMMIT (migration
+0002), which made seq order the commit order but also made every commit wait for the
+previous one's fsync: commits could not be grouped, and the lock capped the whole
+service's writes (docs/performance.md). Now writers run freely and readers stop at the
+horizon instead (../shared/DESIGN.md, "the trap"):
+
+1. read the last seq handed out, `h` (an earlier statement than 2);
+2. take a snapshot: its `xmax`; every writer that took a seq up to `h` had its
+   transaction id before (db/events.py takes it first), so its id is below `xmax`;
+3. once a later snapshot's `xmin` reaches that `xmax`, every such writer has ended:
+   every seq up to `h` is final, committed or never to be.
+
+Each probe adds an (h, xmax) pair; the horizon is the highest `h` whose `xmax` the
+newest `xmin` has reached. A probe with nothing in flight (xmin = xmax) is final at
+once; otherwise the pair waits for the transactions in flight, which are short.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+from db import events as events_db
+
+# Pairs kept while long transactions hold xmin back; thinning drops pairs, which only
+# delays the horizon (a later pair covers an earlier one), never moves it too far.
+MAX_PENDING = 256
+
+
+class Horizon:
+    def __init__(self, seq: int = 0) -> None:
+        self.seq = seq
+        self._pending: list[tuple[int, int]] = []  # (seq handed out, xmax), in order
+
+    @property
+    def waiting(self) -> bool:
+        """Seqs handed out above the horizon whose writers may still be running."""
+        return bool(self._pending)
+
+    async def advance(self, conn: asyncpg.Connection) -> int:
+        """Probe (two statements on `conn`) and return the horizon."""
+        allocated = await events_db.get_allocated_seq(conn)
+        xmin, xmax = await events_db.get_snapshot_bounds(conn)
+        if allocated > self.seq:
+            self._pending.append((allocated, xmax))
+        final = [h for h, x in self._pending if x <= xmin]
+        if final:
+            self.seq = max(self.seq, *final)
+        self._pending = [(h, x) for h, x in self._pending if h > self.seq and x > xmin]
+        if len(self._pending) > MAX_PENDING:
+            self._pending = self._pending[::2]
+        return self.seq
