@@ -302,7 +302,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
                 proxy_headers=proxies is not None, forwarded_allow_ips=proxies,
                 ws_ping_interval=settings.ws_ping_s,
-                ws_ping_timeout=settings.ws_ping_s, ws_max_size=64 * 1024, loop=_event_loop())
+                ws_ping_timeout=settings.ws_ping_s, ws_max_size=64 * 1024,
+                ws_per_message_deflate=settings.ws_deflate, loop=_event_loop())
     return 0
 
 

@@ -155,6 +155,9 @@ class Settings:
     ws_heartbeat_s: float = 20.0
     ws_queue: int = 1000
     ws_ping_s: float = 20.0
+    # permessage-deflate on /ws (off: each event's frame is the same bytes for every
+    # socket, and an idle socket holds ~34 KiB instead of ~76; docs/performance.md).
+    ws_deflate: bool = False
     # A socket must say hello this soon after opening, or it is closed (4401).
     ws_hello_timeout_s: float = 10.0
     # A resuming socket's missed events are read from the log this many at a time.
@@ -290,6 +293,7 @@ class Settings:
             block_default_s=3600 * _int(env, "DISPATCH112_BLOCK_HOURS", 24, minimum=1),
             auto_block_pranks=_int(env, "DISPATCH112_AUTO_BLOCK_PRANKS", 0, minimum=0),
             aml_enabled=_flag(env, "DISPATCH112_AML"),
+            ws_deflate=_flag(env, "DISPATCH112_WS_DEFLATE"),
             aml_window_s=_int(env, "DISPATCH112_AML_WINDOW_S", 300, minimum=10),
             call_retention_days=_int(env, "DISPATCH112_CALL_RETENTION_DAYS", 365,
                                      minimum=1),

@@ -5,13 +5,14 @@ machine: what PostgreSQL alone allows, and what the socket layer alone allows.
   the service's own statement mix for one allocation, through the functions of `db/`
   the service calls, without HTTP, Starlette, routing or ranking: the incident insert
   and reads, the lock, the candidate query, the guarded team and incident updates,
-  the assignment, four event rows one by one, COMMIT, NOTIFY. Once with the event
-  log's writer lock (the trigger of migration 0002) and once with it disabled on the
-  benchmark's own database. Teams are set free again between rounds (untimed).
+  the assignment, four event rows in one INSERT, COMMIT, NOTIFY. Once with the event
+  log's writers' lock (held to COMMIT, as migrations 0002 to 0016 had it) and once
+  without (as now). Teams are set free again between rounds (untimed).
 - `ws_broadcast`: a bare `websockets` server in its own process, the same number of
   sockets, the same fan-out per event (one team's socket and every dashboard), the
-  same offered rate and frame size, permessage-deflate as negotiated: latency from
-  the server's send to the client's receive.
+  events per second the service's dashboards received in the run, the same frame
+  size, no permessage-deflate (as the service): latency from the server's send to the
+  client's receive.
 
     .venv/bin/python -m load.baselines ws-serve --port P   (started by ws_broadcast)
 """
@@ -33,6 +34,7 @@ import orjson
 from db import assignments as assignments_db
 from db import events as events_db
 from db import incidents as incidents_db
+from db import locks
 from db import teams as teams_db
 from db.pool import connect
 from load.bots import Sock, open_sock
@@ -60,7 +62,7 @@ def _jsonable(row: asyncpg.Record) -> dict:
 
 
 async def _allocate_once(conn: asyncpg.Connection, rng: random.Random,
-                         day_start: datetime) -> bool:
+                         day_start: datetime, lock: bool) -> bool:
     """One allocation's statements in one transaction; False when no team was free."""
     lat, lon = random_point(rng)
     async with conn.transaction():
@@ -92,6 +94,8 @@ async def _allocate_once(conn: asyncpg.Connection, rng: random.Random,
                                                   stamp="assigned_at")
         updated = _jsonable(await incidents_db.get_incident(conn, incident_id))
         team = _jsonable(await teams_db.get_team(conn, row["id"], GPS_FRESH_S))
+        if lock:  # what the trigger of migration 0002 did until migration 0016
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", locks.EVENT_LOG)
         latest = await events_db.append_events(conn, [
             _Pending(EVENT_NAMES[0], created, incident_id, None),
             _Pending(EVENT_NAMES[1], {"incident": updated, "team_id": row["id"]}, incident_id,
@@ -109,7 +113,8 @@ async def _free_teams(conn: asyncpg.Connection) -> None:
     await conn.execute("UPDATE teams SET status = 'available' WHERE status <> 'available'")
 
 
-async def db_round(dsn: str, *, connections: int, count: int, seed: int) -> tuple[float, list]:
+async def db_round(dsn: str, *, connections: int, count: int, seed: int,
+                   lock: bool) -> tuple[float, list]:
     """`count` allocations over `connections` closed-loop connections: (seconds, the
     latency of each transaction)."""
     conns = [await connect(dsn) for _ in range(connections)]
@@ -121,7 +126,7 @@ async def db_round(dsn: str, *, connections: int, count: int, seed: int) -> tupl
         while left[0] > 0:
             left[0] -= 1
             started = time.perf_counter()
-            if await _allocate_once(conn, rng, day_start):
+            if await _allocate_once(conn, rng, day_start, lock):
                 latencies.append(time.perf_counter() - started)
 
     try:
@@ -140,13 +145,13 @@ async def db_loop(dsn: str, *, teams: int, connections: int = 10, rounds: int = 
     admin = await connect(dsn)
     result = {}
     try:
-        for label, trigger in (("with_lock", "ENABLE"), ("without_lock", "DISABLE")):
-            await admin.execute(f"ALTER TABLE events {trigger} TRIGGER events_serialise")
+        for label, lock in (("with_lock", True), ("without_lock", False)):
             seconds, latencies = 0.0, []
             for r in range(rounds):
                 await _free_teams(admin)
                 took, lat = await db_round(dsn, connections=connections,
-                                           count=int(teams * 0.8), seed=seed + 100 * r)
+                                           count=int(teams * 0.8), seed=seed + 100 * r,
+                                           lock=lock)
                 seconds, latencies = seconds + took, latencies + lat
             ordered = sorted(latencies)
             result[label] = {"allocations": len(ordered), "seconds": round(seconds, 3),
@@ -155,7 +160,6 @@ async def db_loop(dsn: str, *, teams: int, connections: int = 10, rounds: int = 
                              "p99_ms": round(percentile(ordered, 99) * 1000, 2)}
         await _free_teams(admin)
     finally:
-        await admin.execute("ALTER TABLE events ENABLE TRIGGER events_serialise")
         await admin.close()
     return result
 
@@ -184,7 +188,8 @@ async def _ws_serve(port: int, sockets: int, dashboards: int, rate: float, secon
         await ws.wait_closed()
 
     rng, sample = random.Random(seed), "x" * frame_bytes
-    async with serve(handler, "127.0.0.1", port, compression="deflate", max_size=2**20,
+    # No permessage-deflate, as the service (DISPATCH112_WS_DEFLATE off).
+    async with serve(handler, "127.0.0.1", port, compression=None, max_size=2**20,
                      ping_interval=None):
         print("listening", flush=True)
         await ready.wait()

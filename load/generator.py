@@ -267,18 +267,22 @@ async def measure(args: argparse.Namespace, out: Path) -> dict:
         summary["connect"] = {"seconds": round(connect_s, 1), "errors": dict(connect_errors)}
         summary["service_log"] = dict(sum((observe.log_event_counts(
             logs / f"service-{i + 1}.log") for i in range(args.instances)), Counter()))
+        event_rate = max((len(s.seqs) for s in socks if s.role == "dashboard"),
+                         default=0) / wall
+        summary["events_per_s_on_a_dashboard"] = round(event_rate, 1)
         if args.baselines:
-            summary["baselines"] = await run_baselines(database.dsn, args)
+            summary["baselines"] = await run_baselines(database.dsn, args,
+                                                       max(event_rate, max(args.rate)))
     shutil.rmtree(logs, ignore_errors=True)
     return summary
 
 
-async def run_baselines(dsn: str, args: argparse.Namespace) -> dict:
+async def run_baselines(dsn: str, args: argparse.Namespace, event_rate: float) -> dict:
     print("baselines: bare database loop (with the event-log lock, then without) ...")
     db = await baselines.db_loop(dsn, teams=args.teams, connections=10 * args.instances)
     print("baselines: bare websockets broadcast ...")
     ws = await baselines.ws_broadcast(sockets=args.teams, dashboards=args.dashboards,
-                                      rate=max(args.rate), seconds=min(args.seconds, 30),
+                                      rate=event_rate, seconds=min(args.seconds, 30),
                                       compression=None if args.no_deflate else "deflate")
     return {"db": db, "ws": ws}
 
