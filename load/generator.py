@@ -44,7 +44,8 @@ from load.common import DISTRICTS_FILE, fresh_database, machine
 from load.httpclient import Client, HttpError
 from load.service import service_process
 
-RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "load" / "results"
 
 
 @dataclass
@@ -169,6 +170,24 @@ async def open_fleet(urls: list[str], fleet, args, tally: bots.Tally,
     return [s for s, _ in plan if s.ws is not None], errors, time.perf_counter() - started
 
 
+async def _router(spec: str, folder: Path) -> str:
+    """DISPATCH112_ROUTER for the services. `synthetic[:SIDE]`: the synthetic road city
+    of load.bench_roads (SIDE x SIDE junctions over Parepare's box, default 224: 50,176
+    road nodes), written to `folder` and its graph built once before the services start
+    (each would otherwise build it at start-up)."""
+    if not spec.startswith("synthetic"):
+        return spec
+    from load.bench_roads import build_city
+    side = int(spec.partition(":")[2] or 224)
+    path, _ = build_city(folder, side, 112)
+    build = await asyncio.create_subprocess_exec(
+        os.sys.executable, "-m", "dispatch.cli", "roads", "import", str(path),
+        cwd=ROOT, stdout=asyncio.subprocess.DEVNULL)
+    if await build.wait() != 0:
+        raise SystemExit("dispatch112 roads import failed for the synthetic city")
+    return f"osm:{path}"
+
+
 async def _bases(dsn: str) -> dict[int, tuple[float, float]]:
     conn = await connect(dsn)
     try:
@@ -207,7 +226,7 @@ async def measure(args: argparse.Namespace, out: Path) -> dict:
     raise_nofile(args.teams + args.dashboards + 500)
     bodies = make_bodies(max(2000, int(max(args.rate) * args.seconds) + 100), args.seed + 1)
     logs = Path(tempfile.mkdtemp(prefix="d112-gen-log-"))
-    extra_env = {"DISPATCH112_ROUTER": args.router} if args.router else {}
+    extra_env = {"DISPATCH112_ROUTER": await _router(args.router, logs)} if args.router else {}
     summary: dict = {"machine": machine(), "args": vars(args)}
     async with fresh_database(fast=args.fast) as database:
         fleet = await prepare(database.dsn, args)
@@ -306,8 +325,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--connections", type=int, default=64,
                    help="HTTP keep-alive connections per instance (64)")
     p.add_argument("--settle-s", type=float, default=15.0, help="wait for late frames (15)")
-    p.add_argument("--router", default="", help="DISPATCH112_ROUTER of the service "
-                                                "(default: the service's own default)")
+    p.add_argument("--router", default="", help="DISPATCH112_ROUTER of the services "
+                   "(default: theirs), or synthetic[:SIDE] for load.bench_roads' road city")
     p.add_argument("--no-baselines", dest="baselines", action="store_false")
     p.add_argument("--profile", action="store_true",
                    help="py-spy samples instance 1 during the phases (profile.raw in --out)")
