@@ -81,7 +81,8 @@ def _on_event(sock: Sock, frame: dict, now: float, wall: float, walks: asyncio.Q
     sock.seqs.add(seq)
     name, data = frame.get("name"), frame.get("data") or {}
     if sock.role == "responder":
-        if data.get("team_id", sock.team_id) != sock.team_id:
+        # (An incident's data names the team on it now: none once it is closed.)
+        if data.get("team_id") not in (None, sock.team_id):
             sock.foreign += 1
         if name == "assignment.created":
             incident_id = data["incident_id"]
