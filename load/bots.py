@@ -70,6 +70,7 @@ class Tally:
     results: Counter = field(default_factory=Counter)  # "ok", or "refused <status>"
     refused: Counter = field(default_factory=Counter)  # detail of refusals
     walks_done: int = 0
+    resent: int = 0  # steps sent again after a 503 (as a phone does)
 
 
 def _on_event(sock: Sock, frame: dict, now: float, wall: float, walks: asyncio.Queue | None
@@ -113,12 +114,34 @@ async def _read(sock: Sock, tally: Tally, walks: asyncio.Queue | None) -> None:
                 tally.results["ok" if ok else f"refused {frame.get('status')}"] += 1
                 if not ok:
                     tally.refused[str(frame.get("error"))[:80]] += 1
+                    _resend_later(sock, tally, frame)
             elif kind == "resync":
                 tally.results["resync"] += 1
     except ConnectionClosed as exc:
         sock.closed = sock.closed or f"closed {exc.rcvd.code if exc.rcvd else 'abruptly'}"
     else:
         sock.closed = sock.closed or f"closed {sock.ws.close_code}"
+
+
+RESEND_S = 0.5
+
+
+def _resend_later(sock: Sock, tally: Tally, result: dict) -> None:
+    """A step refused with 503 (the service could not reach its database in time) is
+    sent again, as the phone does; other refusals are final."""
+    client_id = result.get("client_id")
+    if result.get("status") != 503 or not isinstance(client_id, str) or "-" not in client_id:
+        return
+    incident, action = client_id.split("-", 1)
+    tally.resent += 1
+    frame = {"type": "status", "action": action, "incident_id": int(incident),
+             "client_id": client_id}
+    sock.tasks.append(asyncio.get_running_loop().create_task(_send_after(sock, frame)))
+
+
+async def _send_after(sock: Sock, frame: dict) -> None:
+    await asyncio.sleep(RESEND_S)
+    await _send(sock, frame)
 
 
 async def _send(sock: Sock, frame: dict) -> bool:
