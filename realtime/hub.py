@@ -34,6 +34,10 @@ RECHECK_S = 0.002
 START_WAIT_S = 5.0
 # Names the listening connection in pg_stat_activity (operators and tests find it by this).
 LISTEN_APPLICATION_NAME = "dispatch112-listen"
+# The hub reads the log on a connection of its own: it reads after every commit (three
+# short statements: the horizon's probe and the page), and from the pool it would take
+# a connection from the requests each time.
+READ_APPLICATION_NAME = "dispatch112-hub"
 
 
 class Hub:
@@ -47,8 +51,10 @@ class Hub:
         self._by_team: dict[int | None, set[Subscriber]] = {}
         self.listening = asyncio.Event()
         self._wake = asyncio.Event()
+        self._pushed = asyncio.Condition()  # notified after each read of the log
         self._tasks: list[asyncio.Task] = []
         self._listener: asyncpg.Connection | None = None
+        self._reader: asyncpg.Connection | None = None
 
     async def start(self) -> None:
         """Start from the safe horizon: every event below it has committed or never
@@ -74,8 +80,9 @@ class Hub:
                 await task
         for subscriber in list(self.subscribers):
             subscriber.close()
-        if self._listener is not None and not self._listener.is_closed():
-            self._listener.terminate()
+        for conn in (self._listener, self._reader):
+            if conn is not None and not conn.is_closed():
+                conn.terminate()
 
     def add(self, subscriber: Subscriber) -> None:
         self.subscribers.add(subscriber)
@@ -97,6 +104,17 @@ class Hub:
 
     def wake(self) -> None:
         self._wake.set()
+
+    async def wait_for(self, seq: int, timeout_s: float) -> None:
+        """Until this hub has pushed up to `seq` (at most `timeout_s`): it gets there
+        once the writers in flight below `seq` have ended."""
+        if self.last_seq >= seq:
+            return
+        self.wake()
+        async with self._pushed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._pushed.wait_for(lambda: self.last_seq >= seq), timeout_s)
 
     # -- listening
 
@@ -148,18 +166,25 @@ class Hub:
                     pass
             except Exception as exc:  # a dead pump would silently end every feed
                 log.warning("hub.read_failed", error=repr(exc))
+                if self._reader is not None:  # made again at the next read
+                    self._reader.terminate()
+                    self._reader = None
                 await asyncio.sleep(0.5)
             recheck = (min(max(recheck * 2, RECHECK_S), self.poll_s)
                        if self.horizon.waiting else 0.0)
+            async with self._pushed:
+                self._pushed.notify_all()
 
     async def _pump_once(self) -> bool:
         """Push the next page of events up to the safe horizon; True when there may be
         more."""
-        async with self.pool.acquire() as conn:
-            upto = await self.horizon.advance(conn)
-            rows = (await events_db.get_events_after(conn, self.last_seq, limit=PAGE,
-                                                     upto=upto)
-                    if upto > self.last_seq else [])
+        if self._reader is None or self._reader.is_closed():
+            self._reader = await connect(
+                self.dsn, server_settings={"application_name": READ_APPLICATION_NAME})
+        conn = self._reader
+        upto = await self.horizon.advance(conn)
+        rows = (await events_db.get_events_after(conn, self.last_seq, limit=PAGE, upto=upto)
+                if upto > self.last_seq else [])
         for row in rows:
             self.deliver(row)
         if len(rows) < PAGE:  # every seq up to the horizon is final: none comes later

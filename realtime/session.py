@@ -29,6 +29,9 @@ from realtime.subscriber import Subscriber
 Handler = Callable[[dict], Awaitable[dict | None]]
 SEND_TIMEOUT_S = 30.0
 MAX_FRAME_BYTES = 16 * 1024
+# How long a new socket waits for the hub to push up to the log's newest seq (the
+# writers still in flight end first; usually a few ms) before its welcome.
+CATCH_UP_S = 2.0
 
 
 class Session:
@@ -49,6 +52,9 @@ class Session:
         """Serve the socket until either side closes it. LATEST is what the hub has
         pushed up to (the log's safe horizon: nothing below it can still commit)."""
         newest = await self._latest()
+        # Everything committed before this socket came is below its welcome's seq (so
+        # what the client then loads over HTTP is never older than its first event).
+        await self.hub.wait_for(newest, CATCH_UP_S)
         latest = self.hub.last_seq
         await self.ws.send_text(frame("welcome", role=self.viewer.role, seq=latest))
         self.subscriber.cursor = latest if last_seq is None else last_seq
