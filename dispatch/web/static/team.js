@@ -166,8 +166,15 @@ function show(assignment) {
   draw();
 }
 
-async function loadAssignment() {
-  show((await phoneApi("GET", "/api/v1/team/assignment")).assignment);
+// An answer older than an event applied while the request was out must not undo it
+// (the card vanished when an assignment.created came before the answer of a request
+// sent just before it): ask again instead, a few times, then trust the events.
+let applied = 0;
+async function loadAssignment(tries = 3) {
+  const mark = applied;
+  const answer = await phoneApi("GET", "/api/v1/team/assignment");
+  if (applied !== mark) { if (tries > 1) await loadAssignment(tries - 1); return; }
+  show(answer.assignment);
 }
 
 // The events carry what the card needs: no need to ask the server again.
@@ -217,7 +224,7 @@ document.addEventListener("visibilitychange", () => { if (!document.hidden) keep
 
 // ---- live ----------------------------------------------------------------------------
 const live = new Live({
-  onEvent: (frame) => { if (APPLY[frame.name]) APPLY[frame.name](frame.data); },
+  onEvent: (frame) => { if (APPLY[frame.name]) { applied += 1; APPLY[frame.name](frame.data); } },
   onResync: () => loadAssignment().catch(() => {}),
   // Back after a gap in signal: the socket replays what was missed since the last seq.
   onState: (up, fresh) => {
