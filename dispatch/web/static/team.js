@@ -153,7 +153,9 @@ function alarm() {
 
 // Show `assignment` (or none): steps still queued on the phone are ahead of the server,
 // so they are shown applied; a new assignment rings.
+let shown = 0;  // how many times the card was set (loadAssignment's check)
 function show(assignment) {
+  shown += 1;
   const before = current && current.id;
   current = assignment;
   for (const step of pending()) {
@@ -166,8 +168,15 @@ function show(assignment) {
   draw();
 }
 
+// An answer to GET /team/assignment that was on its way while the card changed (an
+// event, or another answer) may be older than what the card shows (a new assignment
+// rang, then the answer said "none"): it is not shown, and the phone asks again.
 async function loadAssignment() {
-  show((await phoneApi("GET", "/api/v1/team/assignment")).assignment);
+  for (let tries = 0; tries < 5; tries++) {
+    const seen = shown;
+    const answer = (await phoneApi("GET", "/api/v1/team/assignment")).assignment;
+    if (seen === shown) { show(answer); return; }
+  }
 }
 
 // The events carry what the card needs: no need to ask the server again.
