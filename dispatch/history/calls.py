@@ -5,9 +5,8 @@ after the operator's first-aid advice), some a second caller's `duplicate`; besi
 the everyday calls of every other disposition (`prank`, `info`, `wrong_number`,
 `silent`, `dropped`, `other`, `test`; some silent ones without a number). A call
 arrives on the line active at its time: the primary, or the backup while the primary
-is down. When the primary goes
-down, the calls open on it are dropped and called back some minutes later, as the
-live service queues them (dispatch/lines/callbacks.py).
+is down. When the primary goes down, the calls open on it are dropped and called back
+some minutes later, as the live service queues them (dispatch/lines/callbacks.py).
 """
 
 from __future__ import annotations
