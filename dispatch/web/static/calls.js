@@ -45,15 +45,14 @@ async function refreshCalls() {
 function isRinging(call) { return call.status === "open" && !call.taken_by; }
 
 function callRow(call) {
-  const what = call.status === "open"
-    ? (call.taken_by ? `${t("log.open")} · ${t("call.taken_by", { user: call.taken_by })}` : t("log.open"))
-    : dispositionLabel(call.disposition);
+  const what = call.status === "open" ? t("log.open") : dispositionLabel(call.disposition);
   return el("li", { class: `call-row ${call.status}${call.blocked ? " blocked" : ""}`, "data-id": call.id },
     el("time", {}, localTime(call.received_at)),
     el("span", { class: "number" }, numberLabel(call.caller_number)),
     el("span", { class: "disposition" }, what),
     call.incident_id ? el("span", { class: "incident-ref" }, `#${call.incident_id}`) : null,
-    call.blocked ? el("strong", { class: "blocked-flag" }, t("call.blocked_flag")) : null);
+    call.blocked ? el("strong", { class: "blocked-flag" }, t("call.blocked_flag")) : null,
+    call.taken_by ? el("span", { class: "taken-by" }, t("call.taken_by", { user: call.taken_by })) : null);
 }
 
 function ringingItem(call) {
