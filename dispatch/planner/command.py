@@ -12,7 +12,7 @@ from pathlib import Path
 import asyncpg
 
 from dispatch.planner.demand import get_demand
-from dispatch.planner.run import compare_scenarios, run_scenario
+from dispatch.planner.run import compare_scenarios, get_router, run_scenario
 from dispatch.planner.scenario import ScenarioError, load_scenario
 from dispatch.planner.search import city_sites, search_bases
 from dispatch.vocabulary import TEAM_KINDS
@@ -170,6 +170,7 @@ def cmd_plan(settings, args: argparse.Namespace) -> int:
         scenarios = [load_scenario(path, defaults, **overrides) for path in args.scenario]
         for scenario in scenarios:
             get_demand(scenario.demand)  # a demand file that cannot be used: named now
+            get_router(scenario)  # so is a road extract (its graph is loaded once)
         sites = read_sites(args.sites) if args.sites else None
         if args.search_bases is not None and not 1 <= args.search_bases <= len(
                 sites or city_sites()):
