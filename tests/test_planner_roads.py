@@ -82,6 +82,14 @@ async def test_eta_matrix_is_the_live_routes_to_the_second(city: Path) -> None:
         [router.eta_matrix(few, many[k:k + 1]) for k in range(len(many))])).all()
     assert (router.eta_matrix(many, few) == np.vstack(
         [router.eta_matrix(many[k:k + 1], few) for k in range(len(many))])).all()
+    # A search cut at within_s: the ETAs up to it exact, those beyond still beyond.
+    exact = router.eta_matrix(many, few)
+    router.searches = None  # no search cached to a farther bound
+    for within in (60, 200, 400):
+        cut = np.column_stack([router.eta_matrix(many, few[k:k + 1], within_s=within)[:, 0]
+                               for k in range(len(few))])
+        near = exact <= within
+        assert (cut[near] == exact[near]).all() and (cut[~near] > within).all()
 
 
 async def test_at_low_load_a_response_is_processing_turnout_and_the_nearest_road_eta(

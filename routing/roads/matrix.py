@@ -50,14 +50,13 @@ CACHE_SIZE = 64
 
 class MatrixSearches:
     """The searches one RoadIndex needs for matrices: the forward encoded graph (made on
-    first use) and an LRU cache of reverse searches by destination node."""
+    first use) and an LRU cache of reverse searches by destination node, each with the
+    bound it was searched to (a cached search answers any request within its bound)."""
 
-    def __init__(self, index: RoadIndex, limit_s: float) -> None:
+    def __init__(self, index: RoadIndex) -> None:
         self.index = index
-        # The very bound of RoadIndex.search: what `routes` reaches, this reaches.
-        self.limit = (limit_s * 100.0 + 1.0) * SHIFT
         self._forward = None
-        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._cache: OrderedDict[int, tuple[float, np.ndarray]] = OrderedDict()
 
     @property
     def forward(self):
@@ -65,36 +64,45 @@ class MatrixSearches:
             self._forward = self.index.reverse.T.tocsr()
         return self._forward
 
-    def to_nodes(self, nodes: np.ndarray) -> np.ndarray:
-        """Encoded totals from every node to each of `nodes`: shape (len(nodes), N)."""
-        if len(nodes) == 1:
-            node = int(nodes[0])
-            found = self._cache.get(node)
-            if found is None:
-                found = self._search(self.index.reverse, nodes)[0]
-                self._cache[node] = found
-                if len(self._cache) > CACHE_SIZE:
-                    self._cache.popitem(last=False)
-            else:
-                self._cache.move_to_end(node)
-            return found[None, :]
-        return self._search(self.index.reverse, nodes)
+    def to_nodes(self, nodes: np.ndarray, limit_s: float) -> np.ndarray:
+        """Encoded totals from every node to each of `nodes`, up to `limit_s` of driving
+        (inf beyond): shape (len(nodes), N)."""
+        limit = encoded_limit(limit_s)
+        if len(nodes) != 1:
+            return self._search(self.index.reverse, nodes, limit)
+        node = int(nodes[0])
+        cached = self._cache.get(node)
+        if cached is not None and cached[0] >= limit:
+            self._cache.move_to_end(node)
+            return cached[1][None, :]
+        found = self._search(self.index.reverse, nodes, limit)
+        self._cache[node] = (limit, found[0])
+        self._cache.move_to_end(node)
+        if len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return found
 
-    def from_nodes(self, nodes: np.ndarray) -> np.ndarray:
+    def from_nodes(self, nodes: np.ndarray, limit_s: float) -> np.ndarray:
         """Encoded totals from each of `nodes` to every node: shape (len(nodes), N)."""
-        return self._search(self.forward, nodes)
+        return self._search(self.forward, nodes, encoded_limit(limit_s))
 
-    def _search(self, matrix, nodes: np.ndarray) -> np.ndarray:
+    @staticmethod
+    def _search(matrix, nodes: np.ndarray, limit: float) -> np.ndarray:
         out = np.empty((len(nodes), matrix.shape[0]))
         for start in range(0, len(nodes), BATCH):
             chunk = nodes[start:start + BATCH]
             out[start:start + len(chunk)] = csgraph.dijkstra(
-                matrix, directed=True, indices=chunk, limit=self.limit).reshape(len(chunk), -1)
+                matrix, directed=True, indices=chunk, limit=limit).reshape(len(chunk), -1)
         return out
 
 
-def road_totals(searches: MatrixSearches, o_nodes: np.ndarray,
-                d_nodes: np.ndarray) -> np.ndarray:
+def encoded_limit(limit_s: float) -> float:
+    """The very bound of RoadIndex.search: what `routes` reaches, a matrix reaches."""
+    return (limit_s * 100.0 + 1.0) * SHIFT
+
+
+def road_totals(searches: MatrixSearches, o_nodes: np.ndarray, d_nodes: np.ndarray,
+                limit_s: float) -> np.ndarray:
     """Encoded totals (O, D) between snapped nodes (-1: not snapped, answered inf), each
     distinct node searched once, from the smaller side."""
     totals = np.full((len(o_nodes), len(d_nodes)), np.inf)
@@ -104,18 +112,24 @@ def road_totals(searches: MatrixSearches, o_nodes: np.ndarray,
     o_unique, o_inv = np.unique(o_nodes[o_ok], return_inverse=True)
     d_unique, d_inv = np.unique(d_nodes[d_ok], return_inverse=True)
     if len(d_unique) <= len(o_unique):
-        found = searches.to_nodes(d_unique)[:, o_unique]          # (D', O')
+        found = searches.to_nodes(d_unique, limit_s)[:, o_unique]          # (D', O')
         block = found[d_inv][:, o_inv].T
     else:
-        found = searches.from_nodes(o_unique)[:, d_unique]        # (O', D')
+        found = searches.from_nodes(o_unique, limit_s)[:, d_unique]        # (O', D')
         block = found[o_inv][:, d_inv]
     totals[np.ix_(o_ok, d_ok)] = block
     return totals
 
 
-def eta_matrix(router: OsmRouter, origins, destinations) -> np.ndarray:
+def eta_matrix(router: OsmRouter, origins, destinations,
+               within_s: float | None = None) -> np.ndarray:
     """ETAs in whole seconds (int64, shape (O, D)) by the module's rule; `router` is an
-    OsmRouter (its index loaded, else the geodesic fallback answers everything)."""
+    OsmRouter (its index loaded, else the geodesic fallback answers everything).
+
+    `within_s`: only ETAs up to `within_s` are wanted exactly (the planner knows the best
+    ETA of the teams at their bases: a moving team can win only below it); a pair whose
+    ETA is above it may get any value above it. The search then stops there, a
+    fraction of the cost of one to `limit_s`."""
     o = np.asarray(origins, dtype=float).reshape(-1, 2)
     d = np.asarray(destinations, dtype=float).reshape(-1, 2)
     index = router.index
@@ -123,17 +137,19 @@ def eta_matrix(router: OsmRouter, origins, destinations) -> np.ndarray:
         return router.fallback.eta_matrix(o, d).reshape(len(o), len(d))
     searches = router.searches
     if searches is None or searches.index is not index:
-        searches = router.searches = MatrixSearches(index, router.limit_s)
+        searches = router.searches = MatrixSearches(index)
+    # One second more than asked: a drive a fraction past within_s can round down to it.
+    limit_s = router.limit_s if within_s is None else min(router.limit_s, within_s + 1)
     o_nodes, o_m = _snap(index, o, router.snap_max_m)
     d_nodes, d_m = _snap(index, d, router.snap_max_m)
-    totals = road_totals(searches, o_nodes, d_nodes)
+    totals = road_totals(searches, o_nodes, d_nodes, limit_s)
     reached = np.isfinite(totals)
     seconds, _ = decode(np.where(reached, totals, 0.0))
     road = np.rint(seconds + (o_m[:, None] + d_m[None, :]) / router.snap_ms)
     # Beyond the search on the same piece: after every team reached, as `routes` does.
     rough = haversine_m(o[:, None, 0], o[:, None, 1], d[None, :, 0], d[None, :, 1]) \
         * DEFAULT_CIRCUITY / (DEFAULT_SPEED_KMH / 3.6)
-    past = np.rint(np.maximum(rough, round(router.limit_s) + 1))
+    past = np.rint(np.maximum(rough, round(limit_s) + 1))
     pieces = index.components
     o_piece = np.where(o_nodes >= 0, pieces[np.maximum(o_nodes, 0)], -1)
     d_piece = np.where(d_nodes >= 0, pieces[np.maximum(d_nodes, 0)], -2)

@@ -192,13 +192,13 @@ class OsmRouter:
                 ranked[i] = route
         return ranked
 
-    def eta_matrix(self, origins, destinations) -> np.ndarray:
+    def eta_matrix(self, origins, destinations, within_s: float | None = None) -> np.ndarray:
         """ETAs in whole seconds from each origin to each destination (sequences of
         (lat, lon)), an int64 array (len(origins), len(destinations)): the planner's
-        entry point, by the same rule as `routes` (routing/roads/matrix.py says how, and
-        what a pair with no road gets). Blocking CPU work, searches from the smaller side."""
+        entry point, by the same rule as `routes` (routing/roads/matrix.py says how, what
+        a pair with no road gets, and what `within_s` spares). Blocking CPU work."""
         from routing.roads.matrix import eta_matrix
-        return eta_matrix(self, origins, destinations)
+        return eta_matrix(self, origins, destinations, within_s)
 
     def rank(self, index: RoadIndex, origins: list[Position],
              destination: Position) -> list[Route | None] | None:
