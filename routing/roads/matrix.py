@@ -24,9 +24,10 @@ changes who is ranked first (an estimated team ranks after every reached one).
 
 Cost: one scipy Dijkstra from each distinct snapped node of the SMALLER side: forward
 from few origins, or over the reversed graph from few destinations, in batches of
-BATCH sources (one call with several `indices`), bounded by `limit_s`. The one-column
-matrices of the planner's dispatches (moving teams to one call) keep their searches
-per call node in a small LRU cache, so a call place searched once is not searched again.
+BATCH sources (one call with several `indices`), bounded by `limit_s` (or `within_s`).
+Searches from a few nodes (the bases and hospitals, the same every replication; the
+call of a dispatch with teams driving back) are kept in a small LRU cache by node, so
+a place searched once is not searched again.
 """
 
 from __future__ import annotations
@@ -44,8 +45,10 @@ from routing.roads.router import SHIFT, OsmRouter, RoadIndex, decode
 UNREACHABLE_S = 24 * 3600
 # Sources per Dijkstra call: the answer is BATCH x nodes float64 (50,000 nodes: 25 MB).
 BATCH = 64
-# Searches kept for one-destination matrices (each: nodes x 8 bytes, 400 kB for 50,000).
+# Searches kept (each: nodes x 8 bytes, 400 kB for 50,000), and from how few nodes a
+# matrix's searches go through the cache (the bases, hospitals, one call).
 CACHE_SIZE = 64
+CACHED_NODES = 16
 
 
 class MatrixSearches:
@@ -56,7 +59,8 @@ class MatrixSearches:
     def __init__(self, index: RoadIndex) -> None:
         self.index = index
         self._forward = None
-        self._cache: OrderedDict[int, tuple[float, np.ndarray]] = OrderedDict()
+        # (direction, node) -> (encoded bound, encoded totals): 0 to the node, 1 from it.
+        self._cache: OrderedDict[tuple[int, int], tuple[float, np.ndarray]] = OrderedDict()
 
     @property
     def forward(self):
@@ -67,24 +71,36 @@ class MatrixSearches:
     def to_nodes(self, nodes: np.ndarray, limit_s: float) -> np.ndarray:
         """Encoded totals from every node to each of `nodes`, up to `limit_s` of driving
         (inf beyond): shape (len(nodes), N)."""
-        limit = encoded_limit(limit_s)
-        if len(nodes) != 1:
-            return self._search(self.index.reverse, nodes, limit)
-        node = int(nodes[0])
-        cached = self._cache.get(node)
-        if cached is not None and cached[0] >= limit:
-            self._cache.move_to_end(node)
-            return cached[1][None, :]
-        found = self._search(self.index.reverse, nodes, limit)
-        self._cache[node] = (limit, found[0])
-        self._cache.move_to_end(node)
-        if len(self._cache) > CACHE_SIZE:
-            self._cache.popitem(last=False)
-        return found
+        return self._cached(self.index.reverse, 0, nodes, encoded_limit(limit_s))
 
     def from_nodes(self, nodes: np.ndarray, limit_s: float) -> np.ndarray:
         """Encoded totals from each of `nodes` to every node: shape (len(nodes), N)."""
-        return self._search(self.forward, nodes, encoded_limit(limit_s))
+        return self._cached(self.forward, 1, nodes, encoded_limit(limit_s))
+
+    def _cached(self, matrix, direction: int, nodes: np.ndarray, limit: float) -> np.ndarray:
+        """Searches from `nodes`, the few-node ones through the cache: the planner asks
+        again and again from the same bases and hospitals (each replication) and, now
+        and then, to the same call place."""
+        if len(nodes) > CACHED_NODES:
+            return self._search(matrix, nodes, limit)
+        rows: list[np.ndarray | None] = []
+        for node in nodes.tolist():
+            hit = self._cache.get((direction, node))
+            if hit is not None and hit[0] >= limit:
+                self._cache.move_to_end((direction, node))
+                rows.append(hit[1])
+            else:
+                rows.append(None)
+        missing = [k for k, row in enumerate(rows) if row is None]
+        if missing:
+            found = self._search(matrix, nodes[missing], limit)
+            for k, row in zip(missing, found, strict=True):
+                rows[k] = row
+                self._cache[(direction, int(nodes[k]))] = (limit, row)
+                self._cache.move_to_end((direction, int(nodes[k])))
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return np.stack(rows)
 
     @staticmethod
     def _search(matrix, nodes: np.ndarray, limit: float) -> np.ndarray:
