@@ -1,11 +1,13 @@
 """The planner by road (`"travel": {"router": "osm:PATH"}`): its travel times are the
 live road router's to the second, a simulated response at low load is what live
 allocation would send, and a river crossed by one bridge makes the road planner see
-the late calls the straight line misses. Synthetic extracts; no database."""
+the late calls the straight line misses; over HTTP, only the service's own router.
+Synthetic extracts; the database only for the page's API."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +25,7 @@ from routing import Position
 from routing.roads.matrix import UNREACHABLE_S
 from routing.roads.router import OsmRouter
 from tests.roads_support import OsmWriter, city_grid, place
+from tests.support import Api, running_service, wait_until
 
 SIDE, SPACING_M = 30, 80.0  # a city of 900 junctions, 2.3 km across
 
@@ -190,3 +193,36 @@ def test_over_http_only_the_services_own_router_is_accepted(city: Path) -> None:
     assert check("service", f"osm:{city}").scenarios[0]["travel"]["router"] == f"osm:{city}"
     assert check("service", "geodesic").scenarios[0]["travel"]["router"] == "geodesic"
     assert check("geodesic", f"osm:{city}").scenarios[0]["travel"]["router"] == "geodesic"
+
+
+async def test_the_page_plans_by_the_services_own_roads(
+        settings, dsn: str, tmp_path: Path) -> None:
+    """A service routing by road: `"router": "service"` plans by its graph (another
+    answer than the straight line's), a path is refused and names the field."""
+    # The whole city: 40 x 40 junctions 350 m apart over Parepare's kelurahan.
+    extract = city_grid(40, 350.0, origin=(-4.09, 119.61)).write(tmp_path / "kota.osm")
+    rsud = {"lat": -4.034919, "lon": 119.633957}
+    body = {"replications": 2, "days": 2, "scenario": {
+        "name": "x", "calls_per_hour": 1.0, "teams": [{"code": "A1", "base": rsud}]}}
+    async with running_service(replace(settings, router=f"osm:{extract}")) as base_url, \
+            Api(base_url, dsn) as api:
+        await api.login_all()
+        refused = await api.post("/api/v1/planner/runs", body | {"scenario": body["scenario"] | {
+            "travel": {"router": f"osm:{extract}"}}}, role="health_office")
+        assert refused.status_code == 422, refused.text
+        assert "scenario.travel.router" in refused.text
+        means = {}
+        for router in ("geodesic", "service"):
+            started = await api.post("/api/v1/planner/runs", body | {"scenario": body[
+                "scenario"] | {"travel": {"router": router}}}, role="health_office")
+            assert started.status_code == 202, started.text
+            run_id = started.json()["id"]
+
+            async def done(run_id: str = run_id) -> dict | None:
+                run = (await api.get(f"/api/v1/planner/runs/{run_id}",
+                                     role="health_office")).json()
+                return run if run["status"] in ("done", "failed") else None
+            run = await wait_until(done, what="a finished run")
+            assert run["status"] == "done", run["error"]
+            means[router] = run["result"]["mean_response_min"]["mean"]
+        assert means["service"] != pytest.approx(means["geodesic"], abs=0.05)
