@@ -39,7 +39,14 @@ from scipy.sparse import csgraph
 
 from routing.geodesic import DEFAULT_CIRCUITY, DEFAULT_SPEED_KMH
 from routing.roads.graph import haversine_m
-from routing.roads.router import SHIFT, OsmRouter, RoadIndex, decode
+from routing.roads.router import (
+    RING_MARGIN,
+    RING_SLACK_S,
+    SHIFT,
+    OsmRouter,
+    RoadIndex,
+    decode,
+)
 
 # The ETA of a pair with no road between them: one day, far beyond any response target.
 UNREACHABLE_S = 24 * 3600
@@ -154,22 +161,20 @@ def eta_matrix(router: OsmRouter, origins, destinations,
     searches = router.searches
     if searches is None or searches.index is not index:
         searches = router.searches = MatrixSearches(index)
-    # One second more than asked: a drive a fraction past within_s can round down to it.
-    limit_s = router.limit_s if within_s is None else min(router.limit_s, within_s + 1)
     o_nodes, o_m = _snap(index, o, router.snap_max_m)
     d_nodes, d_m = _snap(index, d, router.snap_max_m)
-    totals = road_totals(searches, o_nodes, d_nodes, limit_s)
-    reached = np.isfinite(totals)
-    seconds, _ = decode(np.where(reached, totals, 0.0))
-    road = np.rint(seconds + (o_m[:, None] + d_m[None, :]) / router.snap_ms)
-    # Beyond the search on the same piece: after every team reached, as `routes` does.
-    rough = haversine_m(o[:, None, 0], o[:, None, 1], d[None, :, 0], d[None, :, 1]) \
-        * DEFAULT_CIRCUITY / (DEFAULT_SPEED_KMH / 3.6)
-    past = np.rint(np.maximum(rough, round(limit_s) + 1))
     pieces = index.components
     o_piece = np.where(o_nodes >= 0, pieces[np.maximum(o_nodes, 0)], -1)
     d_piece = np.where(d_nodes >= 0, pieces[np.maximum(d_nodes, 0)], -2)
     same = o_piece[:, None] == d_piece[None, :]
+    rough = haversine_m(o[:, None, 0], o[:, None, 1], d[None, :, 0], d[None, :, 1]) \
+        * DEFAULT_CIRCUITY / (DEFAULT_SPEED_KMH / 3.6)
+    totals, limit_s = _search(router, searches, o_nodes, d_nodes, same, rough, within_s)
+    reached = np.isfinite(totals)
+    seconds, _ = decode(np.where(reached, totals, 0.0))
+    road = np.rint(seconds + (o_m[:, None] + d_m[None, :]) / router.snap_ms)
+    # Beyond the search on the same piece: after every team reached, as `routes` does.
+    past = np.rint(np.maximum(rough, round(limit_s) + 1))
     eta = np.where(reached, road, np.where(same, past, UNREACHABLE_S))
     geodesic = _fallback_mask(index, o_nodes, d_nodes, same)
     if geodesic.any():
@@ -179,6 +184,27 @@ def eta_matrix(router: OsmRouter, origins, destinations,
         fallback[np.ix_(rows, cols)] = rough_block
         eta = np.where(geodesic, fallback, eta)
     return eta.astype(np.int64)
+
+
+def _search(router: OsmRouter, searches: MatrixSearches, o_nodes: np.ndarray,
+            d_nodes: np.ndarray, same: np.ndarray, rough: np.ndarray,
+            within_s: float | None) -> tuple[np.ndarray, float]:
+    """Encoded totals (O, D) and the bound searched to. To `within_s` (+1 s: a drive a
+    fraction past it may round down to it) when given. For one destination, in rings
+    as `routes` searches: to a little past the farthest origin's straight-line estimate,
+    twice as far while an origin of its piece of road is not reached, up to `limit_s`
+    (a search of a few minutes costs a small fraction of one of 30). Else to `limit_s`."""
+    if within_s is not None:
+        limit_s = min(router.limit_s, within_s + 1)
+        return road_totals(searches, o_nodes, d_nodes, limit_s), limit_s
+    if len(d_nodes) != 1 or not same.any():
+        return road_totals(searches, o_nodes, d_nodes, router.limit_s), router.limit_s
+    ring_s = min(router.limit_s, float(rough[same].max()) * RING_MARGIN + RING_SLACK_S)
+    while True:
+        totals = road_totals(searches, o_nodes, d_nodes, ring_s)
+        if ring_s >= router.limit_s or np.isfinite(totals[same]).all():
+            return totals, ring_s
+        ring_s = min(router.limit_s, ring_s * 2)
 
 
 def _fallback_mask(index, o_nodes: np.ndarray, d_nodes: np.ndarray,
