@@ -84,6 +84,14 @@ class MatrixSearches:
         """Encoded totals from each of `nodes` to every node: shape (len(nodes), N)."""
         return self._cached(self.forward, 1, nodes, encoded_limit(limit_s))
 
+    def cached(self, direction: int, nodes: np.ndarray, limit_s: float) -> bool:
+        """Whether every search from `nodes` (0: to them, 1: from them) is in the cache
+        to at least `limit_s`."""
+        limit = encoded_limit(limit_s)
+        return len(nodes) <= CACHED_NODES and all(
+            (hit := self._cache.get((direction, node))) is not None and hit[0] >= limit
+            for node in nodes.tolist())
+
     def _cached(self, matrix, direction: int, nodes: np.ndarray, limit: float) -> np.ndarray:
         """Searches from `nodes`, the few-node ones through the cache: the planner asks
         again and again from the same bases and hospitals (each replication) and, now
@@ -134,7 +142,9 @@ def road_totals(searches: MatrixSearches, o_nodes: np.ndarray, d_nodes: np.ndarr
         return totals
     o_unique, o_inv = np.unique(o_nodes[o_ok], return_inverse=True)
     d_unique, d_inv = np.unique(d_nodes[d_ok], return_inverse=True)
-    if len(d_unique) <= len(o_unique):
+    # The smaller side, or the side whose searches are all cached already (a team free
+    # at a hospital searched from the hospital, as every replication searches it).
+    if len(d_unique) <= len(o_unique) and not searches.cached(1, o_unique, limit_s):
         found = searches.to_nodes(d_unique, limit_s)[:, o_unique]          # (D', O')
         block = found[d_inv][:, o_inv].T
     else:
