@@ -6,7 +6,11 @@ Synthetic extracts; the database only for the page's API."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,6 +31,7 @@ from routing.roads.router import OsmRouter
 from tests.roads_support import OsmWriter, city_grid, place
 from tests.support import Api, running_service, wait_until
 
+ROOT = Path(__file__).resolve().parents[1]
 SIDE, SPACING_M = 30, 80.0  # a city of 900 junctions, 2.3 km across
 
 
@@ -226,3 +231,26 @@ async def test_the_page_plans_by_the_services_own_roads(
             assert run["status"] == "done", run["error"]
             means[router] = run["result"]["mean_response_min"]["mean"]
         assert means["service"] != pytest.approx(means["geodesic"], abs=0.05)
+
+
+async def test_from_db_plans_by_the_services_roads(dsn: str, tmp_path: Path) -> None:
+    """`plan --from-db` routes as the service does (DISPATCH112_ROUTER), unless the
+    scenario gives its own `travel`."""
+    extract = _river_town(tmp_path)
+    base = dict(zip(("lat", "lon"), place(-200, 3000), strict=True))
+    fields = {"replications": 2, "days": 7, "warmup_days": 0, "calls_per_hour": 0.2,
+              "target_min": 8, "on_scene_min": 5, "transport_share": 0,
+              "demand": {"geojson": _box(tmp_path, 170, 2000, 230, 4000)},
+              "teams": [{"code": "W", "base": base}]}
+    late = {}
+    for name, scenario in (("service", fields), ("file", fields | {"travel": {}})):
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(scenario))
+        env = {**os.environ, "DATABASE_URL": dsn, "DISPATCH112_ROUTER": f"osm:{extract}"}
+        done = await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-m", "dispatch.cli", "plan", str(path), "--json",
+                             "--from-db"], cwd=ROOT, env=env, capture_output=True, text=True,
+            timeout=120)
+        assert done.returncode == 0, done.stderr
+        late[name] = json.loads(done.stdout)["late_share"]["mean"]
+    assert late["service"] > 0.6 and late["file"] < 0.05
