@@ -63,9 +63,11 @@ class GeodesicRouter:
         return [self._route(exact[i] if exact[i] is not None else rough[i])
                 for i in range(len(origins))]
 
-    def eta_matrix(self, origins, destinations):
+    def eta_matrix(self, origins, destinations, within_s=None):
         """ETAs in whole seconds from each origin to each destination, an int array of
         shape (len(origins), len(destinations)); both are sequences of (lat, lon).
+        `within_s` (the ETAs wanted exactly, see routing/roads/matrix.py) changes
+        nothing here: every ETA is exact.
 
         The planner's entry point (dispatch/planner/): the same circuity, speed and
         rounding as `routes` (see `_route`), computed for many pairs at once on numpy.

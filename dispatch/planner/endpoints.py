@@ -68,7 +68,8 @@ async def planner_defaults(request: Request, principal: Principal) -> Response:
 
 async def start_run(request: Request, principal: Principal) -> Response:
     body = await read_model(request, schemas.RunRequest)
-    job = schemas.check_run_request(body, request.app.state.settings.planner_max_calls)
+    settings = request.app.state.settings
+    job = schemas.check_run_request(body, settings.planner_max_calls, settings.router)
     run = _runs(request).do_start_run(job, principal.name)
     return JSON(run_view(run, with_result=False), status_code=202,
                 headers={"Location": f"/api/v1/planner/runs/{run.id}"})
