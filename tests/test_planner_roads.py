@@ -212,6 +212,9 @@ async def test_the_page_plans_by_the_services_own_roads(
     async with running_service(replace(settings, router=f"osm:{extract}")) as base_url, \
             Api(base_url, dsn) as api:
         await api.login_all()
+        # The page offers the choice only to a service with a road graph.
+        assert (await api.get("/api/v1/planner/defaults", role="health_office")
+                ).json()["roads"] is True
         refused = await api.post("/api/v1/planner/runs", body | {"scenario": body["scenario"] | {
             "travel": {"router": f"osm:{extract}"}}}, role="health_office")
         assert refused.status_code == 422, refused.text
@@ -219,7 +222,8 @@ async def test_the_page_plans_by_the_services_own_roads(
         means = {}
         for router in ("geodesic", "service"):
             started = await api.post("/api/v1/planner/runs", body | {"scenario": body[
-                "scenario"] | {"travel": {"router": router}}}, role="health_office")
+                "scenario"] | {"travel": {"router": router, "speed_kmh": 40, "circuity": 1.35}}},
+                role="health_office")  # as the page sends it: the preset's travel, router set
             assert started.status_code == 202, started.text
             run_id = started.json()["id"]
 
