@@ -13,7 +13,7 @@ async def drop_open_calls(conn: asyncpg.Connection, line_id: int) -> list[asyncp
         """UPDATE calls SET status = 'ended', disposition = 'dropped', ended_at = now()
            WHERE line_id = $1 AND status = 'open'
            RETURNING id, caller_number, line_id, status, disposition, incident_id,
-                     received_at, ended_at, blocked""", line_id)
+                     received_at, ended_at, blocked, taken_by, taken_at""", line_id)
 
 
 async def insert_callback(conn: asyncpg.Connection, call_id: int, caller_number: str,

@@ -7,31 +7,52 @@ from datetime import datetime
 import asyncpg
 
 CALL_COLUMNS = """id, caller_number, line_id, status, disposition, incident_id,
-    received_at, ended_at, created_by, blocked"""
+    received_at, ended_at, created_by, blocked, taken_by, taken_at"""
 
 
 async def insert_call(conn: asyncpg.Connection, *, caller_number: str | None,
                       line_id: int | None, received_at: datetime | None, created_by: str,
-                      blocked: bool = False) -> asyncpg.Record:
-    """A new open call; `caller_number` None when withheld or unknown."""
+                      blocked: bool = False, taken_by: str | None = None) -> asyncpg.Record:
+    """A new open call; `caller_number` None when withheld or unknown; `taken_by` the
+    operator who opened it by picking up (None: it rings until one takes it)."""
     return await conn.fetchrow(
-        f"""INSERT INTO calls (caller_number, line_id, received_at, created_by, blocked)
-            VALUES ($1, $2, coalesce($3, now()), $4, $5) RETURNING {CALL_COLUMNS}""",
-        caller_number, line_id, received_at, created_by, blocked)
+        f"""INSERT INTO calls (caller_number, line_id, received_at, created_by, blocked,
+                               taken_by, taken_at)
+            VALUES ($1, $2, coalesce($3, now()), $4, $5, $6,
+                    CASE WHEN $6::text IS NULL THEN NULL ELSE now() END)
+            RETURNING {CALL_COLUMNS}""",
+        caller_number, line_id, received_at, created_by, blocked, taken_by)
 
 
 async def get_call(conn: asyncpg.Connection, call_id: int) -> asyncpg.Record | None:
     return await conn.fetchrow(f"SELECT {CALL_COLUMNS} FROM calls WHERE id = $1", call_id)
 
 
+async def take_call(conn: asyncpg.Connection, call_id: int,
+                    taken_by: str) -> asyncpg.Record | None:
+    """Take an open call nobody has taken yet; None when it is not (any more): the
+    guard that lets exactly one of several operators take it."""
+    return await conn.fetchrow(
+        f"""UPDATE calls SET taken_by = $2, taken_at = now()
+            WHERE id = $1 AND status = 'open' AND taken_by IS NULL
+            RETURNING {CALL_COLUMNS}""", call_id, taken_by)
+
+
 async def end_call(conn: asyncpg.Connection, call_id: int, disposition: str,
-                   incident_id: int | None) -> asyncpg.Record | None:
-    """End an open call; None when it is not open (any more)."""
+                   incident_id: int | None, user: str | None = None) -> asyncpg.Record | None:
+    """End an open call; None when it is not open (any more), or another operator than
+    `user` has it. `user` None: the gateway (a hang-up), whoever has the call; an
+    operator ending a call nobody took has taken it."""
     return await conn.fetchrow(
         f"""UPDATE calls SET status = 'ended', disposition = $2,
-                incident_id = coalesce($3, incident_id), ended_at = now()
-            WHERE id = $1 AND status = 'open' RETURNING {CALL_COLUMNS}""",
-        call_id, disposition, incident_id)
+                incident_id = coalesce($3, incident_id), ended_at = now(),
+                taken_by = coalesce(taken_by, $4),
+                taken_at = CASE WHEN taken_by IS NULL AND $4::text IS NOT NULL THEN now()
+                                ELSE taken_at END
+            WHERE id = $1 AND status = 'open'
+              AND ($4::text IS NULL OR taken_by IS NULL OR taken_by = $4)
+            RETURNING {CALL_COLUMNS}""",
+        call_id, disposition, incident_id, user)
 
 
 async def link_call_incident(conn: asyncpg.Connection, call_id: int, incident_id: int) -> None:

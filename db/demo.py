@@ -36,6 +36,15 @@ async def mark_demo_team(conn: asyncpg.Connection, team_id: int) -> None:
     await conn.execute("UPDATE teams SET demo = true WHERE id = $1", team_id)
 
 
+async def fill_demo_team_numbers(conn: asyncpg.Connection, team_id: int,
+                                 numbers: list[str]) -> None:
+    """Give the demo team `team_id` these SMS numbers, only while it has none (numbers
+    an admin set are kept) and only if it is the demo's."""
+    await conn.execute(
+        """UPDATE teams SET sms_numbers = $2
+           WHERE id = $1 AND demo AND cardinality(sms_numbers) = 0""", team_id, numbers)
+
+
 async def get_demo_team_id(conn: asyncpg.Connection, code: str) -> int | None:
     """The id of the demo team `code`; None when there is none or it is not the demo's."""
     return await conn.fetchval("SELECT id FROM teams WHERE code = $1 AND demo", code)

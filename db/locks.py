@@ -9,7 +9,7 @@ from __future__ import annotations
 
 # Session lock: one migrator at a time.
 MIGRATION = 112_0001
-# Transaction lock the event log's writers took from migration 0002 to 0016 (seq order
+# Transaction lock the event log's writers took from migration 0002 to 0017 (seq order
 # was commit order); readers now keep to the safe horizon instead (realtime/horizon.py).
 # Kept so that the key is never given to anything else.
 EVENT_LOG = 112_0002

@@ -115,8 +115,11 @@ CREATE TABLE public.calls (
     created_by text NOT NULL,
     blocked boolean DEFAULT false NOT NULL,
     anonymised_at timestamp with time zone,
+    taken_by text,
+    taken_at timestamp with time zone,
     CONSTRAINT calls_disposition_check CHECK ((disposition = ANY (ARRAY['incident'::text, 'info'::text, 'wrong_number'::text, 'prank'::text, 'silent'::text, 'dropped'::text, 'duplicate'::text, 'test'::text, 'other'::text]))),
-    CONSTRAINT calls_status_check CHECK ((status = ANY (ARRAY['open'::text, 'ended'::text])))
+    CONSTRAINT calls_status_check CHECK ((status = ANY (ARRAY['open'::text, 'ended'::text]))),
+    CONSTRAINT calls_taken_together CHECK (((taken_by IS NULL) = (taken_at IS NULL)))
 );
 ALTER TABLE public.calls ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.calls_id_seq

@@ -209,18 +209,30 @@ def _roads_extract(settings: Settings, file: str | None) -> Path | None:
     return Path(path) if kind == "osm" else None
 
 
-def cmd_roads_import(settings: Settings, args: argparse.Namespace) -> int:
-    """Build the road graph of an extract and cache it beside the file."""
-    from dispatch.roads import describe_import, do_import
+class _NoGraph(Exception):
+    """The road commands cannot get a graph: the message says why (exit 2)."""
+
+
+def _road_graph(settings: Settings, file: str | None) -> tuple[Path, object, float]:
+    """The extract named (or DISPATCH112_ROUTER's), its graph and the seconds it took."""
+    from dispatch.roads import do_import
     from routing.roads import ExtractError
-    extract = _roads_extract(settings, args.file)
+    extract = _roads_extract(settings, file)
     if extract is None:
-        print("error: name an extract (FILE.osm.pbf) or set DISPATCH112_ROUTER=osm:PATH",
-              file=sys.stderr)
-        return 2
+        raise _NoGraph("name an extract (FILE.osm.pbf) or set DISPATCH112_ROUTER=osm:PATH")
     try:
         graph, seconds = do_import(extract)
     except ExtractError as exc:
+        raise _NoGraph(str(exc)) from None
+    return extract, graph, seconds
+
+
+def cmd_roads_import(settings: Settings, args: argparse.Namespace) -> int:
+    """Build the road graph of an extract and cache it beside the file."""
+    from dispatch.roads import describe_import
+    try:
+        extract, graph, seconds = _road_graph(settings, args.file)
+    except _NoGraph as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(describe_import(extract, graph, seconds))
@@ -229,16 +241,10 @@ def cmd_roads_import(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_roads_check(settings: Settings, args: argparse.Namespace) -> int:
     """The graph's size and pieces, and the teams' bases it cannot serve (exit 1)."""
-    from dispatch.roads import do_import, get_base_problems, get_summary, get_teams
-    from routing.roads import ExtractError
-    extract = _roads_extract(settings, args.file)
-    if extract is None:
-        print("error: name an extract (FILE.osm.pbf) or set DISPATCH112_ROUTER=osm:PATH",
-              file=sys.stderr)
-        return 2
+    from dispatch.roads import get_base_problems, get_summary, get_teams
     try:
-        graph, _ = do_import(extract)
-    except ExtractError as exc:
+        extract, graph, _ = _road_graph(settings, args.file)
+    except _NoGraph as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"{extract}: {get_summary(graph).describe()}")

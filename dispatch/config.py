@@ -227,6 +227,9 @@ class Settings:
     # the open call from the same number received within this window of it.
     aml_enabled: bool = False
     aml_window_s: int = 300
+    # The shared key the SMS gateway or HTTPS receiver may send instead of a gateway
+    # token (header X-AML-Key or `key=`); None: tokens only.
+    aml_key: str | None = field(default=None, repr=False)
     # Caller numbers of calls (and incidents) older than this are removed; the
     # reports keep their counts (docs/operations.md, "Retention").
     call_retention_days: int = 365
@@ -295,6 +298,7 @@ class Settings:
             aml_enabled=_flag(env, "DISPATCH112_AML"),
             ws_deflate=_flag(env, "DISPATCH112_WS_DEFLATE"),
             aml_window_s=_int(env, "DISPATCH112_AML_WINDOW_S", 300, minimum=10),
+            aml_key=env.get("DISPATCH112_AML_KEY") or None,
             call_retention_days=_int(env, "DISPATCH112_CALL_RETENTION_DAYS", 365,
                                      minimum=1),
             planner_queue=_int(env, "DISPATCH112_PLANNER_QUEUE", 2, minimum=0),

@@ -1,5 +1,5 @@
 """The Parepare demo: the city pack (kecamatan, kelurahan, health facilities), team
-bases, teams, shifts, lines and users.
+bases, teams (each with a made-up SMS number), shifts, lines and users.
 
 Facts from the city's health office: EKSIS Call Centre 112, teams rotating
 from RSUD Andi Makkasau and the puskesmas. Loading it twice changes nothing
@@ -36,6 +36,13 @@ class DemoTeam:
     lon: float
     pin: str
     day_only: bool = False
+
+    @property
+    def sms_number(self) -> str:
+        """The team's made-up SMS number (docs/sms.md): +62 812 0000 and its PIN, in
+        no operator's range of real subscribers (the history's callers have no
+        leading zeros there), so that nothing real is ever texted."""
+        return f"+628120000{self.pin}"
 
 
 TEAMS = [
@@ -150,6 +157,7 @@ async def _load_team(conn: asyncpg.Connection, done: DemoLoad, team: DemoTeam,
     demo_team_id = await demo_db.get_demo_team_id(conn, team.code)
     if demo_team_id is not None:
         await _extend_shifts(conn, demo_team_id, team, tz)
+        await demo_db.fill_demo_team_numbers(conn, demo_team_id, [team.sms_number])
 
 
 async def do_load_demo(conn: asyncpg.Connection, tz: str, force: bool = False) -> DemoLoad:
@@ -178,5 +186,5 @@ def describe_logins(changed: set[str] = frozenset()) -> str:
               for username, role, password in USERS]
     lines += [f"  team {t.code:<8} PIN "
               + ("(its own PIN, kept)" if f"team {t.code}" in changed else t.pin)
-              + f"   ({t.name})" for t in TEAMS]
+              + f"   ({t.name}; SMS {t.sms_number})" for t in TEAMS]
     return "\n".join(lines)

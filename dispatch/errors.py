@@ -84,6 +84,19 @@ class InvalidTransition(Conflict):
     title, slug = "Step does not follow from the current state", "invalid-transition"
 
 
+class CallAlreadyTaken(Conflict):
+    """Another operator took the call first; the problem names who (`taken_by`)."""
+
+    title, slug = "Call already taken", "call-taken"
+
+    def __init__(self, detail: str, *, taken_by: str | None) -> None:
+        super().__init__(detail)
+        self.taken_by = taken_by
+
+    def to_problem(self) -> dict:
+        return {**super().to_problem(), "taken_by": self.taken_by}
+
+
 class TeamNotFree(Conflict):
     title, slug = "Team is not free", "team-not-free"
 

@@ -6,7 +6,7 @@ machine: what PostgreSQL alone allows, and what the socket layer alone allows.
   the service calls, without HTTP, Starlette, routing or ranking: the incident insert
   and reads, the lock, the candidate query, the guarded team and incident updates,
   the assignment, four event rows in one INSERT, COMMIT, NOTIFY. Once with the event
-  log's writers' lock (held to COMMIT, as migrations 0002 to 0016 had it) and once
+  log's writers' lock (held to COMMIT, as migrations 0002 to 0017 had it) and once
   without (as now). Teams are set free again between rounds (untimed).
 - `ws_broadcast`: a bare `websockets` server in its own process, the same number of
   sockets, the same fan-out per event (one team's socket and every dashboard), the
@@ -94,7 +94,7 @@ async def _allocate_once(conn: asyncpg.Connection, rng: random.Random,
                                                   stamp="assigned_at")
         updated = _jsonable(await incidents_db.get_incident(conn, incident_id))
         team = _jsonable(await teams_db.get_team(conn, row["id"], GPS_FRESH_S))
-        if lock:  # what the trigger of migration 0002 did until migration 0016
+        if lock:  # what the trigger of migration 0002 did until migration 0017
             await conn.execute("SELECT pg_advisory_xact_lock($1)", locks.EVENT_LOG)
         latest = await events_db.append_events(conn, [
             _Pending(EVENT_NAMES[0], created, incident_id, None),

@@ -76,7 +76,7 @@ async def run(args: argparse.Namespace) -> None:
         print(f"PostgreSQL {db.server_version} ({db.origin}); {args.transactions} "
               f"transactions of 4 events, {args.connections} connections")
         for lock in (True, False):
-            print(f" writers' lock (held to COMMIT, migrations 0002-0016): "
+            print(f" writers' lock (held to COMMIT, migrations 0002-0017): "
                   f"{'on' if lock else 'off'}")
             for label, write in (("one INSERT per event", _one_by_one),
                                  ("one INSERT ... unnest", events_db.append_events)):

@@ -20,14 +20,12 @@ import math
 from geopy.distance import EARTH_RADIUS
 
 from routing.base import Route
-from routing.geo import Position, geodesic_m, geodesic_m_many, vincenty_m
+from routing.geo import Position, geodesic_m, geodesic_m_many
 
 DEFAULT_CIRCUITY = 1.35
 DEFAULT_SPEED_KMH = 40.0
 REFINE_MARGIN = 1.015
 REFINE_MIN = 8
-# eta_matrix computes this many pairs or fewer one by one, more on numpy arrays.
-FEW_PAIRS = 8
 
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -63,9 +61,11 @@ class GeodesicRouter:
         return [self._route(exact[i] if exact[i] is not None else rough[i])
                 for i in range(len(origins))]
 
-    def eta_matrix(self, origins, destinations):
+    def eta_matrix(self, origins, destinations, within_s=None):
         """ETAs in whole seconds from each origin to each destination, an int array of
         shape (len(origins), len(destinations)); both are sequences of (lat, lon).
+        `within_s` (the ETAs wanted exactly, see routing/roads/matrix.py) changes
+        nothing here: every ETA is exact.
 
         The planner's entry point (dispatch/planner/): the same circuity, speed and
         rounding as `routes` (see `_route`), computed for many pairs at once on numpy.
@@ -74,9 +74,6 @@ class GeodesicRouter:
         import numpy as np
         o = np.asarray(origins, dtype=float).reshape(-1, 2)
         d = np.asarray(destinations, dtype=float).reshape(-1, 2)
-        if len(o) * len(d) <= FEW_PAIRS:  # numpy costs more than it saves here
-            metres = np.array([[vincenty_m(*a, *b) for b in d.tolist()] for a in o.tolist()])
-        else:
-            metres = geodesic_m_many(o[:, :1], o[:, 1:], d[None, :, 0], d[None, :, 1])
+        metres = geodesic_m_many(o[:, :1], o[:, 1:], d[None, :, 0], d[None, :, 1])
         return np.rint(metres * self.circuity / self.speed_ms).astype(np.int64).reshape(
             len(o), len(d))

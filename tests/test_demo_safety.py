@@ -12,7 +12,7 @@ import pytest
 from db import teams as teams_db
 from dispatch import cli
 from dispatch.auth.service import hash_secret, verify_secret
-from dispatch.demo import USERS
+from dispatch.demo import TEAMS, USERS
 
 
 async def _run(argv: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str, str]:
@@ -104,3 +104,21 @@ async def test_incidents_of_demo_users_are_not_real_data(
     await empty.execute(insert, "user:somebody")
     code, _, err = await _run(["demo"], capsys)
     assert code != 0 and "1 incidents" in err
+
+
+async def test_each_demo_team_has_a_made_up_sms_number_it_keeps_once_changed(
+        empty: asyncpg.Connection, capsys: pytest.CaptureFixture) -> None:
+    code, out, _ = await _run(["demo"], capsys)
+    assert code == 0 and "SMS +6281200001121" in out
+    numbers = dict(await empty.fetch("SELECT code, sms_numbers FROM teams WHERE demo"))
+    assert numbers == {team.code: [team.sms_number] for team in TEAMS}
+    # Made up in a range no subscriber has (the made-up callers' numbers have none).
+    assert all(team.sms_number.startswith("+628120000") for team in TEAMS)
+    assert len({team.sms_number for team in TEAMS}) == len(TEAMS)
+    # An admin's own numbers stay; a team that lost its numbers gets the demo's again.
+    await empty.execute("UPDATE teams SET sms_numbers = '{+6281299990000}' WHERE code = 'LKS'")
+    await empty.execute("UPDATE teams SET sms_numbers = '{}' WHERE code = 'LPD'")
+    code, _, err = await _run(["demo"], capsys)
+    assert code == 0, err
+    again = dict(await empty.fetch("SELECT code, sms_numbers FROM teams WHERE demo"))
+    assert again["LKS"] == ["+6281299990000"] and again["LPD"] == ["+6281200001124"]

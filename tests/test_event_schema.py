@@ -28,7 +28,8 @@ async def test_a_flow_emits_every_declared_event_as_declared(
                                    "probe": {"kind": "heartbeat", "timeout_s": 0.5}})
     taken = (await api.post("/api/v1/calls", {"caller_number": "081234567890"})).json()
     waiting = (await api.post("/api/v1/calls", {"caller_number": "081298765432",
-                                                "line_id": line["id"]})).json()
+                                                "line_id": line["id"]}, role="gateway")).json()
+    assert (await api.post(f"/api/v1/calls/{waiting['id']}/take")).status_code == 200
     incident = (await api.incident(call_id=taken["id"])).json()
     assert incident["assignment"]["team_id"] == team["id"]
     assert (await api.post(f"/api/v1/calls/{taken['id']}/end",

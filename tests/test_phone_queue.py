@@ -5,8 +5,10 @@ for good is shown to the team and leaves the queue."""
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, BrowserContext, Page, Route, expect
 
 from tests.support import WAIT_S, Api, wait_until
 from tests.test_pages import Watch
@@ -128,4 +130,46 @@ async def test_a_step_refused_for_good_is_shown_and_leaves_the_queue(
     await expect(refused).to_be_hidden()
     assert await db.fetchval("SELECT count(*) FROM events WHERE data->>'action' = 'at_hospital'"
                              " AND (data->>'id')::int = $1", incident_id) == 0
+    assert watch.errors == [] and watch.foreign == []
+
+
+async def test_an_answer_older_than_the_card_does_not_hide_a_new_assignment(
+        browser: Browser, api: Api, service: str) -> None:
+    """The page's first look at the server is answered "no assignment", but the answer
+    arrives after the live socket brought an assignment: the card stays, and the phone
+    asks the server again instead of believing the older answer."""
+    await api.team(CODE, -4.001, 119.6405)
+    watch = Watch(service)
+    context = await browser.new_context(viewport={"width": 360, "height": 740}, locale="id-ID")
+    watch.attach(context)
+    page = await context.new_page()
+    held: asyncio.Future[Route] = asyncio.get_running_loop().create_future()
+
+    async def hold_the_first(route: Route) -> None:
+        if held.done():
+            await route.continue_()
+        else:
+            held.set_result(route)
+    await page.route("**/api/v1/team/assignment", hold_the_first)
+    await page.goto(f"{service}/team/login")
+    await _log_in(page, service)
+
+    first = await held
+    stale = await first.fetch()  # the server says: no assignment
+    assert (await stale.json())["assignment"] is None
+    await page.wait_for_function("reaching === true")
+    incident = (await api.incident(-4.0005, 119.6402)).json()
+    await expect(page.locator("#card")).to_be_visible()
+
+    asked = [0]
+    page.on("request", lambda r: asked.__setitem__(0, asked[0] + 1)
+            if r.url.endswith("/api/v1/team/assignment") else None)
+    await first.fulfill(response=stale)
+    # The older answer is not believed: the phone asks again (before the fix it showed
+    # "no assignment" and asked nothing more).
+    await wait_until(lambda: asked[0] > 0, what="the phone asking again")
+    await page.wait_for_function(
+        "(id) => current !== null && current.incident.id === id", arg=incident["id"])
+    await expect(page.locator("#card")).to_be_visible()
+    await expect(page.locator("#next-step")).to_have_attribute("data-action", "acknowledge")
     assert watch.errors == [] and watch.foreign == []

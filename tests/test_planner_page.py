@@ -60,6 +60,7 @@ async def test_planner_page_runs_a_small_scenario(browser: Browser, service: str
     watch = Watch(service)
     page = await _planner_page(browser, service, watch)
     await expect(page.locator("#edit-title")).to_have_text("Skenario")
+    await expect(page.locator("#router-choice")).to_be_hidden()  # no road graph here
     await page.fill("#run-form input[name=replications]", "3")
     await page.fill("#run-form input[name=days]", "2")
 

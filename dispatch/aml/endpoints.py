@@ -1,6 +1,7 @@
 """/api/v1/aml: the handset's own location, from the SMS gateway (ETSI TS 103 625
-text) and the HTTPS receiver (Android ELS form). Only the gateway role posts here, and
-only when the city has switched AML on (DISPATCH112_AML=on); otherwise 404."""
+text) and the HTTPS receiver (Android ELS form). Only the gateway role posts here (or a
+sender with the shared key, DISPATCH112_AML_KEY), and only when the city has switched
+AML on (DISPATCH112_AML=on); otherwise 404."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from starlette.responses import Response
 
 from dispatch.aml import service as aml
 from dispatch.aml.parser import AmlRefused, parse_els, parse_sms
-from dispatch.aml.schemas import AmlSmsIn
+from dispatch.aml.schemas import KEY_ACTOR, KEY_HEADER, AmlSmsIn, check_aml_key
 from dispatch.aml.views import accepted_view, refused_view
 from dispatch.auth.service import Principal
 from dispatch.clock import check_recent_time
@@ -29,7 +30,12 @@ def check_enabled(request: Request) -> None:
         raise NotFound("AML is not switched on here (DISPATCH112_AML) / AML belum diaktifkan")
 
 
-async def sms(request: Request, principal: Principal) -> Response:
+def actor_of(principal: Principal | None) -> str:
+    """The gateway user, or the shared key's name when the sender came in with it."""
+    return principal.actor if principal is not None else KEY_ACTOR
+
+
+async def sms(request: Request, principal: Principal | None) -> Response:
     """An AML SMS: 202 with the call it was tied to (null: none open yet; it waits for
     one); 422 naming `text` when the text is not a usable AML message."""
     check_enabled(request)
@@ -40,7 +46,7 @@ async def sms(request: Request, principal: Principal) -> Response:
         ctx = request.app.state.ctx
         async with ctx.transaction() as conn:
             call_id, location = await aml.do_take_fix(
-                conn, fix, body.sender, transport="sms", actor=principal.actor,
+                conn, fix, body.sender, transport="sms", actor=actor_of(principal),
                 settings=ctx.settings)
     except AmlRefused as exc:
         raise ValidationFailed.field("text", str(exc)) from None
@@ -66,7 +72,7 @@ async def read_form(request: Request) -> dict[str, str]:
     return form
 
 
-async def els(request: Request, principal: Principal) -> Response:
+async def els(request: Request, principal: Principal | None) -> Response:
     """An Android ELS form: 200 whatever it holds (`accepted` says whether it was
     taken), since the handset does not act on an error."""
     check_enabled(request)
@@ -80,12 +86,18 @@ async def els(request: Request, principal: Principal) -> Response:
         ctx = request.app.state.ctx
         async with ctx.transaction() as conn:
             call_id, location = await aml.do_take_fix(
-                conn, fix, number, transport="els", actor=principal.actor,
+                conn, fix, number, transport="els", actor=actor_of(principal),
                 settings=ctx.settings)
     except AmlRefused as exc:
         return JSON(refused_view(str(exc)))
     return JSON(accepted_view(call_id, location))
 
+
+_KEY = ({"name": "key", "in": "query", "required": False, "schema": {"type": "string"},
+         "description": "DISPATCH112_AML_KEY (or in the X-AML-Key header; else a gateway "
+                        "token)"},
+        {"name": KEY_HEADER, "in": "header", "required": False, "schema": {"type": "string"},
+         "description": "DISPATCH112_AML_KEY"})
 
 operations = [
     Operation("post", "/api/v1/aml/sms", sms, AML_SENDERS,
@@ -93,12 +105,14 @@ operations = [
               {202: "`{\"accepted\": true, \"call_id\": id|null, \"location\"}`: tied to "
                     "the open call from that number, or waiting for it",
                404: "AML is not switched on (DISPATCH112_AML)",
-               422: "`text` is not a usable AML message (its reason), or a bad `from`"}),
+               422: "`text` is not a usable AML message (its reason), or a bad `from`"},
+              parameters=_KEY, keyed=check_aml_key),
     Operation("post", "/api/v1/aml/els", els, AML_SENDERS,
               "An Android ELS location (application/x-www-form-urlencoded: "
               "location_latitude, location_longitude, location_accuracy, location_time, "
               "location_source, location_confidence, device_number)",
               answers={200: "always: `{\"accepted\": true, \"call_id\", \"location\"}` or "
                             "`{\"accepted\": false, \"reason\"}`",
-                       404: "AML is not switched on (DISPATCH112_AML)"}),
+                       404: "AML is not switched on (DISPATCH112_AML)"},
+              parameters=_KEY, keyed=check_aml_key),
 ]

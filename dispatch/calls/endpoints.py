@@ -22,8 +22,23 @@ async def create_call(request: Request, principal: Principal) -> Response:
     ctx = request.app.state.ctx
     async with ctx.transaction() as conn:
         call = await calls.do_create_call(conn, body, actor=principal.actor,
-                                          settings=ctx.settings)
+                                          settings=ctx.settings,
+                                          taken_by=taker(principal))
     return JSON(call, status_code=201)
+
+
+def taker(principal: Principal) -> str | None:
+    """Who has a call the caller opens: an operator (or admin) picked it up; the
+    gateway's call is nobody's until taken."""
+    return principal.name if principal.role in STAFF else None
+
+
+async def take_call(request: Request, principal: Principal) -> Response:
+    call_id = path_id(request)
+    async with request.app.state.ctx.transaction() as conn:
+        call = await calls.do_take_call(conn, call_id, user=principal.name,
+                                        actor=principal.actor)
+    return JSON(call)
 
 
 async def end_call(request: Request, principal: Principal) -> Response:
@@ -32,7 +47,7 @@ async def end_call(request: Request, principal: Principal) -> Response:
     ctx = request.app.state.ctx
     async with ctx.transaction() as conn:
         call = await calls.do_end_call(conn, call_id, body, actor=principal.actor,
-                                       settings=ctx.settings)
+                                       settings=ctx.settings, user=taker(principal))
     return JSON(call)
 
 
@@ -71,7 +86,9 @@ HOURS = {"name": "hours", "in": "query", "required": False,
 operations = [
     Operation("post", "/api/v1/calls", create_call, TELEPHONY, "Record a call on a 112 line",
               CallIn, {201: "the call, `status` open; `blocked` when the number is on the "
-                            "block list (logged all the same)"}, returns=CALL),
+                            "block list (logged all the same); `taken_by` the operator who "
+                            "opened it (null when the gateway did: it rings until taken)"},
+              returns=CALL),
     Operation("get", "/api/v1/calls", list_calls, STAFF,
               "The call log, or a caller's history (`number`)",
               answers={200: "`{\"items\": [call], \"since\"}`; with `number` also "
@@ -83,9 +100,17 @@ operations = [
               "A call with the handset's own positions (AML)",
               answers={200: "the call with `\"aml\": [{lat, lon, radius_m, confidence, "
                             "method, transport, at, received_at}]`, newest fix first"}),
+    Operation("post", "/api/v1/calls/{id}/take", take_call, STAFF,
+              "Take a ringing call (one the gateway opened): it is yours, the other "
+              "dashboards stop ringing it",
+              answers={200: "the call, `taken_by` you",
+                       409: "another operator took it first (`taken_by` names who: "
+                            "`detail` too), or it has ended"},
+              returns=CALL),
     Operation("post", "/api/v1/calls/{id}/end", end_call, TELEPHONY,
               "End a call with its disposition", CallEndIn,
-              {200: "the call", 409: "the call has already ended, or the incident a "
+              {200: "the call", 409: "the call has already ended, another operator "
+                                     "took it (`taken_by`), or the incident a "
                                      "duplicate names has ended",
                422: "unknown disposition; incident_id missing for `duplicate`, given with "
                     "another disposition than `incident` or `duplicate`, or unknown"},

@@ -8,14 +8,15 @@ from dispatch.openapi import BOOLEAN, INTEGER, STRING, TIME, nullable, shape
 from dispatch.vocabulary import CALL_DISPOSITIONS, CALL_STATES
 
 CALL_FIELDS = ("id", "caller_number", "line_id", "status", "disposition", "incident_id",
-               "received_at", "ended_at", "blocked")
+               "received_at", "ended_at", "blocked", "taken_by", "taken_at")
 AML_FIELDS = ("id", "lat", "lon", "radius_m", "confidence", "method", "transport", "at",
               "received_at")
 # The JSON Schema of call_view.
 CALL = shape(id=INTEGER, caller_number=nullable(STRING), line_id=nullable(INTEGER),
              status={"enum": list(CALL_STATES)},
              disposition={"enum": [*CALL_DISPOSITIONS, None]}, incident_id=nullable(INTEGER),
-             received_at=TIME, ended_at=nullable(TIME), blocked=BOOLEAN)
+             received_at=TIME, ended_at=nullable(TIME), blocked=BOOLEAN,
+             taken_by=nullable(STRING), taken_at=nullable(TIME))
 
 
 def call_view(row: asyncpg.Record) -> dict:

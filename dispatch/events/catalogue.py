@@ -142,6 +142,10 @@ class Call(Shape):
     received_at: datetime
     ended_at: datetime | None
     blocked: bool = Field(False, description="the number was on the block list")
+    # (Defaults: events logged before calls were taken lack them.)
+    taken_by: str | None = Field(
+        None, description="the operator who took the call (null: ringing, nobody yet)")
+    taken_at: datetime | None = None
 
 
 class AmlLocation(Shape):
@@ -250,6 +254,13 @@ class CallCreated(Call, Event):
     NAME = "call.created"
 
 
+class CallTaken(Call, Event):
+    """An operator took a call the gateway opened: the other dashboards stop ringing
+    it and say who took it."""
+
+    NAME = "call.taken"
+
+
 class CallEnded(Call, Event):
     """A call ended with its disposition (`dropped` when its line went down)."""
 
@@ -349,7 +360,7 @@ class SmsReceived(Event):
 
 EVENTS: dict[str, type[Event]] = {event.NAME: event for event in (
     IncidentCreated, IncidentUpdated, AssignmentCreated, AssignmentWithdrawn, TeamUpdated,
-    CallCreated, CallEnded, CallLocated, BlockAdded, BlockLifted, CallbackCreated,
+    CallCreated, CallTaken, CallEnded, CallLocated, BlockAdded, BlockLifted, CallbackCreated,
     CallbackUpdated, LineStateChanged, TeamUnreachable, SmsReceived)}
 
 

@@ -2,10 +2,11 @@
 
 Every incident has the call it was logged from (same received time; the call ends
 after the operator's first-aid advice), some a second caller's `duplicate`; besides,
-the everyday `info`, `prank` and `dropped` calls. A call arrives on the line active at
-its time: the primary, or the backup while the primary is down. When the primary goes
-down, the calls open on it are dropped and called back some minutes later, as the
-live service queues them (dispatch/lines/callbacks.py).
+the everyday calls of every other disposition (`prank`, `info`, `wrong_number`,
+`silent`, `dropped`, `other`, `test`; some silent ones without a number). A call
+arrives on the line active at its time: the primary, or the backup while the primary
+is down. When the primary goes down, the calls open on it are dropped and called back
+some minutes later, as the live service queues them (dispatch/lines/callbacks.py).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class Call:
     received: float
     ended: float
     disposition: str
-    caller: str
+    caller: str | None  # None: withheld, or a handset without a SIM
     incident: int | None = None  # index in the incident list
     line_id: int | None = None
 
@@ -88,8 +89,9 @@ def other_calls(rng: random.Random, day_starts: list[float]) -> list[Call]:
             for _ in range(model.poisson(rng, per_day)):
                 hour = rng.choices(range(24), model.HOURLY)[0]
                 at = day + hour * 3600 + rng.uniform(0, 3600)
+                withheld = rng.random() < model.WITHHELD_SHARE.get(disposition, 0.0)
                 calls.append(Call(at, at + model.CALL_LENGTH[disposition].draw(rng),
-                                  disposition, model.caller_number(rng)))
+                                  disposition, None if withheld else model.caller_number(rng)))
     return calls
 
 
@@ -117,6 +119,8 @@ def route_calls(rng: random.Random, calls: list[Call], episodes: list[tuple[floa
         failure = downs[last + 1]
         if call.received < failure < call.ended:
             call.ended, call.disposition = failure, "dropped"
+            if call.caller is None:
+                continue  # nobody to call back
             callbacks.append(Callback(index, call.caller, primary, failure,
                                       failure + model.CALLBACK_AFTER.draw(rng)))
     return callbacks

@@ -50,7 +50,8 @@ async def create_incident(request: Request, principal: Principal) -> Response:
     ctx = request.app.state.ctx
     async with ctx.transaction() as conn:
         incident_id, created = await incidents.do_create_incident(
-            conn, ctx, body, actor=principal.actor, idempotency_key=key)
+            conn, ctx, body, actor=principal.actor, idempotency_key=key,
+            user=principal.name)
     async with ctx.acquire() as conn:
         summary = await incidents.get_incident_summary(conn, incident_id)
     return JSON(summary, status_code=201 if created else 200,

@@ -14,6 +14,7 @@ from db import calls as calls_db
 from db import events as events_db
 from db import incidents as incidents_db
 from db import teams as teams_db
+from dispatch.calls.service import check_taker, do_take_call
 from dispatch.config import Settings
 from dispatch.context import Context
 from dispatch.errors import Conflict, InvalidTransition, NotFound, TeamNotFree, ValidationFailed
@@ -33,12 +34,20 @@ def _request_hash(body: IncidentIn) -> bytes:
     return hashlib.sha256(body.model_dump_json().encode()).digest()
 
 
-async def check_call(conn: asyncpg.Connection, call_id: int | None) -> asyncpg.Record | None:
+async def check_call(conn: asyncpg.Connection, call_id: int | None,
+                     user: str | None = None) -> asyncpg.Record | None:
+    """The call an incident is made from: 422 when unknown; 409 when another operator
+    than `user` took it (two operators must not make two incidents of one call). An
+    open call nobody took is taken by `user` now (the other dashboards stop ringing)."""
     if call_id is None:
         return None
     call = await calls_db.get_call(conn, call_id)
     if call is None:
         raise ValidationFailed.field("call_id", f"no call {call_id}")
+    if user is not None and call["status"] == "open":
+        check_taker(call, user)
+        if call["taken_by"] is None:
+            await do_take_call(conn, call_id, user=user, actor=f"user:{user}")
     return call
 
 
@@ -52,7 +61,8 @@ async def get_replayed_incident(conn: asyncpg.Connection, actor: str, key: str,
 
 
 async def do_create_incident(conn: asyncpg.Connection, ctx: Context, body: IncidentIn, *,
-                             actor: str, idempotency_key: str | None) -> tuple[int, bool]:
+                             actor: str, idempotency_key: str | None,
+                             user: str | None = None) -> tuple[int, bool]:
     """Store the incident and allocate the nearest free team in the same transaction.
 
     Returns (incident id, created). With an Idempotency-Key already used by this
@@ -61,7 +71,7 @@ async def do_create_incident(conn: asyncpg.Connection, ctx: Context, body: Incid
     if idempotency_key is not None and not await incidents_db.claim_idempotency_key(
             conn, actor, idempotency_key, _request_hash(body)):
         return await get_replayed_incident(conn, actor, idempotency_key, body), False
-    call = await check_call(conn, body.call_id)
+    call = await check_call(conn, body.call_id, user)
     place = await ctx.districts.locate_both(conn, body.location.lat, body.location.lon)
     incident_id = await incidents_db.insert_incident(
         conn, call_id=body.call_id, caller_number=body.caller_number,

@@ -12,7 +12,7 @@ from pathlib import Path
 import asyncpg
 
 from dispatch.planner.demand import get_demand
-from dispatch.planner.run import compare_scenarios, run_scenario
+from dispatch.planner.run import compare_scenarios, get_router, run_scenario
 from dispatch.planner.scenario import ScenarioError, load_scenario
 from dispatch.planner.search import city_sites, search_bases
 from dispatch.vocabulary import TEAM_KINDS
@@ -36,7 +36,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
                       help="kind of the new teams (--search-bases)")
     plan.add_argument("--from-db", action="store_true",
                       help="fit the call rate and step times the scenario does not give from "
-                           "the service's history (DATABASE_URL, else the embedded server)")
+                           "the service's history (DATABASE_URL, else the embedded server), "
+                           "and route as the service does (DISPATCH112_ROUTER)")
     plan.add_argument("--history-days", type=int, default=90, metavar="DAYS",
                       help="the history --from-db reads: the last DAYS whole days (default 90)")
     return plan
@@ -147,6 +148,18 @@ def _progress(done: int, total: int) -> None:
           file=sys.stderr, flush=True)
 
 
+def service_router(settings) -> dict:
+    """The service's own router (DISPATCH112_ROUTER) as a scenario's `travel`, for
+    --from-db runs: plan as the service allocates. Nothing for an OSRM server (the
+    planner cannot call it for thousands of pairs): geodesic then."""
+    spec = settings.router
+    if not spec.startswith("osm:"):
+        return {}
+    # Absolute: a relative path in a scenario file is read beside the file, this one
+    # is the service's, relative to where it runs.
+    return {"travel": {"router": "osm:" + str(Path(spec.removeprefix("osm:")).resolve())}}
+
+
 def cmd_plan(settings, args: argparse.Namespace) -> int:
     """Run the planner; 0, or 2 with the errors of a file that cannot be used."""
     overrides = {"replications": args.replications, "days": args.days, "seed": args.seed}
@@ -162,14 +175,17 @@ def cmd_plan(settings, args: argparse.Namespace) -> int:
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             print(f"error: cannot read the service's history: {exc}", file=sys.stderr)
             return 1
-        fitted = history["fields"]
+        fitted = history["fields"] | service_router(settings)
         print(f"fitted from {history['incidents']} incidents ({history['from']} to "
-              f"{history['to']}): {', '.join(fitted) or 'nothing'}", file=sys.stderr)
+              f"{history['to']}): {', '.join(history['fields']) or 'nothing'}; router "
+              f"{fitted.get('travel', {}).get('router', 'geodesic')} unless the scenario "
+              "gives travel", file=sys.stderr)
     try:
         defaults = (lambda data: merge_fitted(fitted, data)) if history else None
         scenarios = [load_scenario(path, defaults, **overrides) for path in args.scenario]
         for scenario in scenarios:
             get_demand(scenario.demand)  # a demand file that cannot be used: named now
+            get_router(scenario)  # so is a road extract (its graph is loaded once)
         sites = read_sites(args.sites) if args.sites else None
         if args.search_bases is not None and not 1 <= args.search_bases <= len(
                 sites or city_sites()):

@@ -60,15 +60,18 @@ def _run(request: Request) -> service.Run:
 async def planner_defaults(request: Request, principal: Principal) -> Response:
     """What the page's form starts from: every field's default, ready-made scenarios,
     the candidate sites (the city's health facilities) and the limits of a run."""
-    sites = city_sites()
+    sites, settings = city_sites(), request.app.state.settings
     return JSON({"defaults": scenario_defaults(), "presets": service.get_presets(sites),
                  "sites": sites, "kinds": list(TEAM_KINDS), "limits": LIMITS,
-                 "max_calls": request.app.state.settings.planner_max_calls})
+                 "max_calls": settings.planner_max_calls,
+                 # Whether `travel.router: "service"` plans on the service's road graph.
+                 "roads": settings.router.startswith("osm:")})
 
 
 async def start_run(request: Request, principal: Principal) -> Response:
     body = await read_model(request, schemas.RunRequest)
-    job = schemas.check_run_request(body, request.app.state.settings.planner_max_calls)
+    settings = request.app.state.settings
+    job = schemas.check_run_request(body, settings.planner_max_calls, settings.router)
     run = _runs(request).do_start_run(job, principal.name)
     return JSON(run_view(run, with_result=False), status_code=202,
                 headers={"Location": f"/api/v1/planner/runs/{run.id}"})
@@ -106,7 +109,8 @@ operations = [
     Operation("get", "/api/v1/planner/defaults", planner_defaults, REPORT_READERS,
               "The planner form's defaults, ready-made scenarios, candidate sites, limits",
               answers={200: "`{\"defaults\", \"presets\", \"sites\", \"kinds\", \"limits\", "
-                            "\"max_calls\"}`"}),
+                            "\"max_calls\", \"roads\"}` (roads: the service has a road "
+                            "graph the form may plan on)"}),
     Operation("post", "/api/v1/planner/runs", start_run, REPORT_READERS,
               "Start a planner run: one scenario, 2-4 compared, or a search for bases",
               body=schemas.RunRequest,

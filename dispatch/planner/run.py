@@ -6,6 +6,7 @@ the results as plain dicts (the `--json` output; docs/planner.md).
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -14,7 +15,7 @@ import numpy as np
 
 from dispatch.planner.calls import draw_calls
 from dispatch.planner.demand import Demand, get_demand
-from dispatch.planner.scenario import Scenario
+from dispatch.planner.scenario import Scenario, ScenarioError
 from dispatch.planner.simulate import Replication, TeamSpec, plan_trips, simulate
 from dispatch.planner.stats import fractiles, interval
 from routing.geodesic import GeodesicRouter
@@ -28,10 +29,31 @@ METRICS = ("late_share", "late8_share", "mean_response_min", "p90_response_min",
            "utilisation")
 
 
-def get_router(scenario: Scenario) -> GeodesicRouter:
-    """The live service's router, with the scenario's speed and circuity."""
+def get_router(scenario: Scenario):
+    """The live service's router for `travel.router`: geodesic with the scenario's speed
+    and circuity, or the road router over the extract's graph (loaded once a process).
+    ScenarioError (`travel.router`) for an extract whose graph cannot be built."""
+    spec = scenario.travel.router
+    if spec.startswith("osm:"):
+        return road_router(spec.removeprefix("osm:"))
     return GeodesicRouter(circuity=scenario.travel.circuity,
                           speed_kmh=scenario.travel.speed_kmh)
+
+
+@functools.lru_cache(maxsize=2)
+def road_router(path: str):
+    """An OsmRouter with the graph of `path` loaded (built and cached beside it the first
+    time), kept for the process: scenarios compared, replications and page runs in the
+    worker share it and its searches."""
+    from routing.roads import ExtractError, load_graph
+    from routing.roads.router import OsmRouter
+    router = OsmRouter(path)
+    try:
+        router.use(load_graph(path))
+    except ExtractError as exc:
+        raise ScenarioError([("travel.router", f"cannot use the extract {path}: {exc}")]) \
+            from None
+    return router
 
 
 def scenario_sites(scenario: Scenario) -> tuple[np.ndarray, list[TeamSpec]]:

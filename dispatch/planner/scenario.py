@@ -125,8 +125,30 @@ class Team(_Model):
         Shift(start=0, end=24)]
 
 
+def _router(value: Any) -> Any:
+    """`geodesic`, or `osm:PATH`: the road graph of an OpenStreetMap extract that can
+    be read (its graph is built or loaded when the scenario runs)."""
+    if not isinstance(value, str) or not (value == "geodesic" or value.startswith("osm:")):
+        raise ValueError('should be "geodesic" or "osm:PATH" (an OpenStreetMap extract)')
+    if value == "osm:":
+        raise ValueError("osm: needs the path of an OpenStreetMap extract (osm:PATH)")
+    if value.startswith("osm:"):
+        path = Path(value.removeprefix("osm:"))
+        try:
+            with path.open("rb") as extract:
+                extract.read(1)
+        except OSError as exc:
+            raise ValueError(f"cannot read the extract {path}: {exc.strerror or exc}") from None
+    return value
+
+
 class Travel(_Model):
-    router: Literal["geodesic"] = "geodesic"
+    """How travel times are found: as live allocation finds them. `geodesic` with its
+    `speed_kmh` and `circuity`; `osm:PATH` by road (routing/roads/), where the two
+    apply to nothing (the road router's own geodesic fallback keeps its defaults, as
+    in the live service)."""
+
+    router: Annotated[str, pydantic.AfterValidator(_router)] = "geodesic"
     speed_kmh: Annotated[float, Field(gt=0, le=200, allow_inf_nan=False)] = 40.0
     circuity: Annotated[float, Field(ge=1, le=5, allow_inf_nan=False)] = 1.35
 
@@ -294,13 +316,24 @@ def load_scenario(path: str | Path, defaults: Callable[[dict], dict] | None = No
         raise ScenarioError([("(file)", f"{path} is not valid JSON: {exc}")]) from None
     if defaults is not None and isinstance(data, dict):
         data = defaults(data)
+    data = _beside(data, Path(path).parent)
+    return parse_scenario(data, **overrides)
+
+
+def _beside(data: Any, folder: Path) -> Any:
+    """Files named in a scenario file (demand's GeoJSON, the road extract) with a
+    relative path are found beside it."""
+    if isinstance(data, dict) and isinstance(data.get("travel"), dict):
+        router = data["travel"].get("router")
+        if isinstance(router, str) and router.startswith("osm:") and len(router) > 4 \
+                and not Path(router[4:]).is_absolute():
+            data = data | {"travel": data["travel"] | {
+                "router": "osm:" + str(folder / router[4:])}}
     if isinstance(data, dict) and isinstance(data.get("demand"), dict):
         geojson = data["demand"].get("geojson")
         if isinstance(geojson, str) and geojson and not Path(geojson).is_absolute():
-            # A file named in a scenario file is found beside it.
-            data = data | {"demand": data["demand"] | {
-                "geojson": str(Path(path).parent / geojson)}}
-    return parse_scenario(data, **overrides)
+            data = data | {"demand": data["demand"] | {"geojson": str(folder / geojson)}}
+    return data
 
 
 def scenario_defaults() -> dict:

@@ -2,7 +2,9 @@
 search the next bases for; checked whole, every wrong field named at once.
 
 Over HTTP a scenario always plans on the city's own kelurahan: `demand` (a file on
-the server) is refused, so a request can never make the service read a path.
+the server) is refused, so a request can never make the service read a path. For the
+same reason `travel.router` is `geodesic` or `service` (the service's own router,
+DISPATCH112_ROUTER: its road graph when it routes by road), never `osm:PATH`.
 """
 
 from __future__ import annotations
@@ -59,12 +61,34 @@ class Job:
     expected_calls: float
 
 
-def _scenario(data: dict, prefix: str, body: RunRequest,
+def _router(data: dict, prefix: str, service_router: str,
+            errors: list[FieldError]) -> dict | None:
+    """`data` with `travel.router: "service"` made the service's own router; None (an
+    error added) for a router a request may not name."""
+    travel = data.get("travel")
+    if not isinstance(travel, dict) or travel.get("router", "geodesic") == "geodesic":
+        return data
+    field = f"{prefix}.travel.router"
+    if travel["router"] != "service":
+        errors.append(FieldError(field, 'should be "geodesic" or "service" (the service\'s '
+                                        'own router); a file is not accepted here'))
+        return None
+    if not (service_router == "geodesic" or service_router.startswith("osm:")):
+        errors.append(FieldError(field, "the service routes with an OSRM server, which the "
+                                        'planner cannot use; choose "geodesic"'))
+        return None
+    return data | {"travel": travel | {"router": service_router}}
+
+
+def _scenario(data: dict, prefix: str, body: RunRequest, service_router: str,
               errors: list[FieldError]) -> Scenario | None:
     """One scenario parsed with the request's overrides; its errors under `prefix`."""
     if data.get("demand") is not None:
         errors.append(FieldError(f"{prefix}.demand", "not accepted here: the page plans on "
                                                      "the city's kelurahan"))
+        return None
+    data = _router(data, prefix, service_router, errors)
+    if data is None:
         return None
     try:
         return parse_scenario(data, replications=body.replications, days=body.days,
@@ -89,9 +113,11 @@ def _expected_calls(scenarios: list[Scenario], sets: int) -> float:
     return sets * runs * sum(calls_per_day(s) for s in scenarios)
 
 
-def check_run_request(body: RunRequest, max_calls: float) -> Job:
+def check_run_request(body: RunRequest, max_calls: float,
+                      service_router: str = "geodesic") -> Job:
     """The job `body` asks for; ValidationFailed naming every wrong field, including a
-    job above `max_calls` simulated calls (the worker's budget per run)."""
+    job above `max_calls` simulated calls (the worker's budget per run).
+    `service_router`: the service's DISPATCH112_ROUTER, what `"router": "service"` is."""
     errors: list[FieldError] = []
     if (body.scenario is None) == (body.scenarios is None):
         errors.append(FieldError("scenario", "give one scenario, or a list of 2 to "
@@ -101,8 +127,8 @@ def check_run_request(body: RunRequest, max_calls: float) -> Job:
     datas = [body.scenario] if body.scenario is not None else body.scenarios or []
     prefixes = ["scenario"] if body.scenario is not None else [
         f"scenarios[{i}]" for i in range(len(datas))]
-    parsed = [_scenario(data, prefix, body, errors) for data, prefix in zip(datas, prefixes,
-                                                                            strict=True)]
+    parsed = [_scenario(data, prefix, body, service_router, errors)
+              for data, prefix in zip(datas, prefixes, strict=True)]
     if errors:
         raise ValidationFailed("; ".join(f"{e.field}: {e.message}" for e in errors),
                                errors=errors)

@@ -194,7 +194,11 @@ class _Run:
                 etas[j] = self.t.to_call[self.teams[j].spec.site][call]
         if moving:
             where = [self.position(self.teams[j], minute) for j in moving]
-            found = self.router.eta_matrix(where, [(self.c.lat[call], self.c.lon[call])])
+            # A moving team wins only at or below the best ETA from a base: the router
+            # may stop its search there (the road router's one costly step).
+            within = min(etas.values()) if etas else None
+            found = self.router.eta_matrix(where, [(self.c.lat[call], self.c.lon[call])],
+                                           within_s=within)
             etas.update(zip(moving, (int(e) for e in found[:, 0]), strict=True))
         routes = [_Eta(etas[j]) for j in free]
         order = rank(routes, [(self.teams[j].assignments_today(minute), self.teams[j].spec.code)

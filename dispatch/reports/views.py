@@ -20,6 +20,7 @@ from dispatch.openapi import (
     shape,
 )
 from dispatch.reports.schemas import GROUP_BY
+from dispatch.vocabulary import ETA_SOURCES
 
 # The contract's columns first, in its order; then every other time and interval.
 CONTRACT_COLUMNS = ("incident_id", "priority", "district", "team_code", "received_at",
@@ -101,7 +102,8 @@ FRACTILE = shape(minutes=INTEGER, count=INTEGER, share=nullable(NUMBER))
 OBJECT = {"type": "object"}
 # group_by null: one group of everything (the total).
 RESPONSE_TIMES = shape(period=PERIOD_VIEW, group_by={"enum": [*GROUP_BY, None]}, targets=OBJECT,
-                       total=nullable(OBJECT), groups=array(OBJECT), fractiles=array(FRACTILE))
+                       total=nullable(OBJECT), groups=array(OBJECT), fractiles=array(FRACTILE),
+                       eta_sources=shape(**{source: INTEGER for source in ETA_SOURCES}))
 FRACTILES = listing(FRACTILE, period=PERIOD_VIEW)
 POINTS = listing(
     shape(id=INTEGER, lat=NUMBER, lon=NUMBER, priority=INTEGER, status=STRING,

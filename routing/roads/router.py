@@ -149,6 +149,7 @@ class OsmRouter:
         self.snap_ms = snap_kmh / 3.6
         self.fallback = GeodesicRouter()
         self.index: RoadIndex | None = None
+        self.searches = None  # routing.roads.matrix.MatrixSearches, made by eta_matrix
 
     @property
     def graph(self) -> RoadGraph | None:
@@ -190,6 +191,14 @@ class OsmRouter:
             for i, route in zip(unplaced, rough, strict=True):
                 ranked[i] = route
         return ranked
+
+    def eta_matrix(self, origins, destinations, within_s: float | None = None) -> np.ndarray:
+        """ETAs in whole seconds from each origin to each destination (sequences of
+        (lat, lon)), an int64 array (len(origins), len(destinations)): the planner's
+        entry point, by the same rule as `routes` (routing/roads/matrix.py says how, what
+        a pair with no road gets, and what `within_s` spares). Blocking CPU work."""
+        from routing.roads.matrix import eta_matrix
+        return eta_matrix(self, origins, destinations, within_s)
 
     def rank(self, index: RoadIndex, origins: list[Position],
              destination: Position) -> list[Route | None] | None:

@@ -103,6 +103,7 @@ ENDPOINTS = [
     # Calls and incidents.
     Endpoint("POST", "/api/v1/calls", TELEPHONY, {"caller_number": CALLER}),
     Endpoint("POST", "/api/v1/calls/{call}/end", TELEPHONY, {"disposition": "info"}),
+    Endpoint("POST", "/api/v1/calls/{call}/take", STAFF),
     # The call log and a caller's history carry numbers: admins and operators only.
     Endpoint("GET", "/api/v1/calls", STAFF),
     Endpoint("GET", f"/api/v1/calls?number={CALLER}", STAFF),

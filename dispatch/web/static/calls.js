@@ -41,6 +41,9 @@ async function refreshCalls() {
   state.calls = (await api("GET", `/api/v1/calls?hours=${CALL_LOG_HOURS}`)).items;
 }
 
+// Ringing: open and nobody has taken it (a call an operator picked up is theirs).
+function isRinging(call) { return call.status === "open" && !call.taken_by; }
+
 function callRow(call) {
   const what = call.status === "open" ? t("log.open") : dispositionLabel(call.disposition);
   return el("li", { class: `call-row ${call.status}${call.blocked ? " blocked" : ""}`, "data-id": call.id },
@@ -48,7 +51,8 @@ function callRow(call) {
     el("span", { class: "number" }, numberLabel(call.caller_number)),
     el("span", { class: "disposition" }, what),
     call.incident_id ? el("span", { class: "incident-ref" }, `#${call.incident_id}`) : null,
-    call.blocked ? el("strong", { class: "blocked-flag" }, t("call.blocked_flag")) : null);
+    call.blocked ? el("strong", { class: "blocked-flag" }, t("call.blocked_flag")) : null,
+    call.taken_by ? el("span", { class: "taken-by" }, t("call.taken_by", { user: call.taken_by })) : null);
 }
 
 function ringingItem(call) {
@@ -61,7 +65,7 @@ function ringingItem(call) {
 
 function renderCalls() {
   const current = state.current;
-  const ringing = state.calls.filter((c) => c.status === "open" && !(current && current.id === c.id));
+  const ringing = state.calls.filter((c) => isRinging(c) && !(current && current.id === c.id));
   $("ringing-box").hidden = ringing.length === 0;
   $("ringing").replaceChildren(...ringing.map(ringingItem));
   const shown = state.calls.slice(0, CALL_LOG_SHOWN);
@@ -121,15 +125,37 @@ const pickUp = oneAtATime(async function pickUp() {
   }
 });
 
-// A call the gateway opened: the operator takes it; any AML that came first is shown.
-async function takeCall(call) {
+// A call the gateway opened: the operator takes it, unless another operator was
+// first (409: who took it is said, and the call leaves the ringing list); any AML
+// that came first is shown.
+const takeCall = oneAtATime(async function takeCall(call) {
   if (state.current) return;
-  hold(call);
+  let taken;
   try {
-    const detail = await api("GET", `/api/v1/calls/${call.id}`);
-    if (detail.aml.length && state.current && state.current.id === call.id) showAml(detail.aml[0]);
+    taken = await api("POST", `/api/v1/calls/${call.id}/take`);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 409) {
+      const user = err.problem.taken_by;
+      say("error", user ? t("call.taken_conflict", { id: call.id, user })
+                        : t("result.error", { detail: err.message }));
+      // As the service holds it now (taken, or ended): it no longer rings here.
+      const now = user ? { ...call, taken_by: user }
+        : await api("GET", `/api/v1/calls/${call.id}`).catch(() => ({ ...call, status: "ended" }));
+      state.calls = upsert(state.calls, now).sort(newestFirst);
+      renderCalls();
+    } else {
+      say("error", t("result.error", { detail: err.message }));
+    }
+    return;
+  }
+  state.calls = upsert(state.calls, taken).sort(newestFirst);
+  say("", "");
+  hold(taken);
+  try {
+    const detail = await api("GET", `/api/v1/calls/${taken.id}`);
+    if (detail.aml.length && state.current && state.current.id === taken.id) showAml(detail.aml[0]);
   } catch (err) { console.error(err); }
-}
+});
 
 // The call is done with: the form, the panels beside it and the AML circle are cleared.
 function finishCall() {
@@ -332,6 +358,7 @@ function callCreated(data) {
 
 Object.assign(APPLY, {
   "call.created": callCreated,
+  "call.taken": callChanged,   // another dashboard took it: it stops ringing here
   "call.ended": callChanged,
   "call.located": (data) => {
     if (state.current && state.current.id === data.call_id) showAml(data.location);

@@ -30,6 +30,8 @@ Object.assign(I18N.id, {
   "pl.search.vs_current": "Selisih dari sekarang", "pl.search.use": "Pakai",
   "pl.search.note": "Sekarang: terlambat {late}, batas jarak {floor}. {n} himpunan dinilai dari batas jarak, {m} disimulasikan.",
   "pl.kind.als": "ALS", "pl.kind.bls": "BLS", "pl.kind.motorbike": "Motor",
+  "pl.router": "Waktu tempuh", "pl.router.geodesic": "garis lurus",
+  "pl.router.service": "menurut jalan (peta layanan)",
 });
 
 Object.assign(I18N.en, {
@@ -39,6 +41,8 @@ Object.assign(I18N.en, {
   "pl.scenario": "Scenario", "pl.compare": "Compare A with B", "pl.preset": "Start from",
   "pl.name": "Scenario name", "pl.rate": "Calls per hour", "pl.target": "Target (minutes)",
   "pl.transport": "Taken to hospital (%)", "pl.teams": "Teams",
+  "pl.router": "Travel times", "pl.router.geodesic": "straight line",
+  "pl.router.service": "by road (the service's map)",
   "pl.teams_hint": "Click a health facility on the map to add a team there.",
   "pl.col.code": "Code", "pl.col.kind": "Kind", "pl.col.base": "Base", "pl.col.lat": "Latitude",
   "pl.col.lon": "Longitude", "pl.col.shifts": "On duty (hours)", "pl.add_team": "+ Add a team",

@@ -55,6 +55,8 @@ function renderEditor() {
   form.calls_per_hour.value = s.calls_per_hour ?? state.defaults.defaults.calls_per_hour;
   form.target_min.value = s.target_min ?? state.defaults.defaults.target_min;
   form.transport_pct.value = Math.round(100 * (s.transport_share ?? state.defaults.defaults.transport_share));
+  $("router-choice").hidden = !state.defaults.roads;
+  form.router.value = state.defaults.roads && s.travel && s.travel.router === "service" ? "service" : "geodesic";
   $("teams").replaceChildren(...s.teams.map(teamRow));
   const preset = state.defaults.presets.findIndex((p) => p.name === s.name);
   $("preset").value = preset >= 0 ? String(preset) : "";
@@ -80,6 +82,8 @@ function readForm() {
   s.target_min = numberOf(form.target_min.value);
   const pct = numberOf(form.transport_pct.value);
   s.transport_share = typeof pct === "number" ? pct / 100 : pct;
+  // Over HTTP a scenario names no file: "service" plans on the service's own road graph.
+  s.travel = { ...(s.travel || {}), router: state.defaults.roads ? form.router.value : "geodesic" };
   s.teams = [...$("teams").children].map((row) => {
     const value = (key) => row.querySelector(`[data-key="${key}"]`).value;
     return { code: value("code"), kind: value("kind"), base_name: value("base_name"),

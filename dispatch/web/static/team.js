@@ -153,7 +153,9 @@ function alarm() {
 
 // Show `assignment` (or none): steps still queued on the phone are ahead of the server,
 // so they are shown applied; a new assignment rings.
+let shown = 0;  // how many times the card was set (loadAssignment's check)
 function show(assignment) {
+  shown += 1;
   const before = current && current.id;
   current = assignment;
   for (const step of pending()) {
@@ -166,15 +168,15 @@ function show(assignment) {
   draw();
 }
 
-// An answer older than an event applied while the request was out must not undo it
-// (the card vanished when an assignment.created came before the answer of a request
-// sent just before it): ask again instead, a few times, then trust the events.
-let applied = 0;
-async function loadAssignment(tries = 3) {
-  const mark = applied;
-  const answer = await phoneApi("GET", "/api/v1/team/assignment");
-  if (applied !== mark) { if (tries > 1) await loadAssignment(tries - 1); return; }
-  show(answer.assignment);
+// An answer to GET /team/assignment that was on its way while the card changed (an
+// event, or another answer) may be older than what the card shows (a new assignment
+// rang, then the answer said "none"): it is not shown, and the phone asks again.
+async function loadAssignment() {
+  for (let tries = 0; tries < 5; tries++) {
+    const seen = shown;
+    const answer = (await phoneApi("GET", "/api/v1/team/assignment")).assignment;
+    if (seen === shown) { show(answer); return; }
+  }
 }
 
 // The events carry what the card needs: no need to ask the server again.
@@ -224,7 +226,7 @@ document.addEventListener("visibilitychange", () => { if (!document.hidden) keep
 
 // ---- live ----------------------------------------------------------------------------
 const live = new Live({
-  onEvent: (frame) => { if (APPLY[frame.name]) { applied += 1; APPLY[frame.name](frame.data); } },
+  onEvent: (frame) => { if (APPLY[frame.name]) APPLY[frame.name](frame.data); },
   onResync: () => loadAssignment().catch(() => {}),
   // Back after a gap in signal: the socket replays what was missed since the last seq.
   onState: (up, fresh) => {
