@@ -6,6 +6,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): each has its own embedded PostgreSQL and browser; the
+# suite waits on sockets, timers and browsers more than it computes, so two halve it
+# on a 2-core machine. PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= 2
 # Where `make run` serves (loopback by default, as the CLI does).
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -45,7 +49,7 @@ run: venv
 	$(BIN)/dispatch112 serve --host $(HOST) --port $(PORT)
 
 test: venv test-deps
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # Idempotent and quick when everything is present: one `command -v` per package.
 test-deps:

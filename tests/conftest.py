@@ -17,7 +17,8 @@ from db.pool import connect
 from dispatch.config import Settings
 from tests.support import Api, check_logged_events, create_users, running_service
 
-TEMPLATE = "d112_test_template"
+# One template per xdist worker: two workers on one DATABASE_URL server must not share it.
+TEMPLATE = f"d112_test_template_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 
 
 def _with_database(dsn: str, name: str) -> str:
