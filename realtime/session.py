@@ -56,10 +56,13 @@ class Session:
         # what the client then loads over HTTP is never older than its first event).
         await self.hub.wait_for(newest, CATCH_UP_S)
         latest = self.hub.last_seq
-        await self.ws.send_text(frame("welcome", role=self.viewer.role, seq=latest))
         self.subscriber.cursor = latest if last_seq is None else last_seq
+        # In the hub before the client hears its welcome: a team is counted as connected
+        # (the SMS fallback asks) from then on; what the hub pushes meanwhile waits in
+        # the queue until after the welcome.
         self.hub.add(self.subscriber)
         try:
+            await self.ws.send_text(frame("welcome", role=self.viewer.role, seq=latest))
             # Below the pruning horizon the log no longer holds what the client missed;
             # above the log's newest seq the client saw another log (restored or reset)
             # and would drop the events it thinks it has seen. Either way it reloads
