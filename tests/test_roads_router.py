@@ -4,12 +4,12 @@ graph cannot place are left to the geodesic router."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
 
 from routing import Position
+from routing.roadmap import fastest_path
 from routing.roads import speed_kmh
 from routing.roads.router import OsmRouter
 from tests.roads_support import OsmWriter, place
@@ -79,8 +79,8 @@ async def test_the_path_of_a_drive_follows_the_one_way_streets(tmp_path: Path) -
     osm.way([b, c, d, a], highway="residential")
     router = await _router(osm.write(tmp_path / "loop.osm"))
     start, end = Position(*b), Position(*a)
-    path = await asyncio.to_thread(router.path, start, end)
+    path = fastest_path(router.index, start, end).points
     # From b to a: not back along the one-way street, round the loop.
     assert [tuple(round(v, 6) for v in p) for p in path] == [
         tuple(round(v, 6) for v in p) for p in (b, b, c, d, a, a)]
-    assert router.path(Position(*place(0, 5000)), end) is None  # off the roads
+    assert fastest_path(router.index, Position(*place(0, 5000)), end) is None  # off the roads

@@ -33,9 +33,8 @@ their road); `MAIN_CLASSES`: motorway, trunk, primary, secondary, tertiary.
 router's graph is `router.graph` (None until `await router.prepare()` has loaded it).
 With the service running, it is `request.app.state.ctx.router` when
 `DISPATCH112_ROUTER=osm:...` (check `isinstance(router, OsmRouter)`).
-`router.path(origin, destination)` -> [(lat, lon), ...] (the origin, the road nodes,
-the destination) of the fastest drive, or None (no graph, off the roads, no road
-between them): a team's route for a map.
+A team's route for a map: `routing.roadmap.fastest_path(router.index, origin,
+destination)` (points, ETA and distance, or None).
 """
 
 from routing.roads.graph import RoadGraph, build_graph, cache_path, load_graph

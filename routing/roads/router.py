@@ -105,29 +105,6 @@ class RoadIndex:
         return csgraph.dijkstra(self.reverse, directed=True, indices=node, limit=limit)
 
 
-    def path(self, origin: Position, destination: Position, max_m: float,
-             limit_s: float | None) -> list[tuple[float, float]] | None:
-        """The fastest drive from `origin` to `destination` as (lat, lon) points: the
-        origin, the road nodes, the destination. None when either cannot be snapped
-        within max_m or no road leads there (within limit_s)."""
-        (start, end), _ = self.snap([origin, destination], max_m)
-        if start < 0 or end < 0:
-            return None
-        limit = np.inf if limit_s is None else (limit_s * 100.0 + 1.0) * SHIFT
-        # Searched from the destination over the reversed graph, each node's predecessor
-        # is the next node on its way to the destination.
-        dist, next_node = csgraph.dijkstra(self.reverse, directed=True, indices=int(end),
-                                           limit=limit, return_predecessors=True)
-        if not np.isfinite(dist[start]):
-            return None
-        nodes = [int(start)]
-        while nodes[-1] != end:
-            nodes.append(int(next_node[nodes[-1]]))
-        points = list(zip(self.graph.lat[nodes].tolist(), self.graph.lon[nodes].tolist(),
-                          strict=True))
-        return [(origin.lat, origin.lon), *points, (destination.lat, destination.lon)]
-
-
 def decode(total: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Seconds and metres of encoded path totals."""
     ticks = np.floor(total / SHIFT)
@@ -163,16 +140,6 @@ class OsmRouter:
         self.index = index
         log.info("roads.loaded", extract=str(self.extract), nodes=index.graph.node_count,
                  edges=index.graph.edge_count)
-
-    def path(self, origin: Position,
-             destination: Position) -> list[tuple[float, float]] | None:
-        """The fastest drive from `origin` to `destination` as (lat, lon) points (for
-        drawing a team's route), or None: no graph loaded, a position off the roads, or
-        no road between them. One search; call it in a thread for a large graph."""
-        index = self.index
-        if index is None:
-            return None
-        return index.path(origin, destination, self.snap_max_m, None)
 
     def use(self, graph: RoadGraph) -> None:
         """Route over `graph` from now on (benchmarks, tests, a reload)."""
