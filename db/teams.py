@@ -6,6 +6,8 @@ from datetime import datetime
 
 import asyncpg
 
+from db.tokens import VALID_TOKEN
+
 # Whether team `t` is on duty: now falls inside one of its shifts.
 ON_DUTY = """EXISTS (SELECT 1 FROM shifts s WHERE s.team_id = t.id
                         AND s.starts_at <= now() AND s.ends_at > now())"""
@@ -87,33 +89,43 @@ async def update_team_status(conn: asyncpg.Connection, team_id: int, target: str
         team_id, target, list(sources))
 
 
-async def update_team_fix(conn: asyncpg.Connection, team_id: int, lat: float, lon: float,
-                          accuracy_m: float | None, at: datetime,
-                          announce_every_s: float) -> asyncpg.Record | None:
-    """Store a GPS fix unless a newer one is already stored (phones replay late);
-    None when not stored. `announce` is true when it should be announced: the last
-    announced fix is at least `announce_every_s` older (else the sweep announces it
-    later, see get_unannounced_fixes)."""
+async def store_team_fix(conn: asyncpg.Connection, team_id: int, lat: float, lon: float,
+                         accuracy_m: float | None, at: datetime,
+                         token_hash: bytes | None = None) -> asyncpg.Record:
+    """Store a GPS fix unless a newer one is already stored (phones replay late), in
+    one statement and its own implicit transaction. With `token_hash`, only while
+    that token is still valid (a socket's frame). Returns `token_ok` and `stored`.
+    The fix is announced later, with others, by take_fixes_to_announce."""
     return await conn.fetchrow(
-        """UPDATE teams SET fix_lat = $2, fix_lon = $3, fix_accuracy_m = $4, fix_at = $5,
-                  fix_announced_at = CASE
-                      WHEN fix_announced_at IS NULL
-                        OR fix_announced_at <= $5 - make_interval(secs => $6) THEN $5
-                      ELSE fix_announced_at END
-           WHERE id = $1 AND (fix_at IS NULL OR fix_at <= $5)
-           RETURNING fix_announced_at = $5 AS announce""",
-        team_id, lat, lon, accuracy_m, at, float(announce_every_s))
+        f"""WITH valid AS (SELECT $6::bytea IS NULL OR {VALID_TOKEN.format(param="$6")} AS ok),
+                 stored AS (
+                   UPDATE teams SET fix_lat = $2, fix_lon = $3, fix_accuracy_m = $4, fix_at = $5
+                   WHERE id = $1 AND (fix_at IS NULL OR fix_at <= $5)
+                     AND (SELECT ok FROM valid)
+                   RETURNING id)
+            SELECT (SELECT ok FROM valid) AS token_ok, EXISTS (SELECT 1 FROM stored) AS stored""",
+        team_id, lat, lon, accuracy_m, at, token_hash)
 
 
-async def take_unannounced_fixes(conn: asyncpg.Connection,
-                                 waited_s: float) -> list[asyncpg.Record]:
-    """Teams whose latest fix was held back and has waited `waited_s`: marked announced
-    now (the caller emits the events in the same transaction)."""
+async def take_fixes_to_announce(conn: asyncpg.Connection, announce_every_s: float,
+                                 gps_fresh_s: int, limit: int = 5000) -> list[asyncpg.Record]:
+    """Teams whose latest fix is not announced yet and may be now, marked announced, as
+    whole teams (the caller emits the events in the same transaction). A fix may be
+    announced when the last announced one is at least `announce_every_s` older, or
+    once it has itself waited that long (the last fix of a burst is always shown).
+    Teams another transaction holds are skipped: the next round takes them."""
     return await conn.fetch(
-        """UPDATE teams SET fix_announced_at = fix_at
-           WHERE fix_at > fix_announced_at
-             AND fix_at <= now() - make_interval(secs => $1)
-           RETURNING id""", float(waited_s))
+        f"""WITH due AS MATERIALIZED (
+              SELECT id FROM teams
+              WHERE fix_at IS NOT NULL
+                AND (fix_announced_at IS NULL
+                     OR (fix_at > fix_announced_at
+                         AND (fix_announced_at <= fix_at - make_interval(secs => $2)
+                              OR fix_at <= now() - make_interval(secs => $2))))
+              ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
+            UPDATE teams t SET fix_announced_at = t.fix_at FROM due WHERE t.id = due.id
+            RETURNING {_TEAM_COLUMNS}""",
+        float(gps_fresh_s), float(announce_every_s), limit)
 
 
 async def insert_shift(conn: asyncpg.Connection, team_id: int, starts_at: datetime,

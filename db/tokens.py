@@ -7,6 +7,14 @@ from datetime import datetime
 import asyncpg
 
 
+# Whether the token whose digest is parameter {param} is valid: known, not expired, not
+# revoked, and (a user's) of the role its user still has. Shared with the statements
+# that check a socket's token in the same round trip as their change.
+VALID_TOKEN = """EXISTS (SELECT 1 FROM tokens vt LEFT JOIN users vu ON vu.id = vt.user_id
+                WHERE vt.token_hash = {param} AND vt.revoked_at IS NULL
+                  AND vt.expires_at > now() AND (vt.user_id IS NULL OR vu.role = vt.role))"""
+
+
 async def insert_token(conn: asyncpg.Connection, token_hash: bytes, role: str, *,
                        expires_at: datetime, user_id: int | None = None,
                        team_id: int | None = None) -> None:

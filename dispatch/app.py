@@ -43,6 +43,7 @@ from dispatch.runtime import tune_gc_after_start_up
 from dispatch.secret_key import resolve_secret_key
 from dispatch.sms.outbox import run_sms_sender
 from dispatch.sweeper import run_sweeper
+from dispatch.teams.positions import FixRounds
 from dispatch.teams.presence import run_presence
 from dispatch.web.endpoints import routes as page_routes
 from dispatch.ws.endpoints import routes as ws_routes
@@ -160,6 +161,8 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     ctx = Context.create(settings, pool, after_commit=after_commit)
     ctx.connected_team_ids, ctx.sms_wake = hub.get_team_ids, sms_wake
     ctx.notifier = notifier = Notifier(settings.database_url)
+    fix_rounds = FixRounds(settings.gps_round_s)
+    ctx.on_fix_stored = fix_rounds.poke
     try:  # the road graph, loaded (or built) in a thread before the first request
         await prepare_router(ctx.router)
     except BaseException:
@@ -175,6 +178,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     stop = asyncio.Event()
     background = [asyncio.create_task(run_sweeper(ctx, stop)),
                   asyncio.create_task(run_presence(ctx, hub.get_team_ids, stop)),
+                  asyncio.create_task(fix_rounds.run(ctx, stop)),
                   asyncio.create_task(monitor.run(stop)),
                   asyncio.create_task(watch.run(stop)),
                   asyncio.create_task(run_sms_sender(ctx, sms_wake, stop))]

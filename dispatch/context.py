@@ -36,6 +36,8 @@ class Context:
     # Sends the NOTIFY after commits, merging those close together (set by the lifespan;
     # without it each transaction sends its own).
     notifier: events.Notifier | None = None
+    # Called after a GPS fix is stored: starts a round of dispatch.teams.positions.
+    on_fix_stored: Callable[[], None] | None = None
 
     @classmethod
     def create(cls, settings: Settings, pool: asyncpg.Pool,

@@ -19,13 +19,14 @@ from dispatch.context import Context
 from dispatch.events.retention import do_prune_events
 from dispatch.incidents.queue import do_serve_queue, do_withdraw_overdue
 from dispatch.sms.service import do_send_fallback
-from dispatch.teams.presence import do_announce_held_fixes, do_mark_signal_lost
+from dispatch.teams.positions import do_announce_fixes
+from dispatch.teams.presence import do_mark_signal_lost
 
 DUTIES = (("sweeper.sms_fallback", do_send_fallback),
           ("sweeper.withdraw_overdue", do_withdraw_overdue),
           ("sweeper.serve_queue", do_serve_queue),
           ("sweeper.signal_lost", do_mark_signal_lost),
-          ("sweeper.held_fixes", do_announce_held_fixes))
+          ("sweeper.held_fixes", do_announce_fixes))
 # Every `prune_every_s` only: keeping tables from growing is not urgent.
 RARE_DUTIES = (("sweeper.prune_events", do_prune_events),
                ("sweeper.prune_logins", lambda ctx: do_prune_logins(ctx.pool, ctx.settings)),

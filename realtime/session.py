@@ -128,7 +128,11 @@ class Session:
         while (text := await queue.get()) is not None:
             # A peer that stopped reading blocks the send once its buffers are full:
             # give up on it rather than keep it counted as connected.
-            await asyncio.wait_for(self.ws.send_text(text), SEND_TIMEOUT_S)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a
+            # cancellation that arrives as the send completes, and this task then
+            # waits on its queue for ever (the socket never closes).
+            async with asyncio.timeout(SEND_TIMEOUT_S):
+                await self.ws.send_text(text)
         if self.subscriber.overflowed:
             await self.ws.close(CLOSE_TOO_SLOW, "too slow; reconnect with last_seq")
 

@@ -119,3 +119,20 @@ async def test_frame_on_a_revoked_socket_is_not_applied(api: Api,
     assert await db.fetchval("SELECT max(seq) FROM events") == before
     row = await db.fetchrow("SELECT status, fix_at FROM teams WHERE id = $1", team["id"])
     assert row["status"] == "dispatched" and row["fix_at"] is None
+
+
+@pytest.mark.settings(ws_token_check_s=3600)
+async def test_a_fix_alone_on_a_revoked_socket_is_not_stored(api: Api,
+                                                             db: asyncpg.Connection) -> None:
+    """A GPS fix is stored by one statement that checks the token itself. (This test
+    also found a socket that never closed: its sender swallowed the cancellation when
+    the refusal's answer was being sent at that moment.)"""
+    team = await api.team("NEAR", *CITY)
+    token = await api.device_token("NEAR")
+    async with websockets.connect(ws_url(api.base_url)) as ws:
+        await hello(ws, token)
+        await db.execute("UPDATE tokens SET revoked_at = now() WHERE token_hash = $1",
+                         digest(token))
+        await ws.send(json.dumps({"type": "location", "lat": -4.01, "lon": 119.63}))
+        assert await close_code(ws) == CLOSE_UNAUTHORIZED
+    assert await db.fetchval("SELECT fix_at FROM teams WHERE id = $1", team["id"]) is None

@@ -12,7 +12,8 @@ from db import sms as sms_db
 from db import teams as teams_db
 from dispatch.clock import check_recent_time
 from dispatch.context import Context
-from dispatch.errors import Conflict, InvalidTransition, NotFound, TooManyRequests
+from dispatch.errors import (Conflict, InvalidTransition, NotFound, TooManyRequests,
+                             Unauthorized)
 from dispatch.incidents import views
 from dispatch.incidents.announce import do_announce_incident
 from dispatch.responders.schemas import LocationIn, StatusIn
@@ -94,14 +95,17 @@ async def _log_step(conn: asyncpg.Connection, ctx: Context, body: StatusIn, team
 
 
 async def do_team_location(conn: asyncpg.Connection, ctx: Context, team_id: int,
-                           body: LocationIn, *, actor: str) -> None:
-    """Store a GPS fix (a late, older fix never replaces a newer one), and announce it
-    unless the team's last announced fix is younger than `gps_announce_s`: a phone
-    sending fixes every second costs one event per few seconds, not one per fix (the
-    sweep announces a held-back fix once it has waited)."""
+                           body: LocationIn, *, token_hash: bytes | None = None) -> bool:
+    """Store a GPS fix (a late, older fix never replaces a newer one) in one statement,
+    outside any transaction; whether it was stored. It is announced by the next round
+    of dispatch.teams.positions, at most every `gps_announce_s` per team (a phone
+    sending a fix every second costs one event per few seconds, not one per fix).
+    With `token_hash` (a socket's frame), 401 when that token is no longer valid."""
     at = check_recent_time(body.at) or datetime.now(UTC)
-    stored = await teams_db.update_team_fix(conn, team_id, body.lat, body.lon, body.accuracy_m,
-                                            at, ctx.settings.gps_announce_s)
-    if stored is not None and stored["announce"]:
-        await do_announce_team(conn, team_id, actor=actor,
-                               gps_fresh_s=ctx.settings.gps_fresh_s, accuracy_m=body.accuracy_m)
+    result = await teams_db.store_team_fix(conn, team_id, body.lat, body.lon,
+                                           body.accuracy_m, at, token_hash)
+    if not result["token_ok"]:
+        raise Unauthorized("token is expired or revoked")
+    if result["stored"] and ctx.on_fix_stored is not None:
+        ctx.on_fix_stored()
+    return result["stored"]

@@ -51,17 +51,6 @@ async def do_mark_signal_lost(ctx: Context) -> int:
     return len(lost)
 
 
-async def do_announce_held_fixes(ctx: Context) -> int:
-    """Announce the fixes held back because they came too soon after the last one,
-    once they have waited `gps_announce_s`: the dashboards end at the last position."""
-    async with ctx.transaction() as conn:
-        held = await teams_db.take_unannounced_fixes(conn, ctx.settings.gps_announce_s)
-        for team in held:
-            await do_announce_team(conn, team["id"], actor=SYSTEM,
-                                   gps_fresh_s=ctx.settings.gps_fresh_s)
-    return len(held)
-
-
 async def run_presence(ctx: Context, get_team_ids: Callable[[], Iterable[int]],
                        stop: asyncio.Event) -> None:
     """Every `presence_touch_s` until `stop`, note the phones connected here. No

@@ -106,10 +106,13 @@ def _responder_handlers(ws: WebSocket, principal: Principal, token_hash: bytes,
         try:
             body = parse_model(LocationIn, json.dumps(data).encode())
             responders.check_rate(ctx, principal.team_id)
-            async with ctx.transaction() as conn:
-                await check_token(conn, token_hash, revoke)
+            async with ctx.acquire() as conn:
                 await responders.do_team_location(conn, ctx, principal.team_id, body,
-                                                  actor=principal.actor)
+                                                  token_hash=token_hash)
+        except Unauthorized as exc:
+            revoke()
+            return {"client_id": client_id, "ok": False, "error": exc.detail,
+                    "status": exc.status}
         except DispatchError as exc:
             return {"client_id": client_id, "ok": False, "error": exc.detail,
                     "status": exc.status}

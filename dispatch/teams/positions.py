@@ -1,0 +1,73 @@
+"""Announcing the teams' GPS fixes to the dashboards, in rounds.
+
+A phone's fix is stored by one statement (dispatch.responders.service) and announced
+here: each round takes every team whose latest fix may be shown now and writes their
+`team.updated` events in one transaction. At 1,000 phones sending a fix every 10 s
+that is one transaction a second instead of a hundred, each of six round trips.
+
+A round starts as soon as a fix was stored on this instance and the previous round
+is at least `gps_round_s` old: a lone fix is on the dashboards within milliseconds,
+a stream of them is gathered into one round a second. The sweep runs a round too,
+for fixes held back (dispatch.sweeper) or stored on an instance that stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+from db import teams as teams_db
+from dispatch.background import run_step
+from dispatch.context import Context
+from dispatch.events import emit
+from dispatch.events.catalogue import TeamUpdated
+from dispatch.teams.views import team_view
+
+
+async def do_announce_fixes(ctx: Context) -> int:
+    """Announce every fix that may be shown now (teams_db.take_fixes_to_announce), each
+    as `team.updated` by its team with the fix's accuracy; how many."""
+    async with ctx.transaction() as conn:
+        teams = await teams_db.take_fixes_to_announce(conn, ctx.settings.gps_announce_s,
+                                                      ctx.settings.gps_fresh_s)
+        for row in teams:
+            team = team_view(row)
+            await emit(conn, TeamUpdated(**team, accuracy_m=row["fix_accuracy_m"]),
+                       actor=f"team:{row['code']}", team_id=row["id"])
+    return len(teams)
+
+
+class FixRounds:
+    """The trigger of this instance's rounds: `poke()` after storing a fix."""
+
+    def __init__(self, round_s: float) -> None:
+        self.round_s = round_s
+        self._pending = asyncio.Event()
+
+    def poke(self) -> None:
+        self._pending.set()
+
+    async def run(self, ctx: Context, stop: asyncio.Event) -> None:
+        """A round after each poke, at most one per `round_s`, until `stop`. A failed
+        round is logged and the fixes wait for the next one (or the sweep's)."""
+        last = float("-inf")
+        while await self._next(stop):
+            await _sleep_until(stop, last + self.round_s)
+            self._pending.clear()
+            last = time.monotonic()
+            await run_step("positions.round", lambda: do_announce_fixes(ctx))
+
+    async def _next(self, stop: asyncio.Event) -> bool:
+        """Wait for a poke; False once `stop` is set."""
+        stopping = asyncio.ensure_future(stop.wait())
+        poked = asyncio.ensure_future(self._pending.wait())
+        await asyncio.wait((stopping, poked), return_when=asyncio.FIRST_COMPLETED)
+        for waiter in (stopping, poked):
+            waiter.cancel()
+        return not stop.is_set()
+
+
+async def _sleep_until(stop: asyncio.Event, at: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), max(0.0, at - time.monotonic()))
