@@ -133,6 +133,10 @@ class Session:
             # waits on its queue for ever (the socket never closes).
             async with asyncio.timeout(SEND_TIMEOUT_S):
                 await self.ws.send_text(text)
+            # A send to a writable socket does not yield: without this, a dashboard
+            # with a round of 100 fixes queued sends them all before a team's sender
+            # gets its turn, and the assignment waits behind 20 such dashboards.
+            await asyncio.sleep(0)
         if self.subscriber.overflowed:
             await self.ws.close(CLOSE_TOO_SLOW, "too slow; reconnect with last_seq")
 

@@ -6,7 +6,7 @@ locks are always taken incident first, then team.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import asyncpg
 import structlog
@@ -26,8 +26,10 @@ from routing.ranking import rank
 
 log = structlog.get_logger(__name__)
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
+    """A team that may be sent, with its route (a named tuple: one per free team,
+    thousands per allocation in a large fleet)."""
+
     team_id: int
     code: str
     source: str
