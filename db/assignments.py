@@ -6,6 +6,8 @@ from datetime import datetime
 
 import asyncpg
 
+from db.tokens import VALID_TOKEN
+
 ASSIGNMENT_COLUMNS = """a.id, a.incident_id, a.team_id, a.eta_s, a.distance_m,
     a.position_source, a.eta_source, a.created_at, a.acknowledged_at, a.ended_at, a.end_reason"""
 
@@ -49,10 +51,14 @@ async def end_assignment(conn: asyncpg.Connection, assignment_id: int,
 
 
 async def acknowledge_assignment(conn: asyncpg.Connection, assignment_id: int,
-                                 at: datetime | None) -> None:
+                                 at: datetime | None, via: str) -> None:
+    """The first acknowledgement's time and channel (`app`, `sms`) stay."""
     await conn.execute(
-        """UPDATE assignments SET acknowledged_at = greatest(coalesce($2, now()), created_at)
-           WHERE id = $1 AND acknowledged_at IS NULL""", assignment_id, at)
+        """UPDATE assignments
+           SET acknowledged_at = coalesce(acknowledged_at,
+                                          greatest(coalesce($2, now()), created_at)),
+               acknowledged_via = coalesce(acknowledged_via, $3)
+           WHERE id = $1""", assignment_id, at, via)
 
 
 async def get_overdue_assignments(conn: asyncpg.Connection, timeout_s: int,
@@ -68,13 +74,19 @@ async def get_overdue_assignments(conn: asyncpg.Connection, timeout_s: int,
 
 
 async def claim_client_id(conn: asyncpg.Connection, team_id: int, client_id: str,
-                          incident_id: int, action: str) -> bool:
-    """Claim a responder step's client_id; False when the step was seen before."""
-    status = await conn.execute(
-        """INSERT INTO status_requests (team_id, client_id, incident_id, action)
-           VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING""",
-        team_id, client_id, incident_id, action)
-    return status.endswith(" 1")
+                          incident_id: int, action: str,
+                          token_hash: bytes | None = None) -> asyncpg.Record:
+    """Claim a responder step's client_id: `claimed` is False when the step was seen
+    before. With `token_hash` (a socket's frame), only while that token is valid:
+    `token_ok` (one round trip for both checks)."""
+    return await conn.fetchrow(
+        f"""WITH valid AS (SELECT $5::bytea IS NULL OR {VALID_TOKEN.format(param="$5")} AS ok),
+                 claimed AS (
+                   INSERT INTO status_requests (team_id, client_id, incident_id, action)
+                   SELECT $1, $2, $3, $4 WHERE (SELECT ok FROM valid)
+                   ON CONFLICT DO NOTHING RETURNING 1)
+            SELECT (SELECT ok FROM valid) AS token_ok, EXISTS (SELECT 1 FROM claimed) AS claimed""",
+        team_id, client_id, incident_id, action, token_hash)
 
 
 async def get_client_id_result(conn: asyncpg.Connection, team_id: int,

@@ -85,13 +85,6 @@ async def note_assignment_sms_sent(conn: asyncpg.Connection,
            RETURNING team_id, acknowledged_at IS NULL AS unacknowledged""", assignment_id)
 
 
-async def set_acknowledged_via(conn: asyncpg.Connection, assignment_id: int,
-                               via: str) -> None:
-    await conn.execute(
-        """UPDATE assignments SET acknowledged_via = $2
-           WHERE id = $1 AND acknowledged_via IS NULL""", assignment_id, via)
-
-
 async def mark_escalated(conn: asyncpg.Connection, assignment_id: int) -> None:
     await conn.execute("UPDATE assignments SET escalated_at = now() WHERE id = $1",
                        assignment_id)

@@ -6,7 +6,6 @@ from datetime import datetime
 
 import asyncpg
 
-
 # Whether the token whose digest is parameter {param} is valid: known, not expired, not
 # revoked, and (a user's) of the role its user still has. Shared with the statements
 # that check a socket's token in the same round trip as their change.

@@ -88,7 +88,9 @@ async def do_create_incident(conn: asyncpg.Connection, ctx: Context, body: Incid
     row = await incidents_db.get_incident(conn, incident_id)
     await emit(conn, IncidentCreated(**views.incident_view(row)), actor=actor,
                incident_id=incident_id)
-    await do_allocate(conn, ctx, await incidents_db.lock_incident(conn, incident_id), actor=actor)
+    # Our own uncommitted row: no one else can see it, so no lock is needed, and the row
+    # just read has every column the allocation reads.
+    await do_allocate(conn, ctx, row, actor=actor)
     return incident_id, True
 
 

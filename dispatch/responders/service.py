@@ -12,8 +12,7 @@ from db import sms as sms_db
 from db import teams as teams_db
 from dispatch.clock import check_recent_time
 from dispatch.context import Context
-from dispatch.errors import (Conflict, InvalidTransition, NotFound, TooManyRequests,
-                             Unauthorized)
+from dispatch.errors import Conflict, InvalidTransition, NotFound, TooManyRequests, Unauthorized
 from dispatch.incidents import views
 from dispatch.incidents.announce import do_announce_incident
 from dispatch.responders.schemas import LocationIn, StatusIn
@@ -48,50 +47,50 @@ async def _replayed(conn: asyncpg.Connection, team_id: int, body: StatusIn) -> d
 
 
 async def do_team_step(conn: asyncpg.Connection, ctx: Context, team_id: int, body: StatusIn,
-                       *, actor: str, via: str = "app") -> dict:
+                       *, actor: str, via: str = "app", token_hash: bytes | None = None) -> dict:
     """Apply a responder's step to its incident and team: the one path of the phone's
     buttons (`via` "app", over HTTP or the socket) and of reply digits (`via` "sms").
 
-    The same client_id again returns the first answer and changes nothing. A
+    With `token_hash` (a socket's frame), 401 when that token is no longer valid,
+    checked in the step's first statement. The same client_id again returns the
+    first answer and changes nothing. A
     step that does not follow from the current states is refused with 409 and,
     the caller's transaction rolling back, leaves no trace.
     """
     at = check_recent_time(body.at)
-    if not await assignments_db.claim_client_id(conn, team_id, body.client_id,
-                                                body.incident_id, body.action):
+    claim = await assignments_db.claim_client_id(conn, team_id, body.client_id,
+                                                 body.incident_id, body.action, token_hash)
+    if not claim["token_ok"]:
+        raise Unauthorized("token is expired or revoked")
+    if not claim["claimed"]:
         return await _replayed(conn, team_id, body)
-    if await incidents_db.lock_incident(conn, body.incident_id) is None:
+    locked = await incidents_db.lock_incident_for_team(conn, body.incident_id, team_id)
+    if locked is None:
         raise NotFound(f"no incident {body.incident_id}")
-    assignment = await assignments_db.get_active_assignment(conn, incident_id=body.incident_id,
-                                                            team_id=team_id)
-    if assignment is None:
+    if locked["assignment_id"] is None:
         raise InvalidTransition("this team is not assigned to that incident (any more)")
     transition = get_transition(body.action)
     incident = await incidents_db.update_incident_status(
         conn, body.incident_id, transition.incident.target, transition.incident.sources,
         stamp=transition.stamp, at=at)
-    team = await teams_db.update_team_status(conn, team_id, transition.team.target,
-                                             transition.team.sources)
+    if body.action == "acknowledge":  # before the team's update, which returns the team
+        await assignments_db.acknowledge_assignment(conn, locked["assignment_id"], at, via)
+        await sms_db.set_team_reached(conn, team_id, via)
+    team = await teams_db.update_team_status_returning(
+        conn, team_id, transition.team.target, transition.team.sources,
+        ctx.settings.gps_fresh_s)
     if incident is None or team is None:
         raise InvalidTransition(f"{body.action} does not follow from the current state")
-    if body.action == "acknowledge":
-        await assignments_db.acknowledge_assignment(conn, assignment["id"], at)
-        await sms_db.set_acknowledged_via(conn, assignment["id"], via)
-        await sms_db.set_team_reached(conn, team_id, via)
     if body.action == "clear":
-        await assignments_db.end_assignment(conn, assignment["id"], "completed")
+        await assignments_db.end_assignment(conn, locked["assignment_id"], "completed")
     result = {"incident_id": body.incident_id, "incident_status": incident["status"],
               "team_status": team["status"], "action": body.action}
-    await _log_step(conn, ctx, body, team_id, actor, via)
-    await assignments_db.set_client_id_result(conn, team_id, body.client_id, result)
-    return result
-
-
-async def _log_step(conn: asyncpg.Connection, ctx: Context, body: StatusIn, team_id: int,
-                    actor: str, via: str) -> None:
     await do_announce_incident(conn, body.incident_id, actor=actor, team_id=team_id,
                                action=body.action, client_id=body.client_id, via=via)
-    await do_announce_team(conn, team_id, actor=actor, gps_fresh_s=ctx.settings.gps_fresh_s)
+    await do_announce_team(conn, team_id, actor=actor, gps_fresh_s=ctx.settings.gps_fresh_s,
+                           row=team)
+    await assignments_db.set_client_id_result(conn, team_id, body.client_id, result)
+    return result
 
 
 async def do_team_location(conn: asyncpg.Connection, ctx: Context, team_id: int,

@@ -27,10 +27,13 @@ async def get_team_or_404(conn: asyncpg.Connection, team_id: int, gps_fresh_s: i
 
 
 async def do_announce_team(conn: asyncpg.Connection, team_id: int, *, actor: str,
-                           gps_fresh_s: int, **extra: object) -> dict:
-    """Emit `team.updated` with the team as it is now in this transaction, plus
-    `extra` fields of the event (incident_id, shift, accuracy_m); return the team."""
-    team = await get_team_or_404(conn, team_id, gps_fresh_s)
+                           gps_fresh_s: int, row: asyncpg.Record | None = None,
+                           **extra: object) -> dict:
+    """Emit `team.updated` with the team as it is now in this transaction (`row`: as
+    the caller's last statement returned it, else read), plus `extra` fields of the
+    event (incident_id, shift, accuracy_m); return the team."""
+    team = team_view(row) if row is not None else await get_team_or_404(conn, team_id,
+                                                                          gps_fresh_s)
     await emit(conn, TeamUpdated(**team, **extra), actor=actor, team_id=team_id)
     return team
 

@@ -14,7 +14,6 @@ import structlog
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from db import tokens as tokens_db
 from db.pool import DATABASE_ERRORS
 from dispatch.auth.service import Principal, digest, get_principal
 from dispatch.errors import DispatchError, Unauthorized
@@ -70,14 +69,6 @@ async def read_hello(ws: WebSocket, timeout_s: float) -> dict | None:
     return hello
 
 
-async def check_token(conn, token_hash: bytes, revoke: Callable[[], None]) -> None:
-    """Before a frame changes anything: its socket's token is still valid, else the
-    socket is closed (4401) and the frame refused with Unauthorized."""
-    if await tokens_db.get_valid_token(conn, token_hash) is None:
-        revoke()
-        raise Unauthorized("token is expired or revoked")
-
-
 def _responder_handlers(ws: WebSocket, principal: Principal, token_hash: bytes,
                         revoke: Callable[[], None]) -> dict:
     ctx = ws.app.state.ctx
@@ -88,9 +79,13 @@ def _responder_handlers(ws: WebSocket, principal: Principal, token_hash: bytes,
             body = parse_model(StatusIn, json.dumps(data).encode())
             responders.check_rate(ctx, principal.team_id)
             async with ctx.transaction() as conn:
-                await check_token(conn, token_hash, revoke)
                 result = await responders.do_team_step(conn, ctx, principal.team_id, body,
-                                                       actor=principal.actor)
+                                                       actor=principal.actor,
+                                                       token_hash=token_hash)
+        except Unauthorized as exc:
+            revoke()
+            return {"client_id": client_id, "ok": False, "error": exc.detail,
+                    "status": exc.status}
         except DispatchError as exc:
             return {"client_id": client_id, "ok": False, "error": exc.detail,
                     "status": exc.status}
