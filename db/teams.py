@@ -65,14 +65,22 @@ async def update_team_pin(conn: asyncpg.Connection, team_id: int, pin_hash: str)
 
 
 async def get_candidate_teams(conn: asyncpg.Connection, *, kinds: list[str], gps_fresh_s: int,
-                              exclude: list[int], day_start: datetime) -> list[asyncpg.Record]:
+                              exclude: list[int], day_start: datetime,
+                              near: tuple[float, float] | None = None,
+                              limit: int | None = None) -> list[asyncpg.Record]:
     """Teams that may be sent now: on shift, available, of one of `kinds`, not excluded.
 
     Returns the position to route from (fresh GPS fix, else base) and the number
     of assignments since `day_start`, the tie-breaker between equally near teams.
+    With `near` and `limit`: only the `limit` nearest to `near` (lat, lon) on a flat
+    approximation (`planar_m` metres, the same order as the great circle's within a
+    city), nearest first, ties by assignments today and code.
     """
+    lat, lon = near if near is not None else (0.0, 0.0)
     return await conn.fetch(
-        f"""SELECT t.id, t.code,
+        f"""SELECT c.*, sqrt((c.lat - $5) ^ 2 + ((c.lon - $6) * cos(radians($5))) ^ 2)
+                        * 111195.0 AS planar_m
+           FROM (SELECT t.id, t.code,
                   fresh AS gps,
                   CASE WHEN fresh THEN t.fix_lat ELSE t.base_lat END AS lat,
                   CASE WHEN fresh THEN t.fix_lon ELSE t.base_lon END AS lon,
@@ -83,8 +91,9 @@ async def get_candidate_teams(conn: asyncpg.Connection, *, kinds: list[str], gps
            LEFT JOIN (SELECT team_id, count(*) AS today FROM assignments
                       WHERE created_at >= $4 GROUP BY team_id) d ON d.team_id = t.id
            WHERE t.status = 'available' AND t.kind = ANY($1) AND t.id <> ALL($3)
-             AND {ON_DUTY}""",
-        kinds, float(gps_fresh_s), exclude, day_start)
+             AND {ON_DUTY}) c
+           ORDER BY planar_m, c.today, c.code LIMIT $7""",
+        kinds, float(gps_fresh_s), exclude, day_start, lat, lon, limit)
 
 
 async def update_team_status(conn: asyncpg.Connection, team_id: int, target: str,

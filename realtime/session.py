@@ -127,18 +127,30 @@ class Session:
         queue = self.subscriber.queue
         while (text := await queue.get()) is not None:
             # A peer that stopped reading blocks the send once its buffers are full:
-            # give up on it rather than keep it counted as connected.
-            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a
-            # cancellation that arrives as the send completes, and this task then
-            # waits on its queue for ever (the socket never closes).
+            # give up on it rather than keep it counted as connected. One timeout for
+            # what is queued now, not one per frame (a timer each: a dashboard gets a
+            # few hundred frames a second). asyncio.timeout, not wait_for: on Python
+            # 3.11 wait_for swallows a cancellation that arrives as the send completes,
+            # and this task then waits on its queue for ever (the socket never closes).
             async with asyncio.timeout(SEND_TIMEOUT_S):
-                await self.ws.send_text(text)
+                ended = await self._send_burst(text, queue)
+            if ended:
+                break
+        if self.subscriber.overflowed:
+            await self.ws.close(CLOSE_TOO_SLOW, "too slow; reconnect with last_seq")
+
+    async def _send_burst(self, text: str, queue: asyncio.Queue[str | None]) -> bool:
+        """Send `text` and what is queued behind it; True when the queue's end came."""
+        while True:
+            await self.ws.send_text(text)
             # A send to a writable socket does not yield: without this, a dashboard
             # with a round of 100 fixes queued sends them all before a team's sender
             # gets its turn, and the assignment waits behind 20 such dashboards.
             await asyncio.sleep(0)
-        if self.subscriber.overflowed:
-            await self.ws.close(CLOSE_TOO_SLOW, "too slow; reconnect with last_seq")
+            if queue.empty():
+                return False
+            if (text := queue.get_nowait()) is None:
+                return True
 
     def _reply(self, kind: str, **fields) -> None:
         with contextlib.suppress(asyncio.QueueFull):

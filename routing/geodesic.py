@@ -49,6 +49,9 @@ def haversine_m_many(origins: list[Position], destination: Position) -> np.ndarr
 
 class GeodesicRouter:
     name = "geodesic"
+    # Its ETA grows with the straight-line distance: the nearest teams on a map are the
+    # only ones that can win, so allocation may ask the database for those alone.
+    ranks_by_distance = True
 
     def __init__(self, circuity: float = DEFAULT_CIRCUITY,
                  speed_kmh: float = DEFAULT_SPEED_KMH) -> None:

@@ -6,6 +6,7 @@ locks are always taken incident first, then team.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import NamedTuple
 
 import asyncpg
@@ -25,6 +26,11 @@ from routing import Position, Route
 from routing.ranking import rank
 
 log = structlog.get_logger(__name__)
+# With a router that ranks by distance: the teams ranked per allocation, and how many
+# of the first are guaranteed in the same order as from the whole fleet (the
+# operators' candidate list shows 10).
+NEAREST = 100
+EXACT_FIRST = 20
 
 class Candidate(NamedTuple):
     """A team that may be sent, with its route (a named tuple: one per free team,
@@ -38,12 +44,17 @@ class Candidate(NamedTuple):
 
 
 async def get_ranked_candidates(conn: asyncpg.Connection, ctx: Context, lat: float, lon: float,
-                                kinds: tuple[str, ...],
-                                exclude: list[int]) -> list[Candidate]:
-    """Free on-duty teams of `kinds`, nearest first (ties: fewer assignments today, code)."""
-    rows = await teams_db.get_candidate_teams(
-        conn, kinds=list(kinds), gps_fresh_s=ctx.settings.gps_fresh_s,
-        exclude=exclude, day_start=ctx.day_start())
+                                kinds: tuple[str, ...], exclude: list[int], *,
+                                every: bool = False) -> list[Candidate]:
+    """Free on-duty teams of `kinds`, nearest first (ties: fewer assignments today, code).
+
+    When the router ranks by straight-line distance, only the NEAREST nearest on a
+    map are ranked (a fleet of thousands costs a hundred rows, not thousands); the
+    first EXACT_FIRST of them are then in the same order as from every team. `every`:
+    all of them (an operator choosing a team by hand)."""
+    rows = await _get_candidate_rows(conn, ctx, lat, lon, kinds, exclude,
+                                     every or not getattr(ctx.router, "ranks_by_distance",
+                                                          False))
     if not rows:
         return []
     routes = await ctx.router.routes([Position(r["lat"], r["lon"]) for r in rows],
@@ -51,6 +62,24 @@ async def get_ranked_candidates(conn: asyncpg.Connection, ctx: Context, lat: flo
     order = rank(routes, [(r["today"], r["code"]) for r in rows])  # as the planner does
     return [Candidate(rows[i]["id"], rows[i]["code"], "gps" if rows[i]["gps"] else "base",
                       rows[i]["today"], routes[i]) for i in order]
+
+
+async def _get_candidate_rows(conn: asyncpg.Connection, ctx: Context, lat: float, lon: float,
+                              kinds: tuple[str, ...], exclude: list[int],
+                              every: bool) -> list[asyncpg.Record]:
+    def fetch(limit: int | None) -> Awaitable[list[asyncpg.Record]]:
+        return teams_db.get_candidate_teams(
+            conn, kinds=list(kinds), gps_fresh_s=ctx.settings.gps_fresh_s, exclude=exclude,
+            day_start=ctx.day_start(), near=(lat, lon), limit=limit)
+    if every:
+        return await fetch(None)
+    rows = await fetch(NEAREST)
+    # The cut must fall clearly beyond the first EXACT_FIRST: a flat map and ETAs in
+    # whole seconds could otherwise order teams around it differently. Else all.
+    if len(rows) == NEAREST and (rows[-1]["planar_m"]
+                                 <= rows[EXACT_FIRST - 1]["planar_m"] * 1.02 + 100.0):
+        return await fetch(None)
+    return rows
 
 
 async def _reserve(conn: asyncpg.Connection, incident_id: int,

@@ -190,7 +190,7 @@ async def do_assign(conn: asyncpg.Connection, ctx: Context, incident_id: int, te
     elif incident["status"] != "queued":
         raise InvalidTransition(f"incident {incident_id} is {incident['status']}")
     candidates = await get_ranked_candidates(conn, ctx, incident["lat"], incident["lon"],
-                                             TEAM_KINDS, exclude=[])
+                                             TEAM_KINDS, exclude=[], every=True)
     chosen = next((c for c in candidates if c.team_id == team_id), None)
     if chosen is None or await do_reserve(conn, ctx, incident, chosen, actor=actor) is None:
         raise TeamNotFree(f"team {team_id} is not free and on duty")
