@@ -86,6 +86,7 @@ async def test_old_events_go_but_an_active_incidents_timeline_stays(
         await wait_until(lambda: late.resyncs, what="a resync frame")
 
 
+@pytest.mark.settings(gps_round_s=1.0)
 async def test_many_phones_fixes_are_shown_in_few_transactions(
         api: Api, db: asyncpg.Connection) -> None:
     """Every phone's fix reaches the dashboards, gathered into rounds: one event-writing
@@ -112,5 +113,5 @@ async def test_many_phones_fixes_are_shown_in_few_transactions(
            WHERE name = 'team.updated' AND data->'position'->>'source' = 'gps'""")
     # 20 fixes posted one after another: the first round takes the first at once, the
     # next ones what came meanwhile. Far fewer transactions than fixes even on a slow
-    # machine (a round a second).
+    # machine (here a round a second).
     assert writers <= 10

@@ -3,12 +3,14 @@
 A phone's fix is stored by one statement (dispatch.responders.service) and announced
 here: each round takes every team whose latest fix may be shown now and writes their
 `team.updated` events in one transaction. At 1,000 phones sending a fix every 10 s
-that is one transaction a second instead of a hundred, each of six round trips.
+that is four transactions a second instead of a hundred, each of six round trips.
 
 A round starts as soon as a fix was stored on this instance and the previous round
 is at least `gps_round_s` old: a lone fix is on the dashboards within milliseconds,
-a stream of them is gathered into one round a second. The sweep runs a round too,
-for fixes held back (dispatch.sweeper) or stored on an instance that stopped.
+a stream of them is gathered into rounds. Shorter rounds are smaller bursts of frames
+to the dashboards (rounds of 1 s held other events back: docs/performance.md). The
+sweep runs a round too, for fixes held back (dispatch.sweeper) or stored on an instance
+that stopped.
 """
 
 from __future__ import annotations
