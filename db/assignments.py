@@ -6,7 +6,7 @@ from datetime import datetime
 
 import asyncpg
 
-from db.tokens import VALID_TOKEN
+from db.tokens import TOKEN_OK
 
 ASSIGNMENT_COLUMNS = """a.id, a.incident_id, a.team_id, a.eta_s, a.distance_m,
     a.position_source, a.eta_source, a.created_at, a.acknowledged_at, a.ended_at, a.end_reason"""
@@ -80,7 +80,7 @@ async def claim_client_id(conn: asyncpg.Connection, team_id: int, client_id: str
     before. With `token_hash` (a socket's frame), only while that token is valid:
     `token_ok` (one round trip for both checks)."""
     return await conn.fetchrow(
-        f"""WITH valid AS (SELECT $5::bytea IS NULL OR {VALID_TOKEN.format(param="$5")} AS ok),
+        f"""WITH valid AS (SELECT {TOKEN_OK.format(param="$5")} AS ok),
                  claimed AS (
                    INSERT INTO status_requests (team_id, client_id, incident_id, action)
                    SELECT $1, $2, $3, $4 WHERE (SELECT ok FROM valid)

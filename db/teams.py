@@ -6,7 +6,7 @@ from datetime import datetime
 
 import asyncpg
 
-from db.tokens import VALID_TOKEN
+from db.tokens import TOKEN_OK
 
 # Whether team `t` is on duty: now falls inside one of its shifts.
 ON_DUTY = """EXISTS (SELECT 1 FROM shifts s WHERE s.team_id = t.id
@@ -117,7 +117,7 @@ async def store_team_fix(conn: asyncpg.Connection, team_id: int, lat: float, lon
     that token is still valid (a socket's frame). Returns `token_ok` and `stored`.
     The fix is announced later, with others, by take_fixes_to_announce."""
     return await conn.fetchrow(
-        f"""WITH valid AS (SELECT $6::bytea IS NULL OR {VALID_TOKEN.format(param="$6")} AS ok),
+        f"""WITH valid AS (SELECT {TOKEN_OK.format(param="$6")} AS ok),
                  stored AS (
                    UPDATE teams SET fix_lat = $2, fix_lon = $3, fix_accuracy_m = $4, fix_at = $5
                    WHERE id = $1 AND (fix_at IS NULL OR fix_at <= $5)

@@ -6,12 +6,17 @@ from datetime import datetime
 
 import asyncpg
 
-# Whether the token whose digest is parameter {param} is valid: known, not expired, not
-# revoked, and (a user's) of the role its user still has. Shared with the statements
-# that check a socket's token in the same round trip as their change.
-VALID_TOKEN = """EXISTS (SELECT 1 FROM tokens vt LEFT JOIN users vu ON vu.id = vt.user_id
-                WHERE vt.token_hash = {param} AND vt.revoked_at IS NULL
-                  AND vt.expires_at > now() AND (vt.user_id IS NULL OR vu.role = vt.role))"""
+# Whether token row {t} (its user {u}, left-joined) is valid: not expired, not revoked,
+# and a user's token of the role its user still has.
+VALID = """{t}.revoked_at IS NULL AND {t}.expires_at > now()
+           AND ({t}.user_id IS NULL OR {u}.role = {t}.role)"""
+# For the statements that check a socket's token in the same round trip as their
+# change: true when parameter {param} is NULL (no token to check: an HTTP request,
+# already authenticated) or the digest of a valid token.
+TOKEN_OK = (
+    "({param}::bytea IS NULL OR EXISTS (SELECT 1 FROM tokens vt"
+    " LEFT JOIN users vu ON vu.id = vt.user_id WHERE vt.token_hash = {param} AND "
+    + VALID.format(t="vt", u="vu") + "))")
 
 
 async def insert_token(conn: asyncpg.Connection, token_hash: bytes, role: str, *,
@@ -26,13 +31,12 @@ async def get_valid_token(conn: asyncpg.Connection, token_hash: bytes) -> asyncp
     """The token's principal, or None when unknown, expired, revoked or of a role its
     user no longer has."""
     return await conn.fetchrow(
-        """SELECT t.role, t.user_id, t.team_id, t.expires_at,
+        f"""SELECT t.role, t.user_id, t.team_id, t.expires_at,
                   coalesce(u.username, 'team:' || tm.code) AS name
            FROM tokens t
            LEFT JOIN users u ON u.id = t.user_id
            LEFT JOIN teams tm ON tm.id = t.team_id
-           WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > now()
-             AND (t.user_id IS NULL OR u.role = t.role)""",
+           WHERE t.token_hash = $1 AND {VALID.format(t="t", u="u")}""",
         token_hash)
 
 
@@ -56,9 +60,8 @@ async def get_valid_digests(conn: asyncpg.Connection, token_hashes: list[bytes])
     """Those of `token_hashes` still valid (as get_valid_token): one lookup of the
     unique index per token, in one statement for every open socket of an instance."""
     rows = await conn.fetch(
-        """SELECT t.token_hash FROM tokens t LEFT JOIN users u ON u.id = t.user_id
-           WHERE t.token_hash = ANY($1::bytea[]) AND t.revoked_at IS NULL
-             AND t.expires_at > now() AND (t.user_id IS NULL OR u.role = t.role)""",
+        f"""SELECT t.token_hash FROM tokens t LEFT JOIN users u ON u.id = t.user_id
+            WHERE t.token_hash = ANY($1::bytea[]) AND {VALID.format(t="t", u="u")}""",
         token_hashes)
     return {row["token_hash"] for row in rows}
 

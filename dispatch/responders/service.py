@@ -30,6 +30,12 @@ def check_rate(ctx: Context, team_id: int) -> None:
                               retry_after_s=wait)
 
 
+def check_token_ok(row: asyncpg.Record) -> None:
+    """401 when the statement that checked a socket's token found it no longer valid."""
+    if not row["token_ok"]:
+        raise Unauthorized("token is expired or revoked")
+
+
 async def get_team_assignment(conn: asyncpg.Connection, team_id: int) -> dict | None:
     """The team's active assignment with its incident, or None."""
     assignment = await assignments_db.get_active_assignment(conn, team_id=team_id)
@@ -60,8 +66,7 @@ async def do_team_step(conn: asyncpg.Connection, ctx: Context, team_id: int, bod
     at = check_recent_time(body.at)
     claim = await assignments_db.claim_client_id(conn, team_id, body.client_id,
                                                  body.incident_id, body.action, token_hash)
-    if not claim["token_ok"]:
-        raise Unauthorized("token is expired or revoked")
+    check_token_ok(claim)
     if not claim["claimed"]:
         return await _replayed(conn, team_id, body)
     locked = await incidents_db.lock_incident_for_team(conn, body.incident_id, team_id)
@@ -103,8 +108,7 @@ async def do_team_location(conn: asyncpg.Connection, ctx: Context, team_id: int,
     at = check_recent_time(body.at) or datetime.now(UTC)
     result = await teams_db.store_team_fix(conn, team_id, body.lat, body.lon,
                                            body.accuracy_m, at, token_hash)
-    if not result["token_ok"]:
-        raise Unauthorized("token is expired or revoked")
+    check_token_ok(result)
     if result["stored"] and ctx.on_fix_stored is not None:
         ctx.on_fix_stored()
     return result["stored"]

@@ -22,9 +22,7 @@ import time
 from db import teams as teams_db
 from dispatch.background import run_step
 from dispatch.context import Context
-from dispatch.events import emit
-from dispatch.events.catalogue import TeamUpdated
-from dispatch.teams.views import team_view
+from dispatch.teams.service import do_announce_team
 
 
 async def do_announce_fixes(ctx: Context) -> int:
@@ -34,9 +32,9 @@ async def do_announce_fixes(ctx: Context) -> int:
         teams = await teams_db.take_fixes_to_announce(conn, ctx.settings.gps_announce_s,
                                                       ctx.settings.gps_fresh_s)
         for row in teams:
-            team = team_view(row)
-            await emit(conn, TeamUpdated(**team, accuracy_m=row["fix_accuracy_m"]),
-                       actor=f"team:{row['code']}", team_id=row["id"])
+            await do_announce_team(conn, row["id"], actor=f"team:{row['code']}",
+                                   gps_fresh_s=ctx.settings.gps_fresh_s, row=row,
+                                   accuracy_m=row["fix_accuracy_m"])
     return len(teams)
 
 

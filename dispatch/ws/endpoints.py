@@ -69,6 +69,14 @@ async def read_hello(ws: WebSocket, timeout_s: float) -> dict | None:
     return hello
 
 
+def _refused(client_id: object, exc: DispatchError, revoke: Callable[[], None]) -> dict:
+    """The answer to a refused frame; a token found no longer valid (checked in the
+    frame's own statement) also closes the socket with 4401."""
+    if isinstance(exc, Unauthorized):
+        revoke()
+    return {"client_id": client_id, "ok": False, "error": exc.detail, "status": exc.status}
+
+
 def _responder_handlers(ws: WebSocket, principal: Principal, token_hash: bytes,
                         revoke: Callable[[], None]) -> dict:
     ctx = ws.app.state.ctx
@@ -82,13 +90,8 @@ def _responder_handlers(ws: WebSocket, principal: Principal, token_hash: bytes,
                 result = await responders.do_team_step(conn, ctx, principal.team_id, body,
                                                        actor=principal.actor,
                                                        token_hash=token_hash)
-        except Unauthorized as exc:
-            revoke()
-            return {"client_id": client_id, "ok": False, "error": exc.detail,
-                    "status": exc.status}
         except DispatchError as exc:
-            return {"client_id": client_id, "ok": False, "error": exc.detail,
-                    "status": exc.status}
+            return _refused(client_id, exc, revoke)
         except DATABASE_ERRORS as exc:  # the step is idempotent: the phone sends it again
             log.warning("ws.step_failed", error=str(exc))
             return {"client_id": client_id, **UNAVAILABLE}
@@ -104,13 +107,8 @@ def _responder_handlers(ws: WebSocket, principal: Principal, token_hash: bytes,
             async with ctx.acquire() as conn:
                 await responders.do_team_location(conn, ctx, principal.team_id, body,
                                                   token_hash=token_hash)
-        except Unauthorized as exc:
-            revoke()
-            return {"client_id": client_id, "ok": False, "error": exc.detail,
-                    "status": exc.status}
         except DispatchError as exc:
-            return {"client_id": client_id, "ok": False, "error": exc.detail,
-                    "status": exc.status}
+            return _refused(client_id, exc, revoke)
         except DATABASE_ERRORS as exc:
             log.warning("ws.location_failed", error=str(exc))
             return {"client_id": client_id, **UNAVAILABLE}
