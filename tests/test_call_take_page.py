@@ -12,24 +12,16 @@ from playwright.async_api import Browser, Page, expect
 
 from db import users as users_db
 from dispatch.auth.service import hash_secret
+from tests.browser_support import ARTIFACTS, Watch, staff_page
 from tests.calls_support import login_gateway, open_call
 from tests.support import Api, wait_until
-from tests.test_pages import ARTIFACTS, Watch
 
 SECOND_OPERATOR = ("budi", "operator-secret-2")
 
 
 async def _dashboard(browser: Browser, base_url: str, watch: Watch, username: str,
                      password: str) -> Page:
-    context = await browser.new_context(viewport={"width": 1366, "height": 800},
-                                        locale="id-ID")
-    watch.attach(context)
-    page = await context.new_page()
-    await page.goto(f"{base_url}/login")
-    await page.fill("input[name=username]", username)
-    await page.fill("input[name=password]", password)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"{base_url}/dashboard")
+    page = await staff_page(browser, base_url, watch, username, password)
     await expect(page.locator("#conn-banner")).to_be_hidden()
     return page
 

@@ -15,10 +15,11 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from dispatch.cities import load_pack
 from dispatch.cities.loader import do_load_city
+from tests.browser_support import ARTIFACTS, XSS, Watch, phone_page, staff_page
 from tests.calls_support import login_gateway, open_call
 from tests.support import PASSWORDS, Api
 from tests.test_aml import sms
-from tests.test_pages import ARTIFACTS, XSS, Watch, _operator_page
+from tests.test_pages import _operator_page
 
 FIRST = ("0812 3456 7001", "+6281234567001")
 PRANK = ("0852 1111 2222", "+6285211112222")
@@ -30,30 +31,12 @@ HANDSET = ("-4.00030", "+119.64070")
 
 async def _staff_page(browser: Browser, base_url: str, watch: Watch, role: str,
                       landing: str = "/dashboard") -> Page:
-    context = await browser.new_context(viewport={"width": 1366, "height": 800},
-                                        locale="id-ID")
-    watch.attach(context)
-    page = await context.new_page()
-    await page.goto(f"{base_url}/login")
-    await page.fill("input[name=username]", role)
-    await page.fill("input[name=password]", PASSWORDS[role])
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"{base_url}{landing}")
-    return page
+    return await staff_page(browser, base_url, watch, role, PASSWORDS[role], landing=landing)
 
 
 async def _team_page(browser: Browser, base_url: str, watch: Watch,
                      code: str) -> tuple[Page, BrowserContext]:
-    context = await browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True,
-                                        has_touch=True, locale="id-ID")
-    watch.attach(context)
-    page = await context.new_page()
-    await page.goto(f"{base_url}/team/login")
-    await page.fill("input[name=team_code]", code)
-    await page.fill("input[name=pin]", "432100")
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"{base_url}/team")
-    return page, context
+    return await phone_page(browser, base_url, watch, code)
 
 
 async def _fill_emergency(page: Page, lat: float, lon: float, address: str) -> None:

@@ -4,68 +4,22 @@ typed by callers never runs as markup."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import asyncpg
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
-from tests.support import PASSWORDS, WAIT_S, Api
-
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-XSS = '<img src=x onerror="window.__pwned=1;alert(1)">'
-# Every expectation waits up to this long (it passes as soon as it holds).
-expect.set_options(timeout=WAIT_S * 1000)
-
-
-class Watch:
-    """Collects what a page did that it must not: dialogs, script errors, foreign requests."""
-
-    def __init__(self, base_url: str) -> None:
-        self.base_url, self.dialogs, self.errors, self.foreign = base_url, [], [], []
-
-    def attach(self, context: BrowserContext) -> None:
-        context.on("request", self._request)
-        context.on("page", self._page)
-
-    def _page(self, page: Page) -> None:
-        page.on("dialog", lambda dialog: (self.dialogs.append(dialog.message),
-                                          dialog.dismiss()))
-        page.on("pageerror", lambda error: self.errors.append(str(error)))
-
-    def _request(self, request) -> None:
-        url = request.url
-        ws_base = self.base_url.replace("http", "ws", 1)
-        if not url.startswith((self.base_url, ws_base, "data:", "blob:")):
-            self.foreign.append(url)
+from tests.browser_support import ARTIFACTS, XSS, Watch, phone_page, staff_page
+from tests.support import PASSWORDS, Api
 
 
 async def _operator_page(browser: Browser, base_url: str, watch: Watch) -> Page:
-    context = await browser.new_context(viewport={"width": 1366, "height": 768},
-                                        locale="id-ID")
-    watch.attach(context)
-    page = await context.new_page()
-    await page.goto(f"{base_url}/login")
-    await page.fill("input[name=username]", "operator")
-    await page.fill("input[name=password]", PASSWORDS["operator"])
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"{base_url}/dashboard")
+    page = await staff_page(browser, base_url, watch, "operator", PASSWORDS["operator"],
+                            height=768)
     await expect(page.locator("#conn-banner")).to_be_hidden()
     return page
 
 
 async def _team_page(browser: Browser, base_url: str, watch: Watch) -> tuple[Page, BrowserContext]:
-    context = await browser.new_context(
-        viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True,
-        locale="id-ID", permissions=["geolocation"],
-        geolocation={"latitude": -4.0012, "longitude": 119.6405})
-    watch.attach(context)
-    page = await context.new_page()
-    await page.goto(f"{base_url}/team/login")
-    await page.fill("input[name=team_code]", "PAGE1")
-    await page.fill("input[name=pin]", "432100")
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"{base_url}/team")
-    return page, context
+    return await phone_page(browser, base_url, watch, "PAGE1", position=(-4.0012, 119.6405))
 
 
 async def _submit_call(page: Page) -> None:

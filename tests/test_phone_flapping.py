@@ -23,6 +23,7 @@ import pytest
 import structlog
 from playwright.async_api import Browser, BrowserContext, Page, Response, expect
 
+from tests.browser_support import Watch, phone_page
 from tests.flaky_proxy import (
     BLACKHOLE,
     FREEZE,
@@ -34,7 +35,6 @@ from tests.flaky_proxy import (
     websocket_welcome,
 )
 from tests.support import WAIT_S, Api, wait_until
-from tests.test_pages import Watch
 
 CODE = "FLP1"
 STEP = b"POST /api/v1/team/status"
@@ -61,19 +61,8 @@ Object.defineProperty(Navigator.prototype, "vibrate", {
 
 
 async def _phone(browser: Browser, base_url: str, watch: Watch) -> tuple[Page, BrowserContext]:
-    context = await browser.new_context(
-        viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True,
-        locale="id-ID", permissions=["geolocation"],
-        geolocation={"latitude": -4.0012, "longitude": 119.6405})
-    watch.attach(context)
-    await context.add_init_script(RECORDER)
-    page = await context.new_page()
-    await page.goto(f"{base_url}/team/login")
-    await page.fill("input[name=team_code]", CODE)
-    await page.fill("input[name=pin]", "432100")
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"{base_url}/team")
-    return page, context
+    return await phone_page(browser, base_url, watch, CODE, position=(-4.0012, 119.6405),
+                            init_script=RECORDER)
 
 
 async def _stored_steps(db: asyncpg.Connection, incident_id: int) -> list[str]:

@@ -10,8 +10,8 @@ import asyncio
 import asyncpg
 from playwright.async_api import Browser, BrowserContext, Page, Route, expect
 
+from tests.browser_support import Watch
 from tests.support import WAIT_S, Api, wait_until
-from tests.test_pages import Watch
 
 CODE = "PQ1"
 expect.set_options(timeout=WAIT_S * 1000)

@@ -13,8 +13,8 @@ from playwright.async_api import Browser, Page, expect
 from dispatch.cities import load_pack
 from dispatch.cities.loader import do_load_city
 from dispatch.planner import ScenarioError, parse_scenario
+from tests.browser_support import ARTIFACTS, XSS, Watch, staff_page
 from tests.support import PASSWORDS
-from tests.test_pages import ARTIFACTS, XSS, Watch
 
 KELURAHAN = len(load_pack("parepare").kelurahan)
 PERCENT = re.compile(r"^\d+(,\d+)?%$")  # Indonesian: "4,5%"
@@ -22,14 +22,8 @@ PERCENT = re.compile(r"^\d+(,\d+)?%$")  # Indonesian: "4,5%"
 
 async def _planner_page(browser: Browser, base_url: str, watch: Watch) -> Page:
     """The health office logs in, lands on the reports and follows its link."""
-    context = await browser.new_context(viewport={"width": 1366, "height": 900}, locale="id-ID")
-    watch.attach(context)
-    page = await context.new_page()
-    await page.goto(f"{base_url}/login")
-    await page.fill("input[name=username]", "health_office")
-    await page.fill("input[name=password]", PASSWORDS["health_office"])
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"{base_url}/reports")
+    page = await staff_page(browser, base_url, watch, "health_office",
+                            PASSWORDS["health_office"], landing="/reports", height=900)
     await page.click("nav.page-nav a[href='/planner']")
     await page.wait_for_url(f"{base_url}/planner")
     await expect(page.locator("body[data-ready=true]")).to_be_attached()

@@ -16,6 +16,7 @@ from dispatch.cities import load_pack
 from dispatch.cities.loader import do_load_city
 from dispatch.reports import plots
 from dispatch.reports.charts import CHARTS
+from tests.browser_support import ARTIFACTS, Watch
 from tests.reports_support import (
     insert_assignment,
     insert_call,
@@ -24,7 +25,6 @@ from tests.reports_support import (
     local,
 )
 from tests.support import PASSWORDS, Api
-from tests.test_pages import ARTIFACTS, Watch
 
 # Inside kecamatan of the city pack (its fact sheet's centroids).
 SOREANG, UJUNG = (-3.9881, 119.6438), (-3.9941, 119.6519)

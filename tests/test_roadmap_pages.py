@@ -16,9 +16,9 @@ from playwright.async_api import Browser, Page, expect
 from dispatch.cities import load_pack
 from dispatch.cities.loader import do_load_city
 from dispatch.config import Settings
+from tests.browser_support import ARTIFACTS, Watch, phone_page, staff_page
 from tests.roadmap_support import junction, write_town
 from tests.support import PASSWORDS, WAIT_S, Api
-from tests.test_pages import ARTIFACTS, Watch
 
 expect.set_options(timeout=WAIT_S * 1000)
 TOWN_CENTRE = junction(5, 5)
@@ -39,28 +39,12 @@ def settings(settings: Settings, extract: Path, request: pytest.FixtureRequest) 
 
 
 async def operator_page(browser: Browser, base_url: str, watch: Watch) -> Page:
-    context = await browser.new_context(viewport={"width": 1366, "height": 768},
-                                        locale="id-ID")
-    watch.attach(context)
-    page = await context.new_page()
-    await page.goto(f"{base_url}/login")
-    await page.fill("input[name=username]", "operator")
-    await page.fill("input[name=password]", PASSWORDS["operator"])
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"{base_url}/dashboard")
-    return page
+    return await staff_page(browser, base_url, watch, "operator", PASSWORDS["operator"],
+                            height=768)
 
 
 async def team_page(browser: Browser, base_url: str, watch: Watch, code: str) -> Page:
-    context = await browser.new_context(viewport={"width": 360, "height": 740},
-                                        is_mobile=True, has_touch=True, locale="id-ID")
-    watch.attach(context)
-    page = await context.new_page()
-    await page.goto(f"{base_url}/team/login")
-    await page.fill("input[name=team_code]", code)
-    await page.fill("input[name=pin]", "432100")
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"{base_url}/team")
+    page, _ = await phone_page(browser, base_url, watch, code)
     return page
 
 

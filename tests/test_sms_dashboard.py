@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncpg
 from playwright.async_api import Browser, expect
 
+from tests.browser_support import Watch
 from tests.sms_support import (
     SECOND_NUMBER,
     TEAM_NUMBER,
@@ -17,7 +18,7 @@ from tests.sms_support import (
     sms_team,
 )
 from tests.support import Api, running_service, wait_until
-from tests.test_pages import Watch, _operator_page
+from tests.test_pages import _operator_page
 
 
 async def test_channel_alarm_and_replies_on_the_dashboard(browser: Browser, dsn: str,
