@@ -40,8 +40,7 @@ from pathlib import Path
 
 import httpx
 from websockets.asyncio.client import ClientConnection
-from websockets.asyncio.client import connect as ws_connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake
+from websockets.exceptions import ConnectionClosed
 
 from db import tokens as tokens_db
 from db import users as users_db
@@ -50,6 +49,7 @@ from dispatch.auth.service import digest, hash_secret
 from dispatch.geo.districts import do_import_districts
 from load import observe
 from load.bench_incidents import COMPLAINTS, _district_items
+from load.bots import connect_and_hello
 from load.common import (
     DISTRICTS_FILE,
     TEAM_PIN,
@@ -64,7 +64,6 @@ from load.service import service_process
 
 OPERATOR = "bench-operator"
 CLIENT_TIMEOUT_S = 30.0
-OPEN_TIMEOUT_S = 30.0
 TOKEN_TTL = timedelta(days=1)
 SETTLE_STEP_S = 0.05
 
@@ -196,24 +195,9 @@ async def open_socket(url: str, token: str, sock: Socket, compression: str | Non
                       errors: Counter) -> float | None:
     """Connect, hello, wait for the welcome, start the reader; the seconds it took."""
     started = time.perf_counter()
-    try:
-        ws = await ws_connect(url, open_timeout=OPEN_TIMEOUT_S, ping_interval=None,
-                              compression=compression, max_size=2**20, close_timeout=5)
-    except (OSError, TimeoutError, InvalidHandshake) as exc:
-        errors[f"connect: {type(exc).__name__}"] += 1
+    sock.ws = await connect_and_hello(url, token, compression, errors)
+    if sock.ws is None:
         return None
-    try:
-        await ws.send(json.dumps({"type": "hello", "token": token, "last_seq": None}))
-        welcome = json.loads(await asyncio.wait_for(ws.recv(), OPEN_TIMEOUT_S))
-    except (ConnectionClosed, TimeoutError) as exc:
-        errors[f"hello: {type(exc).__name__}"] += 1
-        await ws.close()
-        return None
-    if welcome.get("type") != "welcome":
-        errors[f"hello answered with {welcome.get('type')!r}"] += 1
-        await ws.close()
-        return None
-    sock.ws = ws
     sock.reader = asyncio.create_task(_read(sock))
     return time.perf_counter() - started
 

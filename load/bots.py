@@ -182,28 +182,35 @@ async def _fixer(sock: Sock, walk: Walk, tally: Tally, rng: random.Random,
         await asyncio.sleep(walk.fix_every_s)
 
 
-async def open_sock(url: str, token: str, sock: Sock, compression: str | None,
-                    errors: Counter) -> bool:
-    """Connect, hello, wait for the welcome. False (and an error counted) if not."""
+async def connect_and_hello(url: str, token: str, compression: str | None,
+                            errors: Counter) -> ClientConnection | None:
+    """Connect, hello, wait for the welcome: the open socket, or None (and an error
+    counted). Shared by the generator's bots and load.bench_push."""
     try:
         ws = await ws_connect(url, open_timeout=OPEN_TIMEOUT_S, ping_interval=None,
                               compression=compression, max_size=2**20, close_timeout=5)
     except (OSError, TimeoutError, InvalidHandshake) as exc:
         errors[f"connect: {type(exc).__name__}"] += 1
-        return False
+        return None
     try:
         await ws.send(orjson.dumps({"type": "hello", "token": token, "last_seq": None}).decode())
         welcome = orjson.loads(await asyncio.wait_for(ws.recv(), OPEN_TIMEOUT_S))
     except (ConnectionClosed, TimeoutError) as exc:
         errors[f"hello: {type(exc).__name__}"] += 1
         await ws.close()
-        return False
+        return None
     if welcome.get("type") != "welcome":
         errors[f"hello answered {welcome.get('type')!r}"] += 1
         await ws.close()
-        return False
-    sock.ws = ws
-    return True
+        return None
+    return ws
+
+
+async def open_sock(url: str, token: str, sock: Sock, compression: str | None,
+                    errors: Counter) -> bool:
+    """Connect, hello, wait for the welcome. False (and an error counted) if not."""
+    sock.ws = await connect_and_hello(url, token, compression, errors)
+    return sock.ws is not None
 
 
 def start(sock: Sock, tally: Tally, walk: Walk | None, seed: int,
