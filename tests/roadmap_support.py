@@ -9,8 +9,12 @@ is a whole number of 100 m blocks.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
+from dispatch.config import Settings
 from tests.roads_support import OsmWriter, place
 
 ORIGIN = (-4.02, 119.635)
@@ -41,3 +45,13 @@ def draw_town() -> OsmWriter:
 
 def write_town(folder: Path) -> Path:
     return draw_town().write(folder / "town.osm")
+
+
+def town_settings(settings: Settings, extract: Path, request: pytest.FixtureRequest,
+                  **extra: object) -> Settings:
+    """The service on the town's graph (plus `extra`), unless the test names its own
+    router with `@pytest.mark.settings(router=...)`."""
+    marker = request.node.get_closest_marker("settings")
+    if marker and "router" in marker.kwargs:
+        return settings
+    return replace(settings, router=f"osm:{extract}", **extra)

@@ -5,7 +5,6 @@ of tests/roadmap_support.py, served with `DISPATCH112_ROUTER=osm:PATH`."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,15 @@ from scipy.sparse import csgraph
 
 from dispatch.config import Settings
 from routing.roads import load_graph
-from tests.roadmap_support import BLOCK_M, ISLAND_X_M, ORIGIN, island, junction, write_town
+from tests.roadmap_support import (
+    BLOCK_M,
+    ISLAND_X_M,
+    ORIGIN,
+    island,
+    junction,
+    town_settings,
+    write_town,
+)
 from tests.roads_support import place
 from tests.support import Api
 
@@ -31,10 +38,7 @@ def extract(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def settings(settings: Settings, extract: Path, request: pytest.FixtureRequest) -> Settings:
     """The town's graph, unless the test names its own router."""
-    marker = request.node.get_closest_marker("settings")
-    if marker and "router" in marker.kwargs:
-        return settings
-    return replace(settings, router=f"osm:{extract}")
+    return town_settings(settings, extract, request)
 
 
 def box(*corners: tuple[float, float]) -> str:

@@ -6,7 +6,6 @@ dashboard-roads.png, team-route.png)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import asyncpg
@@ -17,7 +16,7 @@ from dispatch.cities import load_pack
 from dispatch.cities.loader import do_load_city
 from dispatch.config import Settings
 from tests.browser_support import ARTIFACTS, Watch, phone_page, staff_page
-from tests.roadmap_support import junction, write_town
+from tests.roadmap_support import junction, town_settings, write_town
 from tests.support import PASSWORDS, WAIT_S, Api
 
 expect.set_options(timeout=WAIT_S * 1000)
@@ -32,10 +31,7 @@ def extract(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def settings(settings: Settings, extract: Path, request: pytest.FixtureRequest) -> Settings:
     """The town's graph and no tile server, unless the test names its own router."""
-    marker = request.node.get_closest_marker("settings")
-    if marker and "router" in marker.kwargs:
-        return settings
-    return replace(settings, router=f"osm:{extract}", tile_url=None)
+    return town_settings(settings, extract, request, tile_url=None)
 
 
 async def operator_page(browser: Browser, base_url: str, watch: Watch) -> Page:
