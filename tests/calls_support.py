@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import asyncpg
 
-from db import users as users_db
-from dispatch.auth.service import hash_secret
-from tests.support import Api
+from tests.support import GATEWAY_PASSWORD, Api, create_gateway_user, fingerprint_tables
 
-GATEWAY_PASSWORD = "gateway-secret-1"
 # Every table the call log, the block list and AML write to.
 TABLES = ("calls", "incidents", "assignments", "blocklist", "aml_locations", "callbacks",
           "events")
@@ -17,7 +14,7 @@ TABLES = ("calls", "incidents", "assignments", "blocklist", "aml_locations", "ca
 
 async def login_gateway(api: Api, db: asyncpg.Connection) -> None:
     """A gateway user `gateway`; its token as api.tokens["gateway"]."""
-    await users_db.upsert_user(db, "gateway", await hash_secret(GATEWAY_PASSWORD), "gateway")
+    await create_gateway_user(db)
     response = await api.http.post("/api/v1/auth/token", json={
         "username": "gateway", "password": GATEWAY_PASSWORD})
     assert response.status_code == 200, response.text
@@ -42,13 +39,7 @@ async def end_call(api: Api, call_id: int, disposition: str, incident_id: int | 
 
 async def fingerprint(db: asyncpg.Connection) -> dict[str, tuple[int, str]]:
     """Count and digest of every row of TABLES."""
-    found = {}
-    for table in TABLES:
-        row = await db.fetchrow(
-            f"SELECT count(*) AS n, md5(coalesce(string_agg(t::text, '|' ORDER BY t::text),"
-            f" '')) AS digest FROM {table} t")
-        found[table] = (row["n"], row["digest"])
-    return found
+    return await fingerprint_tables(db, TABLES)
 
 
 def check_problem(response, status: int, field: str | None = None) -> dict:

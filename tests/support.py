@@ -25,6 +25,7 @@ from dispatch.config import Settings
 from dispatch.events.catalogue import check_event
 from realtime.client import EventClient
 
+GATEWAY_PASSWORD = "gateway-secret-1"
 PASSWORDS = {"admin": "admin-secret-1", "operator": "operator-secret-1",
              "health_office": "office-secret-1"}
 # A place in Soreang, Parepare, and bases around it.
@@ -48,6 +49,11 @@ async def wait_until(check: Callable[[], object], timeout_s: float = WAIT_S,
         if time.monotonic() > deadline:
             raise TimeoutError(f"no {what} within {timeout_s} s (last: {value!r})")
         await asyncio.sleep(poll_s)
+
+
+async def create_gateway_user(conn: asyncpg.Connection) -> None:
+    """The call gateway's user `gateway` (password GATEWAY_PASSWORD)."""
+    await users_db.upsert_user(conn, "gateway", await hash_secret(GATEWAY_PASSWORD), "gateway")
 
 
 async def create_users(conn: asyncpg.Connection) -> None:
@@ -240,3 +246,16 @@ async def own_postgres(folder: Path) -> AsyncIterator[tuple[object, str]]:
         yield server, dsn
     finally:
         await asyncio.to_thread(server.stop)
+
+
+async def fingerprint_tables(db: asyncpg.Connection,
+                             tables: tuple[str, ...]) -> dict[str, tuple[int, str]]:
+    """Row count and a digest of the contents of each of `tables`: equal before and
+    after a refused request when it changed nothing."""
+    found = {}
+    for table in tables:
+        row = await db.fetchrow(
+            f"SELECT count(*) AS n, md5(coalesce(string_agg(t::text, '|' ORDER BY t::text),"
+            f" '')) AS digest FROM {table} t")
+        found[table] = (row["n"], row["digest"])
+    return found

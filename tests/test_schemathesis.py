@@ -37,12 +37,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from db import users as users_db
 from db.pool import connect
-from dispatch.auth.service import hash_secret
 from dispatch.cities import load_pack
 from dispatch.cities.loader import do_load_city
-from tests.support import CITY, PASSWORDS, Api
+from tests.support import CITY, GATEWAY_PASSWORD, PASSWORDS, Api, create_gateway_user
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance, response_headers_conformance]
@@ -53,7 +51,6 @@ EXAMPLES = {GenerationMode.POSITIVE: 6, GenerationMode.NEGATIVE: 4}
 # Drawings and downloads cost a chart or a workbook each (most of a report reader's
 # run): half as many of them; their parameters are the same few as the JSON reports'.
 HEAVY = (".svg", ".xlsx", ".csv")
-GATEWAY_PASSWORD = "gateway-secret-1"
 PIN = "432100"
 CALLERS = ("admin", "operator", "health_office", "responder", "gateway", "anonymous")
 # Logging out spends the caller's token: that operation runs last.
@@ -93,8 +90,7 @@ async def caller_token(api: Api, dsn: str, caller: str) -> str | None:
     if caller == "gateway":
         conn = await asyncpg.connect(dsn)
         try:
-            await users_db.upsert_user(conn, "gateway", await hash_secret(GATEWAY_PASSWORD),
-                                       "gateway")
+            await create_gateway_user(conn)
         finally:
             await conn.close()
         response = await api.http.post("/api/v1/auth/token", json={

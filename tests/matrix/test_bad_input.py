@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import pytest
 
-from tests.support import CITY, Api
+from tests.support import CITY, Api, fingerprint_tables
 
 LIMIT = 64 * 1024
 MISSING = object()  # marks a field to leave out of a body
@@ -623,13 +623,7 @@ async def send(api: Api, case: Case, ids: dict[str, int]) -> Reply:
 
 async def fingerprint(db: asyncpg.Connection) -> dict[str, tuple[int, str]]:
     """Row count and a digest of the contents of every table the API writes to."""
-    result = {}
-    for table in TABLES:
-        row = await db.fetchrow(
-            f"SELECT count(*) AS n, md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), ''))"
-            f" AS digest FROM {table} t")
-        result[table] = (row["n"], row["digest"])
-    return result
+    return await fingerprint_tables(db, TABLES)
 
 
 def check_problem(case: Case, reply: Reply) -> None:

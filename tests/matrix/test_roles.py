@@ -34,7 +34,7 @@ from dispatch.api import OPERATIONS
 from dispatch.app import create_app
 from dispatch.auth.service import digest, hash_secret
 from dispatch.config import Settings
-from tests.support import CITY, PASSWORDS, Api
+from tests.support import CITY, GATEWAY_PASSWORD, PASSWORDS, Api, create_gateway_user
 
 TOKEN, DEVICE, LOGOUT = "/api/v1/auth/token", "/api/v1/auth/device", "/api/v1/auth/logout"
 PIN = "432100"
@@ -44,7 +44,6 @@ CALLERS = (*ROLES, "no-token", "garbage-token", "revoked-token", "expired-token"
 PUBLIC = frozenset()  # no token needed
 STAFF = frozenset({"admin", "operator"})
 TELEPHONY = STAFF | {"gateway"}  # opens and ends calls, sends line heartbeats
-GATEWAY_PASSWORD = "gateway-secret-1"
 ADMIN = frozenset({"admin"})
 GATEWAY_ONLY = frozenset({"gateway"})
 GATEWAY = frozenset({"gateway"})
@@ -270,8 +269,7 @@ class World:
 async def world(api: Api, dsn: str) -> World:
     conn = await asyncpg.connect(dsn)
     try:
-        await users_db.upsert_user(conn, "gateway", await hash_secret(GATEWAY_PASSWORD),
-                                   "gateway")
+        await create_gateway_user(conn)
     finally:
         await conn.close()
     t1 = await api.team("T1", *CITY, pin=PIN)
