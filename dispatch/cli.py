@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import NoReturn
 
 from db.migrate import migrate
 from db.pool import connect
@@ -209,32 +210,30 @@ def _roads_extract(settings: Settings, file: str | None) -> Path | None:
     return Path(path) if kind == "osm" else None
 
 
-class _NoGraph(Exception):
-    """The road commands cannot get a graph: the message says why (exit 2)."""
-
-
 def _road_graph(settings: Settings, file: str | None) -> tuple[Path, object, float]:
-    """The extract named (or DISPATCH112_ROUTER's), its graph and the seconds it took."""
+    """The extract named (or DISPATCH112_ROUTER's), its graph and the seconds it took.
+    Without one, says why on stderr and exits 2."""
     from dispatch.roads import do_import
     from routing.roads import ExtractError
     extract = _roads_extract(settings, file)
     if extract is None:
-        raise _NoGraph("name an extract (FILE.osm.pbf) or set DISPATCH112_ROUTER=osm:PATH")
+        _exit_2("name an extract (FILE.osm.pbf) or set DISPATCH112_ROUTER=osm:PATH")
     try:
         graph, seconds = do_import(extract)
     except ExtractError as exc:
-        raise _NoGraph(str(exc)) from None
+        _exit_2(str(exc))
     return extract, graph, seconds
+
+
+def _exit_2(message: str) -> NoReturn:
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 def cmd_roads_import(settings: Settings, args: argparse.Namespace) -> int:
     """Build the road graph of an extract and cache it beside the file."""
     from dispatch.roads import describe_import
-    try:
-        extract, graph, seconds = _road_graph(settings, args.file)
-    except _NoGraph as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    extract, graph, seconds = _road_graph(settings, args.file)
     print(describe_import(extract, graph, seconds))
     return 0
 
@@ -242,11 +241,7 @@ def cmd_roads_import(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_roads_check(settings: Settings, args: argparse.Namespace) -> int:
     """The graph's size and pieces, and the teams' bases it cannot serve (exit 1)."""
     from dispatch.roads import get_base_problems, get_summary, get_teams
-    try:
-        extract, graph, _ = _road_graph(settings, args.file)
-    except _NoGraph as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    extract, graph, _ = _road_graph(settings, args.file)
     print(f"{extract}: {get_summary(graph).describe()}")
     with database(settings) as ready:
         asyncio.run(_run_migrations(ready.database_url))
