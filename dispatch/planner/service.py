@@ -188,6 +188,9 @@ class PlannerRuns:
         for process in processes:
             with contextlib.suppress(Exception):
                 process.join(timeout=5)
+                if process.is_alive():  # SIGTERM not acted on in time: no second chance
+                    process.kill()
+                    process.join(timeout=5)
 
 
 # The page's ready-made scenarios: (name, teams as (code, site, kind, shifts), extra
