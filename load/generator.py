@@ -286,6 +286,9 @@ async def measure(args: argparse.Namespace, out: Path) -> dict:
         summary["connect"] = {"seconds": round(connect_s, 1), "errors": dict(connect_errors)}
         summary["service_log"] = dict(sum((observe.log_event_counts(
             logs / f"service-{i + 1}.log") for i in range(args.instances)), Counter()))
+        summary["slow_gc"] = report.summarise_collections(
+            [c for i in range(args.instances)
+             for c in observe.slow_collections(logs / f"service-{i + 1}.log")])
         event_rate = max((len(s.seqs) for s in socks if s.role == "dashboard"),
                          default=0) / wall
         summary["events_per_s_on_a_dashboard"] = round(event_rate, 1)

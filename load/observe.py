@@ -8,6 +8,7 @@ import json
 import os
 import resource
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -88,16 +89,27 @@ def describe_lock_waits(counts: Counter) -> str:
                                      if detail else ""))
 
 
-def log_event_counts(path: Path) -> Counter:
-    """How often each event name occurs in the service's JSON log (whole run)."""
-    counts: Counter = Counter()
+def _log_records(path: Path) -> Iterator[dict | None]:
+    """The service's JSON log lines as dicts (None: an unreadable line)."""
     if not path.exists():
-        return counts
+        return
     for line in path.read_text(errors="replace").splitlines():
         if not line.startswith("{"):
             continue  # the start-up banner
         try:
-            counts[json.loads(line).get("event", "?")] += 1
-        except (ValueError, AttributeError):
-            counts["(unreadable line)"] += 1
-    return counts
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        yield record if isinstance(record, dict) else None
+
+
+def log_event_counts(path: Path) -> Counter:
+    """How often each event name occurs in the service's JSON log (whole run)."""
+    return Counter("(unreadable line)" if r is None else r.get("event", "?")
+                   for r in _log_records(path))
+
+
+def slow_collections(path: Path) -> list[tuple[int, float]]:
+    """The garbage collections the service logged as slow (`gc.slow`): (generation, ms)."""
+    return [(int(r.get("generation", -1)), float(r["ms"])) for r in _log_records(path)
+            if r is not None and r.get("event") == "gc.slow" and "ms" in r]

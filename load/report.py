@@ -117,6 +117,16 @@ def summarise(arrivals, socks, tally, truth: dict, args) -> dict:
     }
 
 
+def summarise_collections(collections: list[tuple[int, float]]) -> dict:
+    """Slow garbage collections per generation: how many, the longest, in all (ms)."""
+    out = {}
+    for generation in sorted({g for g, _ in collections}):
+        pauses = [ms for g, ms in collections if g == generation]
+        out[f"gen{generation}"] = {"n": len(pauses), "max_ms": max(pauses),
+                                   "total_ms": round(sum(pauses), 1)}
+    return out
+
+
 def _plots(points: list, summary: dict, out: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
@@ -190,7 +200,7 @@ def write(summary: dict, out: Path) -> int:
     print(f"http {summary['http_latency']}; step->dashboard {summary['step_to_dashboard']}")
     print(f"gps fixes/s {summary['gps_fixes_per_s']}; lost {summary['lost']}; doubled "
           f"{summary['doubled']}; errors {summary['errors']}; closed {summary['sockets_closed']}")
-    print(f"cpu {summary['cpu']}")
+    print(f"cpu {summary['cpu']}; slow gc {summary.get('slow_gc')}")
     if "baselines" in summary:
         print(f"baselines {json.dumps(summary['baselines'])}")
     print(f"written to {out}")
