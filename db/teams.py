@@ -74,25 +74,29 @@ async def get_candidate_teams(conn: asyncpg.Connection, *, kinds: list[str], gps
     of assignments since `day_start`, the tie-breaker between equally near teams.
     With `near` and `limit`: only the `limit` nearest to `near` (lat, lon) on a flat
     approximation (`planar_m` metres, the same order as the great circle's within a
-    city), nearest first, ties by assignments today and code.
+    city) and any as near as the last of them, nearest first, ties by assignments
+    today and code.
     """
     lat, lon = near if near is not None else (0.0, 0.0)
+    # The cut by distance comes first and keeps every team as near as the last one kept
+    # (WITH TIES: a hospital's teams share a base), so that the assignments of today,
+    # an index probe per team, are counted for those only, not for the whole fleet.
     return await conn.fetch(
-        f"""SELECT c.*, sqrt((c.lat - $5) ^ 2 + ((c.lon - $6) * cos(radians($5))) ^ 2)
+        f"""SELECT c.*, (SELECT count(*) FROM assignments a
+                         WHERE a.team_id = c.id AND a.created_at >= $4) AS today
+           FROM (SELECT t.id, t.code, fresh AS gps, p.lat, p.lon,
+                        sqrt((p.lat - $5) ^ 2 + ((p.lon - $6) * cos(radians($5))) ^ 2)
                         * 111195.0 AS planar_m
-           FROM (SELECT t.id, t.code,
-                  fresh AS gps,
-                  CASE WHEN fresh THEN t.fix_lat ELSE t.base_lat END AS lat,
-                  CASE WHEN fresh THEN t.fix_lon ELSE t.base_lon END AS lon,
-                  coalesce(d.today, 0) AS today
-           FROM teams t
-           CROSS JOIN LATERAL (SELECT t.fix_at IS NOT NULL
-                               AND t.fix_at > now() - make_interval(secs => $2)) f(fresh)
-           LEFT JOIN (SELECT team_id, count(*) AS today FROM assignments
-                      WHERE created_at >= $4 GROUP BY team_id) d ON d.team_id = t.id
-           WHERE t.status = 'available' AND t.kind = ANY($1) AND t.id <> ALL($3)
-             AND {ON_DUTY}) c
-           ORDER BY planar_m, c.today, c.code LIMIT $7""",
+                 FROM teams t
+                 CROSS JOIN LATERAL (SELECT t.fix_at IS NOT NULL
+                                     AND t.fix_at > now() - make_interval(secs => $2)) f(fresh)
+                 CROSS JOIN LATERAL (SELECT CASE WHEN fresh THEN t.fix_lat ELSE t.base_lat END,
+                                            CASE WHEN fresh THEN t.fix_lon ELSE t.base_lon END
+                                    ) p(lat, lon)
+                 WHERE t.status = 'available' AND t.kind = ANY($1) AND t.id <> ALL($3)
+                   AND {ON_DUTY}
+                 ORDER BY planar_m FETCH FIRST $7 ROWS WITH TIES) c
+           ORDER BY c.planar_m, today, c.code""",
         kinds, float(gps_fresh_s), exclude, day_start, lat, lon, limit)
 
 
@@ -115,9 +119,15 @@ async def store_team_fix(conn: asyncpg.Connection, team_id: int, lat: float, lon
     """Store a GPS fix unless a newer one is already stored (phones replay late), in
     one statement and its own implicit transaction. With `token_hash`, only while
     that token is still valid (a socket's frame). Returns `token_ok` and `stored`.
-    The fix is announced later, with others, by take_fixes_to_announce."""
+    The fix is announced later, with others, by take_fixes_to_announce.
+
+    Its commit does not wait for the disk (synchronous_commit off for this transaction
+    only): a crash of PostgreSQL may forget the last fraction of a second of fixes, which
+    the phones' next fixes replace, while hundreds of fixes a second waiting for the WAL
+    flush would hold every incident's commit behind them."""
     return await conn.fetchrow(
-        f"""WITH valid AS (SELECT {TOKEN_OK.format(param="$6")} AS ok),
+        f"""WITH valid AS (SELECT {TOKEN_OK.format(param="$6")} AS ok,
+                                  set_config('synchronous_commit', 'off', true) AS async),
                  stored AS (
                    UPDATE teams SET fix_lat = $2, fix_lon = $3, fix_accuracy_m = $4, fix_at = $5
                    WHERE id = $1 AND (fix_at IS NULL OR fix_at <= $5)
