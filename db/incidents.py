@@ -70,6 +70,19 @@ async def get_incident(conn: asyncpg.Connection, incident_id: int) -> asyncpg.Re
             LEFT JOIN districts d ON d.id = i.district_id WHERE i.id = $1""", incident_id)
 
 
+async def get_incident_summary(conn: asyncpg.Connection,
+                               incident_id: int) -> asyncpg.Record | None:
+    """Status, priority and district of the incident with its active assignment's id,
+    team, ETA, distance and ETA source (None each when it has none), in one read."""
+    return await conn.fetchrow(
+        """SELECT i.status, i.priority, d.name AS district, a.id AS assignment_id,
+                  a.team_id, a.eta_s, a.distance_m, a.eta_source
+           FROM incidents i
+           LEFT JOIN districts d ON d.id = i.district_id
+           LEFT JOIN assignments a ON a.incident_id = i.id AND a.ended_at IS NULL
+           WHERE i.id = $1""", incident_id)
+
+
 async def get_incidents(conn: asyncpg.Connection, *, active: bool | None,
                         limit: int = 500) -> list[asyncpg.Record]:
     """Incidents, most urgent first: priority, then age. `active` None: all."""

@@ -76,7 +76,7 @@ async def _get_candidate_rows(conn: asyncpg.Connection, ctx: Context, lat: float
     rows = await fetch(NEAREST)
     # The cut must fall clearly beyond the first EXACT_FIRST: a flat map and ETAs in
     # whole seconds could otherwise order teams around it differently. Else all.
-    if len(rows) == NEAREST and (rows[-1]["planar_m"]
+    if len(rows) >= NEAREST and (rows[-1]["planar_m"]
                                  <= rows[EXACT_FIRST - 1]["planar_m"] * 1.02 + 100.0):
         return await fetch(None)
     return rows
@@ -147,14 +147,16 @@ async def _log_assignment(conn: asyncpg.Connection, ctx: Context, incident: asyn
 
 
 async def do_allocate(conn: asyncpg.Connection, ctx: Context, incident: asyncpg.Record, *,
-                      actor: str) -> asyncpg.Record | None:
+                      actor: str, new: bool = False) -> asyncpg.Record | None:
     """Assign the nearest free fitting team to the queued, locked `incident`.
 
     Tries candidates nearest first; a team taken meanwhile by another request is
-    skipped. Teams that already let this incident time out are not tried again.
+    skipped. Teams that already let this incident time out are not tried again (a
+    `new` incident, made in this transaction, has no past assignment to look up).
     Returns the assignment, or None (the incident stays queued).
     """
-    exclude = await assignments_db.get_withdrawn_team_ids(conn, incident["id"])
+    exclude = [] if new else await assignments_db.get_withdrawn_team_ids(conn,
+                                                                          incident["id"])
     candidates = await get_ranked_candidates(conn, ctx, incident["lat"], incident["lon"],
                                              KINDS_FOR[incident["required_kind"]], exclude)
     for candidate in candidates:

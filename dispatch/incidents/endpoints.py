@@ -52,7 +52,7 @@ async def create_incident(request: Request, principal: Principal) -> Response:
         incident_id, created = await incidents.do_create_incident(
             conn, ctx, body, actor=principal.actor, idempotency_key=key,
             user=principal.name)
-    async with ctx.acquire() as conn:
+        # Read before COMMIT, on the same connection: what commits is what is answered.
         summary = await incidents.get_incident_summary(conn, incident_id)
     return JSON(summary, status_code=201 if created else 200,
                 headers={"Location": f"/api/v1/incidents/{incident_id}"})

@@ -90,20 +90,19 @@ async def do_create_incident(conn: asyncpg.Connection, ctx: Context, body: Incid
                incident_id=incident_id)
     # Our own uncommitted row: no one else can see it, so no lock is needed, and the row
     # just read has every column the allocation reads.
-    await do_allocate(conn, ctx, row, actor=actor)
+    await do_allocate(conn, ctx, row, actor=actor, new=True)
     return incident_id, True
 
 
 async def get_incident_summary(conn: asyncpg.Connection, incident_id: int) -> dict:
     """The answer of POST /incidents: status, priority and the assignment, if any."""
-    row = await incidents_db.get_incident(conn, incident_id)
-    assignment = await assignments_db.get_active_assignment(conn, incident_id=incident_id)
+    row = await incidents_db.get_incident_summary(conn, incident_id)
     return {"id": incident_id, "status": row["status"], "priority": row["priority"],
             "district": row["district"],
-            "assignment": None if assignment is None else {
-                "id": assignment["id"], "team_id": assignment["team_id"],
-                "eta_s": assignment["eta_s"], "distance_m": assignment["distance_m"],
-                "eta_source": assignment["eta_source"]}}
+            "assignment": None if row["assignment_id"] is None else {
+                "id": row["assignment_id"], "team_id": row["team_id"],
+                "eta_s": row["eta_s"], "distance_m": row["distance_m"],
+                "eta_source": row["eta_source"]}}
 
 
 async def get_incident_detail(conn: asyncpg.Connection, incident_id: int) -> dict:
