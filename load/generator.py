@@ -245,6 +245,10 @@ async def measure(args: argparse.Namespace, out: Path) -> dict:
             busy_s = args.busy_share * args.teams / max(args.rate)  # mean busy time a call
             walk = bots.Walk(step_s=busy_s / 5, fix_every_s=args.fix_every)
             socks, connect_errors, connect_s = await open_fleet(urls, fleet, args, tally, walk)
+            # Phones connect over a shift change, not thousands in seconds: measure the
+            # steady state, once every phone has sent fixes and the service has
+            # digested the connection storm.
+            await asyncio.sleep(args.warmup_s)
             gc.collect()
             gc.freeze()  # the generator's own collections would show as latency
             before = ([observe.cpu_seconds(p) for p in pids], observe.own_cpu_seconds(),
@@ -327,6 +331,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--fix-every", type=float, default=10.0, help="GPS fix period per bot (10 s)")
     p.add_argument("--connections", type=int, default=64,
                    help="HTTP keep-alive connections per instance (64)")
+    p.add_argument("--warmup-s", type=float, default=10.0,
+                   help="after connecting, fixes only, no calls, before measuring (10)")
     p.add_argument("--settle-s", type=float, default=15.0, help="wait for late frames (15)")
     p.add_argument("--router", default="", help="DISPATCH112_ROUTER of the services "
                    "(default: theirs), or synthetic[:SIDE] for load.bench_roads' road city")
@@ -349,10 +355,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             and 1 <= args.teams <= 10_000 and 0 <= args.dashboards <= 200
             and 0 <= args.prank_share + args.duplicate_share < 1
             and 0 < args.busy_share <= 1 and 0 <= args.fix_every <= 600
-            and 1 <= args.connections <= 500 and 0 <= args.settle_s <= 120):
+            and 1 <= args.connections <= 500 and 0 <= args.settle_s <= 120
+            and 0 <= args.warmup_s <= 120):
         p.error("rates 0..1000 (at most 10), seconds 1..600, instances 1..4, teams "
                 "1..10000, dashboards 0..200, shares below 1, busy-share 0..1, fix-every "
-                "0..600, connections 1..500, settle-s 0..120")
+                "0..600, connections 1..500, settle-s and warmup-s 0..120")
     return args
 
 
