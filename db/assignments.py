@@ -24,6 +24,20 @@ async def insert_assignment(conn: asyncpg.Connection, *, incident_id: int, team_
         incident_id, team_id, eta_s, distance_m, position_source, eta_source)
 
 
+async def reserve_team(conn: asyncpg.Connection, *, team_id: int, target: str,
+                       sources: tuple[str, ...], incident_id: int, eta_s: int,
+                       distance_m: int, position_source: str,
+                       eta_source: str) -> asyncpg.Record | None:
+    """Move the team to `target` if it is in one of `sources` and write its assignment,
+    in one round trip (function reserve_team, migration 0018); None, with nothing
+    changed, when the team was not free or is already on an active assignment."""
+    return await conn.fetchrow(
+        f"""SELECT {ASSIGNMENT_COLUMNS}
+            FROM reserve_team($1, $2, $3, $4, $5, $6, $7, $8) a""",
+        team_id, target, list(sources), incident_id, eta_s, distance_m, position_source,
+        eta_source)
+
+
 async def get_active_assignment(conn: asyncpg.Connection, *, incident_id: int | None = None,
                                 team_id: int | None = None) -> asyncpg.Record | None:
     """The active assignment of an incident or of a team."""

@@ -54,16 +54,6 @@ async def insert_incident(conn: asyncpg.Connection, *, call_id: int | None,
         required_kind, patients, notes, received_at, created_by, kelurahan_id)
 
 
-async def note_assignment(conn: asyncpg.Connection, incident_id: int, team_id: int,
-                          assigned_at: datetime) -> None:
-    """Remember the team last sent and when: the one whose steps the incident's times
-    describe (reports measure a reassigned incident with the team that arrived)."""
-    await conn.execute(
-        """UPDATE incidents SET last_team_id = $2, last_assigned_at = $3,
-                                assignment_count = assignment_count + 1
-           WHERE id = $1""", incident_id, team_id, assigned_at)
-
-
 async def get_incident(conn: asyncpg.Connection, incident_id: int) -> asyncpg.Record | None:
     return await conn.fetchrow(
         f"""SELECT {INCIDENT_COLUMNS} FROM incidents i
@@ -121,6 +111,20 @@ async def update_incident_status(conn: asyncpg.Connection, incident_id: int, tar
         f"""UPDATE incidents SET {', '.join(['status = $2', *sets])}
             WHERE id = $1 AND status = ANY($3) RETURNING id, status, priority""",
         incident_id, target, list(sources), *([at] if stamp is not None else []))
+
+
+async def update_incident_assigned(conn: asyncpg.Connection, incident_id: int, target: str,
+                                   sources: tuple[str, ...], *, stamp: str, team_id: int,
+                                   assigned_at: datetime) -> asyncpg.Record | None:
+    """update_incident_status for an allocation, in the same statement remembering the
+    team sent and when: the one whose steps the incident's times describe (reports
+    measure a reassigned incident with the team that arrived)."""
+    return await conn.fetchrow(
+        f"""UPDATE incidents SET status = $2, {_stamp_sql(stamp)}, last_team_id = $5,
+                                 last_assigned_at = $6,
+                                 assignment_count = assignment_count + 1
+            WHERE id = $1 AND status = ANY($3) RETURNING id, status, priority""",
+        incident_id, target, list(sources), None, team_id, assigned_at)
 
 
 async def set_cancel_reason(conn: asyncpg.Connection, incident_id: int, reason: str) -> None:

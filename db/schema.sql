@@ -5,6 +5,51 @@ BEGIN
     RAISE EXCEPTION 'events is append-only';
 END;
 $$;
+CREATE TABLE public.assignments (
+    id bigint NOT NULL,
+    region_id integer DEFAULT 1 NOT NULL,
+    incident_id bigint NOT NULL,
+    team_id bigint NOT NULL,
+    eta_s integer NOT NULL,
+    distance_m integer NOT NULL,
+    position_source text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    acknowledged_at timestamp with time zone,
+    ended_at timestamp with time zone,
+    end_reason text,
+    sms_queued_at timestamp with time zone,
+    sms_sent_at timestamp with time zone,
+    acknowledged_via text,
+    escalated_at timestamp with time zone,
+    eta_source text DEFAULT 'geodesic'::text NOT NULL,
+    CONSTRAINT assignments_acknowledged_via_check CHECK ((acknowledged_via = ANY (ARRAY['app'::text, 'sms'::text]))),
+    CONSTRAINT assignments_end_reason_check CHECK ((end_reason = ANY (ARRAY['completed'::text, 'cancelled'::text, 'ack_timeout'::text, 'reassigned'::text, 'withdrawn'::text]))),
+    CONSTRAINT assignments_eta_source_check CHECK ((eta_source = ANY (ARRAY['osm'::text, 'osrm'::text, 'geodesic'::text]))),
+    CONSTRAINT assignments_position_source_check CHECK ((position_source = ANY (ARRAY['gps'::text, 'base'::text])))
+);
+CREATE FUNCTION public.reserve_team(p_team_id bigint, p_target text, p_sources text[], p_incident_id bigint, p_eta_s integer, p_distance_m integer, p_position_source text, p_eta_source text) RETURNS SETOF public.assignments
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    reserved assignments;
+BEGIN
+    BEGIN
+        UPDATE teams SET status = p_target, status_changed_at = now()
+        WHERE id = p_team_id AND status = ANY(p_sources);
+        IF NOT FOUND THEN
+            RETURN;
+        END IF;
+        INSERT INTO assignments (incident_id, team_id, eta_s, distance_m, position_source,
+                                 eta_source)
+        VALUES (p_incident_id, p_team_id, p_eta_s, p_distance_m, p_position_source,
+                p_eta_source)
+        RETURNING * INTO reserved;
+    EXCEPTION WHEN unique_violation THEN
+        RETURN;
+    END;
+    RETURN NEXT reserved;
+END;
+$$;
 CREATE TABLE public.aml_locations (
     id bigint NOT NULL,
     region_id integer DEFAULT 1 NOT NULL,
@@ -32,28 +77,6 @@ ALTER TABLE public.aml_locations ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTIT
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
-);
-CREATE TABLE public.assignments (
-    id bigint NOT NULL,
-    region_id integer DEFAULT 1 NOT NULL,
-    incident_id bigint NOT NULL,
-    team_id bigint NOT NULL,
-    eta_s integer NOT NULL,
-    distance_m integer NOT NULL,
-    position_source text NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    acknowledged_at timestamp with time zone,
-    ended_at timestamp with time zone,
-    end_reason text,
-    sms_queued_at timestamp with time zone,
-    sms_sent_at timestamp with time zone,
-    acknowledged_via text,
-    escalated_at timestamp with time zone,
-    eta_source text DEFAULT 'geodesic'::text NOT NULL,
-    CONSTRAINT assignments_acknowledged_via_check CHECK ((acknowledged_via = ANY (ARRAY['app'::text, 'sms'::text]))),
-    CONSTRAINT assignments_end_reason_check CHECK ((end_reason = ANY (ARRAY['completed'::text, 'cancelled'::text, 'ack_timeout'::text, 'reassigned'::text, 'withdrawn'::text]))),
-    CONSTRAINT assignments_eta_source_check CHECK ((eta_source = ANY (ARRAY['osm'::text, 'osrm'::text, 'geodesic'::text]))),
-    CONSTRAINT assignments_position_source_check CHECK ((position_source = ANY (ARRAY['gps'::text, 'base'::text])))
 );
 ALTER TABLE public.assignments ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.assignments_id_seq

@@ -130,3 +130,19 @@ async def test_incident_gets_its_kecamatan(api: Api, db) -> None:
     await api.team("T", -4.0, 119.64)
     body = (await api.incident(-3.99, 119.645)).json()
     assert body["district"] == "Soreang"
+
+
+async def test_a_team_on_an_assignment_is_never_sent_twice_even_if_marked_free(api: Api,
+                                                                               db) -> None:
+    """The one-assignment index is the last word: a team whose status wrongly says
+    available while it is on an assignment is skipped, and its status is not moved."""
+    stuck = await api.team("STUCK", -4.0001, 119.6401)
+    other = await api.team("OTHER", -4.01, 119.65)
+    first = (await api.incident(-4.0001, 119.6401)).json()
+    assert first["assignment"]["team_id"] == stuck["id"]
+    await db.execute("UPDATE teams SET status = 'available' WHERE id = $1", stuck["id"])
+    second = (await api.incident(*SCENE)).json()
+    assert second["assignment"]["team_id"] == other["id"]
+    assert await db.fetchval("SELECT status FROM teams WHERE id = $1", stuck["id"]) == "available"
+    assert await db.fetchval("SELECT count(*) FROM assignments WHERE team_id = $1",
+                             stuck["id"]) == 1

@@ -82,42 +82,22 @@ async def _get_candidate_rows(conn: asyncpg.Connection, ctx: Context, lat: float
     return rows
 
 
-async def _reserve(conn: asyncpg.Connection, incident_id: int,
-                   candidate: Candidate) -> asyncpg.Record | None:
-    """Reserve the team and write the assignment; None when another request won it."""
-    step = get_transition("allocate").team
-    async with conn.transaction():  # a savepoint: a lost race undoes only this try
-        if await teams_db.update_team_status(conn, candidate.team_id, step.target,
-                                             step.sources) is None:
-            return None
-        try:
-            return await assignments_db.insert_assignment(
-                conn, incident_id=incident_id, team_id=candidate.team_id,
-                eta_s=candidate.route.eta_s, distance_m=candidate.route.distance_m,
-                position_source=candidate.source, eta_source=candidate.route.source)
-        except asyncpg.UniqueViolationError:
-            raise _LostRace() from None
-
-
-class _LostRace(Exception):
-    """Raised inside the savepoint so that it rolls back."""
-
-
 async def do_reserve(conn: asyncpg.Connection, ctx: Context, incident: asyncpg.Record,
                      candidate: Candidate, *, actor: str) -> asyncpg.Record | None:
-    """Send `candidate` to the queued `incident`: reserve, assign, log. None if lost."""
-    try:
-        assignment = await _reserve(conn, incident["id"], candidate)
-    except _LostRace:
-        assignment = None
+    """Send `candidate` to the queued `incident`: reserve, assign, log. None if lost
+    (another request took the team first; nothing of this try stays)."""
+    step = get_transition("allocate")
+    assignment = await assignments_db.reserve_team(
+        conn, team_id=candidate.team_id, target=step.team.target, sources=step.team.sources,
+        incident_id=incident["id"], eta_s=candidate.route.eta_s,
+        distance_m=candidate.route.distance_m, position_source=candidate.source,
+        eta_source=candidate.route.source)
     if assignment is None:
         log.info("allocation.lost_race", incident_id=incident["id"], team_id=candidate.team_id)
         return None
-    await incidents_db.note_assignment(conn, incident["id"], candidate.team_id,
-                                       assignment["created_at"])
-    step = get_transition("allocate")
-    updated = await incidents_db.update_incident_status(
-        conn, incident["id"], step.incident.target, step.incident.sources, stamp=step.stamp)
+    updated = await incidents_db.update_incident_assigned(
+        conn, incident["id"], step.incident.target, step.incident.sources, stamp=step.stamp,
+        team_id=candidate.team_id, assigned_at=assignment["created_at"])
     if updated is None:
         raise RuntimeError(f"incident {incident['id']} left the queue while locked")
     await _log_assignment(conn, ctx, incident, candidate, assignment, actor)
