@@ -255,11 +255,14 @@ async def measure(args: argparse.Namespace, out: Path) -> dict:
                       observe.machine_busy_seconds(), time.perf_counter(), tally.fixes_sent)
             spy = (_profile(pids[0], len(args.rate) * args.seconds, out / "profile.raw")
                    if args.profile else None)
+            lag = observe.LoopLag()
+            lag.start()
             with tqdm(total=len(args.rate) * int(args.seconds), desc="load", unit="s",
                       mininterval=1.0) as bar:
                 for rate in args.rate:
                     await arrivals(run, rate, args.seconds, bar)
             wall = time.perf_counter() - before[3]
+            generator_lag = report.stats_ms(lag.stop())
             fixes = tally.fixes_sent - before[4]
             cpu = {"service_s": [round(observe.cpu_seconds(p) - b, 1)
                                  for p, b in zip(pids, before[0], strict=True)],
@@ -286,6 +289,7 @@ async def measure(args: argparse.Namespace, out: Path) -> dict:
             await bots.close_all(socks)
         summary.update(report.summarise(run.arrivals, socks, tally, db_rows, args))
         summary["cpu"], summary["wall_s"] = cpu, round(wall, 1)
+        summary["generator_loop_lag"] = generator_lag
         summary["gps_fixes_per_s"] = round(fixes / wall, 1)
         summary["connect"] = {"seconds": round(connect_s, 1), "errors": dict(connect_errors)}
         summary["service_log"] = dict(sum((observe.log_event_counts(

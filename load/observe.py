@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import resource
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -113,3 +114,27 @@ def slow_collections(path: Path) -> list[tuple[int, float]]:
     """The garbage collections the service logged as slow (`gc.slow`): (generation, ms)."""
     return [(int(r.get("generation", -1)), float(r["ms"])) for r in _log_records(path)
             if r is not None and r.get("event") == "gc.slow" and "ms" in r]
+
+
+class LoopLag:
+    """How late this process's own event loop wakes a task that sleeps `period_s`: the
+    generator's own delay, which its timestamps of every socket and request carry."""
+
+    def __init__(self, period_s: float = 0.005) -> None:
+        self.period_s = period_s
+        self.lags: list[float] = []
+        self._task: asyncio.Task | None = None
+
+    async def _probe(self) -> None:
+        while True:
+            started = time.perf_counter()
+            await asyncio.sleep(self.period_s)
+            self.lags.append(max(0.0, time.perf_counter() - started - self.period_s))
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._probe())
+
+    def stop(self) -> list[float]:
+        if self._task is not None:
+            self._task.cancel()
+        return self.lags

@@ -201,6 +201,7 @@ def write(summary: dict, out: Path) -> int:
     print(f"gps fixes/s {summary['gps_fixes_per_s']}; lost {summary['lost']}; doubled "
           f"{summary['doubled']}; errors {summary['errors']}; closed {summary['sockets_closed']}")
     print(f"cpu {summary['cpu']}; slow gc {summary.get('slow_gc')}")
+    print(f"the generator's own loop lag {summary.get('generator_loop_lag')}")
     if "baselines" in summary:
         print(f"baselines {json.dumps(summary['baselines'])}")
     print(f"written to {out}")
