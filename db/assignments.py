@@ -12,18 +12,6 @@ ASSIGNMENT_COLUMNS = """a.id, a.incident_id, a.team_id, a.eta_s, a.distance_m,
     a.position_source, a.eta_source, a.created_at, a.acknowledged_at, a.ended_at, a.end_reason"""
 
 
-async def insert_assignment(conn: asyncpg.Connection, *, incident_id: int, team_id: int,
-                            eta_s: int, distance_m: int, position_source: str,
-                            eta_source: str = "geodesic") -> asyncpg.Record:
-    """Raises asyncpg.UniqueViolationError when the team (or incident) is already on an
-    active assignment: the database's last word on the one-assignment invariant."""
-    return await conn.fetchrow(
-        f"""INSERT INTO assignments AS a
-                (incident_id, team_id, eta_s, distance_m, position_source, eta_source)
-            VALUES ($1, $2, $3, $4, $5, $6) RETURNING {ASSIGNMENT_COLUMNS}""",
-        incident_id, team_id, eta_s, distance_m, position_source, eta_source)
-
-
 async def reserve_team(conn: asyncpg.Connection, *, team_id: int, target: str,
                        sources: tuple[str, ...], incident_id: int, eta_s: int,
                        distance_m: int, position_source: str,

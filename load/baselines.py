@@ -4,8 +4,9 @@ machine: what PostgreSQL alone allows, and what the socket layer alone allows.
 - `db_loop`: closed-loop asyncpg connections (as many as the service's pool) running
   the service's own statement mix for one allocation, through the functions of `db/`
   the service calls, without HTTP, Starlette, routing or ranking: the incident insert
-  and reads, the lock, the candidate query, the guarded team and incident updates,
-  the assignment, four event rows in one INSERT, COMMIT, NOTIFY. Once with the event
+  and reads, the candidate query (the 100 nearest), the team's reservation with its
+  assignment (one call), the incident's guarded update, the team and the answer's
+  reads, four event rows in one INSERT, COMMIT, NOTIFY. Once with the event
   log's writers' lock (held to COMMIT, as migrations 0002 to 0017 had it) and once
   without (as now). Teams are set free again between rounds (untimed).
 - `ws_broadcast`: a bare `websockets` server in its own process, the same number of
@@ -37,6 +38,7 @@ from db import incidents as incidents_db
 from db import locks
 from db import teams as teams_db
 from db.pool import connect
+from dispatch.incidents.allocation import NEAREST
 from load.bots import Sock, open_sock
 from load.common import percentile, random_point
 
@@ -72,28 +74,24 @@ async def _allocate_once(conn: asyncpg.Connection, rng: random.Random,
             required_kind=None, patients=1, notes="", received_at=None,
             created_by="user:baseline")
         created = _jsonable(await incidents_db.get_incident(conn, incident_id))
-        await incidents_db.lock_incident(conn, incident_id)
-        exclude = await assignments_db.get_withdrawn_team_ids(conn, incident_id)
         rows = await teams_db.get_candidate_teams(conn, kinds=KINDS, gps_fresh_s=GPS_FRESH_S,
-                                                  exclude=exclude, day_start=day_start)
-        rows = sorted(rows, key=lambda r: (r["lat"] - lat) ** 2 + (r["lon"] - lon) ** 2)
+                                                  exclude=[], day_start=day_start,
+                                                  near=(lat, lon), limit=NEAREST)
         for row in rows[:5]:  # nearest first; a team taken meanwhile is skipped
-            async with conn.transaction():
-                if await teams_db.update_team_status(conn, row["id"], "dispatched",
-                                                     ("available",)) is None:
-                    continue
-                assignment = await assignments_db.insert_assignment(
-                    conn, incident_id=incident_id, team_id=row["id"], eta_s=420,
-                    distance_m=4600, position_source="base")
-            break
+            assignment = await assignments_db.reserve_team(
+                conn, team_id=row["id"], target="dispatched", sources=("available",),
+                incident_id=incident_id, eta_s=420, distance_m=4600, position_source="base",
+                eta_source="geodesic")
+            if assignment is not None:
+                break
         else:
             return False
-        await incidents_db.note_assignment(conn, incident_id, row["id"],
-                                           assignment["created_at"])
-        await incidents_db.update_incident_status(conn, incident_id, "assigned", ("queued",),
-                                                  stamp="assigned_at")
+        await incidents_db.update_incident_assigned(
+            conn, incident_id, "assigned", ("queued",), stamp="assigned_at", team_id=row["id"],
+            assigned_at=assignment["created_at"])
         updated = _jsonable(await incidents_db.get_incident(conn, incident_id))
         team = _jsonable(await teams_db.get_team(conn, row["id"], GPS_FRESH_S))
+        await incidents_db.get_incident_summary(conn, incident_id)  # the POST's answer
         if lock:  # what the trigger of migration 0002 did until migration 0017
             await conn.execute("SELECT pg_advisory_xact_lock($1)", locks.EVENT_LOG)
         latest = await events_db.append_events(conn, [
