@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -65,12 +66,18 @@ class RequestContext:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         request_id = uuid.uuid4().hex[:16]
+        started = time.perf_counter()
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id, path=scope["path"])
 
         async def send_with_id(message: dict) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+                # Server-Timing: how long the service took, so that a client (the load
+                # generator, a browser's developer tools) can tell it from the network.
+                took_ms = (time.perf_counter() - started) * 1000
+                message.setdefault("headers", []).extend([
+                    (b"x-request-id", request_id.encode()),
+                    (b"server-timing", f"app;dur={took_ms:.1f}".encode())])
             await send(message)
 
         await self.app(scope, receive, send_with_id)

@@ -64,6 +64,7 @@ class Arrival:
     team_id: int | None = None
     queued: bool = False
     error: str | None = None
+    server_ms: float | None = None  # the service's own time for the incident's POST
 
 
 @dataclass
@@ -85,7 +86,8 @@ async def _post(run: Run, a: Arrival) -> None:
     a.sent = time.perf_counter()
     try:
         if a.kind == "incident":
-            a.status, answer = await client.request("POST", "/api/v1/incidents", body, key)
+            a.status, answer, a.server_ms = await client.request("POST", "/api/v1/incidents",
+                                                                 body, key)
             a.answered = time.perf_counter()
             if a.status == 201:
                 a.incident_id = answer["id"]
@@ -96,13 +98,14 @@ async def _post(run: Run, a: Arrival) -> None:
             else:
                 a.error = f"HTTP {a.status}"
             return
-        a.status, call = await client.request("POST", "/api/v1/calls",
+        a.status, call, _ = await client.request("POST", "/api/v1/calls",
                                               {"caller_number": body["caller_number"]})
         end = {"disposition": a.kind}
         if a.kind == "duplicate" and run.incident_ids:
             end["incident_id"] = run.rng.choice(run.incident_ids[-50:])
         if a.status == 201:
-            a.status, _ = await client.request("POST", f"/api/v1/calls/{call['id']}/end", end)
+            a.status, _, _ = await client.request("POST", f"/api/v1/calls/{call['id']}/end",
+                                                  end)
         a.answered = time.perf_counter()
         if a.status != 200:
             a.error = f"HTTP {a.status}"

@@ -11,12 +11,31 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import asynccontextmanager
+from typing import NamedTuple
 
 import orjson
 
 
 class HttpError(Exception):
     """A transport failure or an answer this client cannot read."""
+
+
+class Answer(NamedTuple):
+    status: int
+    body: object  # decoded JSON, or None
+    server_ms: float | None  # the service's Server-Timing `app;dur=`
+
+
+def _server_ms(value: str) -> float | None:
+    """`app;dur=12.3` → 12.3."""
+    for part in value.split(";"):
+        name, _, number = part.strip().partition("=")
+        if name == "dur":
+            try:
+                return float(number)
+            except ValueError:
+                return None
+    return None
 
 
 class _Conn:
@@ -56,8 +75,9 @@ class Client:
                 self._idle.append(conn)
 
     async def request(self, method: str, path: str, body: object = None,
-                      headers: dict[str, str] | None = None) -> tuple[int, object]:
-        """(status, decoded JSON or None). Raises HttpError on transport failures."""
+                      headers: dict[str, str] | None = None) -> Answer:
+        """(status, decoded JSON or None, the service's own time in ms from its
+        Server-Timing header or None). Raises HttpError on transport failures."""
         payload = b"" if body is None else orjson.dumps(body)
         extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items()).encode()
         data = (f"{method} {path} HTTP/1.1\r\n".encode() + self._head + extra
@@ -68,7 +88,7 @@ class Client:
                 TimeoutError, ValueError) as exc:
             raise HttpError(type(exc).__name__) from exc
 
-    async def _exchange(self, data: bytes) -> tuple[int, object]:
+    async def _exchange(self, data: bytes) -> Answer:
         try:
             return await self._exchange_once(data, fresh=False)
         except (asyncio.IncompleteReadError, ConnectionResetError) as exc:
@@ -79,7 +99,7 @@ class Client:
                 raise
             return await self._exchange_once(data, fresh=True)
 
-    async def _exchange_once(self, data: bytes, fresh: bool) -> tuple[int, object]:
+    async def _exchange_once(self, data: bytes, fresh: bool) -> Answer:
         if fresh:
             for conn in self._idle:
                 conn.close()
@@ -89,7 +109,7 @@ class Client:
             head = await conn.reader.readuntil(b"\r\n\r\n")
             lines = head.decode("latin-1").split("\r\n")
             status = int(lines[0].split(" ", 2)[1])
-            length, close = 0, False
+            length, close, server_ms = 0, False, None
             for line in lines[1:]:
                 name, _, value = line.partition(":")
                 name = name.strip().lower()
@@ -97,11 +117,14 @@ class Client:
                     length = int(value)
                 elif name == "connection" and value.strip().lower() == "close":
                     close = True
+                elif name == "server-timing":
+                    server_ms = _server_ms(value)
                 elif name == "transfer-encoding":
                     raise ValueError("chunked answers are not supported")
             raw = await conn.reader.readexactly(length) if length else b""
             conn.dead = close
-        return status, (orjson.loads(raw) if raw and raw[:1] in b"{[" else None)
+        return Answer(status, orjson.loads(raw) if raw and raw[:1] in b"{[" else None,
+                      server_ms)
 
     async def close(self) -> None:
         for conn in self._idle:
