@@ -260,12 +260,14 @@ async def measure(args: argparse.Namespace, out: Path) -> dict:
                    if args.profile else None)
             lag = observe.LoopLag()
             lag.start()
+            phases = [time.time()]  # wall times, to match the service's log
             with tqdm(total=len(args.rate) * int(args.seconds), desc="load", unit="s",
                       mininterval=1.0) as bar:
                 for rate in args.rate:
                     await arrivals(run, rate, args.seconds, bar)
             wall = time.perf_counter() - before[3]
             generator_lag = report.stats_ms(lag.stop())
+            phases.append(time.time())
             fixes = tally.fixes_sent - before[4]
             cpu = {"service_s": [round(observe.cpu_seconds(p) - b, 1)
                                  for p, b in zip(pids, before[0], strict=True)],
@@ -299,7 +301,7 @@ async def measure(args: argparse.Namespace, out: Path) -> dict:
             logs / f"service-{i + 1}.log") for i in range(args.instances)), Counter()))
         summary["slow_gc"] = report.summarise_collections(
             [c for i in range(args.instances)
-             for c in observe.slow_collections(logs / f"service-{i + 1}.log")])
+             for c in observe.slow_collections(logs / f"service-{i + 1}.log", *phases)])
         event_rate = max((len(s.seqs) for s in socks if s.role == "dashboard"),
                          default=0) / wall
         summary["events_per_s_on_a_dashboard"] = round(event_rate, 1)

@@ -10,6 +10,7 @@ import resource
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import asyncpg
@@ -110,10 +111,19 @@ def log_event_counts(path: Path) -> Counter:
                    for r in _log_records(path))
 
 
-def slow_collections(path: Path) -> list[tuple[int, float]]:
-    """The garbage collections the service logged as slow (`gc.slow`): (generation, ms)."""
+def slow_collections(path: Path, since: float, until: float) -> list[tuple[int, float]]:
+    """The garbage collections the service logged as slow (`gc.slow`) between the wall
+    times `since` and `until` (the phases; not the connection storm): (generation, ms)."""
     return [(int(r.get("generation", -1)), float(r["ms"])) for r in _log_records(path)
-            if r is not None and r.get("event") == "gc.slow" and "ms" in r]
+            if r is not None and r.get("event") == "gc.slow" and "ms" in r
+            and since <= _wall_time(r) <= until]
+
+
+def _wall_time(record: dict) -> float:
+    try:
+        return datetime.fromisoformat(str(record.get("timestamp"))).timestamp()
+    except ValueError:
+        return float("nan")  # compares false with every bound: not counted
 
 
 class LoopLag:
