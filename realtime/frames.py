@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -51,7 +52,13 @@ def event_frame(row) -> str:
 
 def frame(kind: str, **fields) -> str:
     """Any other frame (welcome, resync, heartbeat, result, error); values JSON does
-    not know (times, decimals) as their str()."""
-    return orjson.dumps({"type": kind, **fields}, default=str,
-                        option=orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
-                        ).decode()
+    not know (times, decimals) as their str(). Never fails: a result echoes the
+    client's own `client_id`, which may be any JSON value, an integer beyond 64 bits
+    included (orjson refuses those; the standard library writes them)."""
+    value = {"type": kind, **fields}
+    try:
+        return orjson.dumps(value, default=str,
+                            option=orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+                            ).decode()
+    except TypeError:
+        return json.dumps(value, default=str, ensure_ascii=False, separators=(",", ":"))

@@ -80,3 +80,21 @@ async def test_garbage_and_floods_leave_everyone_else_served(api: Api) -> None:
         await phone.send("x" * (17 * 1024))
         await wait_until(lambda: phone.close_code is not None or None, what="the close")
         assert phone.close_code == 1009
+
+
+async def test_a_client_id_beyond_64_bits_is_echoed_and_the_socket_lives(api: Api) -> None:
+    """A result echoes the phone's client_id whatever JSON it is; an integer too large
+    for 64 bits once crashed the session (found by the fuzzer above)."""
+    await api.team("BIG", -4.0, 119.64)
+    token = await api.device_token("BIG")
+    async with websockets.connect(ws_url(api.base_url)) as phone:
+        await phone.send(json.dumps({"type": "hello", "token": token, "last_seq": None}))
+        assert json.loads(await phone.recv())["type"] == "welcome"
+        huge = 2 ** 70
+        await phone.send(json.dumps({"type": "location", "lat": "north", "client_id": huge}))
+        await phone.send(json.dumps({"type": "location", "lat": -4.0, "lon": 119.64,
+                                     "client_id": "after"}))
+        replies = [json.loads(await asyncio.wait_for(phone.recv(), 30)) for _ in range(2)]
+        results = {r["client_id"]: r for r in replies if r["type"] == "result"}
+        assert results[huge]["ok"] is False
+        assert results["after"]["ok"] is True
