@@ -100,23 +100,30 @@ def _on_event(sock: Sock, frame: dict, now: float, wall: float, walks: asyncio.Q
         sock.statuses.setdefault((data["id"], data.get("status")), now)
 
 
+def _on_frame(sock: Sock, frame: dict, now: float, wall: float, tally: Tally,
+              walks: asyncio.Queue | None) -> None:
+    kind = frame.get("type")
+    if kind == "event":
+        _on_event(sock, frame, now, wall, walks)
+    elif kind == "batch":  # a dashboard's (it asks for them, as the dashboard page does)
+        for inner in frame["frames"]:
+            _on_frame(sock, inner, now, wall, tally, walks)
+    elif kind == "result":
+        ok = frame.get("ok")
+        tally.results["ok" if ok else f"refused {frame.get('status')}"] += 1
+        if not ok:
+            tally.refused[str(frame.get("error"))[:80]] += 1
+            _resend_later(sock, tally, frame)
+    elif kind == "resync":
+        tally.results["resync"] += 1
+
+
 async def _read(sock: Sock, tally: Tally, walks: asyncio.Queue | None) -> None:
     """Stamp each frame as it comes off the socket, then parse it."""
     try:
         async for text in sock.ws:
             now, wall = time.perf_counter(), time.time()
-            frame = orjson.loads(text)
-            kind = frame.get("type")
-            if kind == "event":
-                _on_event(sock, frame, now, wall, walks)
-            elif kind == "result":
-                ok = frame.get("ok")
-                tally.results["ok" if ok else f"refused {frame.get('status')}"] += 1
-                if not ok:
-                    tally.refused[str(frame.get("error"))[:80]] += 1
-                    _resend_later(sock, tally, frame)
-            elif kind == "resync":
-                tally.results["resync"] += 1
+            _on_frame(sock, orjson.loads(text), now, wall, tally, walks)
     except ConnectionClosed as exc:
         sock.closed = sock.closed or f"closed {exc.rcvd.code if exc.rcvd else 'abruptly'}"
     else:
@@ -183,9 +190,10 @@ async def _fixer(sock: Sock, walk: Walk, tally: Tally, rng: random.Random,
 
 
 async def connect_and_hello(url: str, token: str, compression: str | None,
-                            errors: Counter) -> ClientConnection | None:
-    """Connect, hello, wait for the welcome: the open socket, or None (and an error
-    counted). Shared by the generator's bots and load.bench_push."""
+                            errors: Counter, batch: bool = False) -> ClientConnection | None:
+    """Connect, hello (asking for batch frames with `batch`), wait for the welcome: the
+    open socket, or None (and an error counted). Shared by the generator's bots and
+    load.bench_push."""
     try:
         ws = await ws_connect(url, open_timeout=OPEN_TIMEOUT_S, ping_interval=None,
                               compression=compression, max_size=2**20, close_timeout=5)
@@ -193,7 +201,8 @@ async def connect_and_hello(url: str, token: str, compression: str | None,
         errors[f"connect: {type(exc).__name__}"] += 1
         return None
     try:
-        await ws.send(orjson.dumps({"type": "hello", "token": token, "last_seq": None}).decode())
+        await ws.send(orjson.dumps({"type": "hello", "token": token, "last_seq": None,
+                                    "batch": batch}).decode())
         welcome = orjson.loads(await asyncio.wait_for(ws.recv(), OPEN_TIMEOUT_S))
     except (ConnectionClosed, TimeoutError) as exc:
         errors[f"hello: {type(exc).__name__}"] += 1
@@ -207,9 +216,12 @@ async def connect_and_hello(url: str, token: str, compression: str | None,
 
 
 async def open_sock(url: str, token: str, sock: Sock, compression: str | None,
-                    errors: Counter) -> bool:
-    """Connect, hello, wait for the welcome. False (and an error counted) if not."""
-    sock.ws = await connect_and_hello(url, token, compression, errors)
+                    errors: Counter, batch: bool = True) -> bool:
+    """Connect, hello, wait for the welcome. False (and an error counted) if not.
+    With `batch`, a dashboard asks for batch frames as the dashboard page does (phones
+    never do)."""
+    sock.ws = await connect_and_hello(url, token, compression, errors,
+                                      batch=batch and sock.role == "dashboard")
     return sock.ws is not None
 
 

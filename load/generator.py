@@ -161,12 +161,12 @@ async def open_fleet(urls: list[str], fleet, args, tally: bots.Tally,
     started = time.perf_counter()
     with tqdm(total=len(plan), desc="sockets", unit="sock", leave=False) as bar:
         for at in range(0, len(plan), 50):
-            batch = plan[at:at + 50]
+            group = plan[at:at + 50]
             oks = await asyncio.gather(*(bots.open_sock(
                 f"{urls[s.instance].replace('http', 'ws', 1)}/ws", token, s, compression,
-                errors) for s, token in batch))
-            bar.update(len(batch))
-            for (sock, _), ok in zip(batch, oks, strict=True):
+                errors, batch=not args.no_batch) for s, token in group))
+            bar.update(len(group))
+            for (sock, _), ok in zip(group, oks, strict=True):
                 if ok:
                     bots.start(sock, tally, walk, args.seed + (sock.team_id or 0),
                                fleet.bases.get(sock.team_id))
@@ -253,7 +253,11 @@ async def measure(args: argparse.Namespace, out: Path) -> dict:
             # digested the connection storm.
             await asyncio.sleep(args.warmup_s)
             gc.collect()
-            gc.freeze()  # the generator's own collections would show as latency
+            # The generator's own collections would show as latency: none during the
+            # phases (bounded in time; its cycles wait for the end). A full collection
+            # over 5,000 sockets' objects stalled it for up to 200 ms.
+            gc.freeze()
+            gc.disable()
             before = ([observe.cpu_seconds(p) for p in pids], observe.own_cpu_seconds(),
                       observe.machine_busy_seconds(), time.perf_counter(), tally.fixes_sent)
             spy = (_profile(pids[0], len(args.rate) * args.seconds, out / "profile.raw")
@@ -267,6 +271,7 @@ async def measure(args: argparse.Namespace, out: Path) -> dict:
                     await arrivals(run, rate, args.seconds, bar)
             wall = time.perf_counter() - before[3]
             generator_lag = report.stats_ms(lag.stop())
+            gc.enable()
             phases.append(time.time())
             fixes = tally.fixes_sent - before[4]
             cpu = {"service_s": [round(observe.cpu_seconds(p) - b, 1)
@@ -348,6 +353,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-baselines", dest="baselines", action="store_false")
     p.add_argument("--profile", action="store_true",
                    help="py-spy samples instance 1 during the phases (profile.raw in --out)")
+    p.add_argument("--no-batch", action="store_true",
+                   help="dashboards take every frame alone (they ask for batch frames, "
+                        "as the dashboard page does)")
     p.add_argument("--no-deflate", action="store_true",
                    help="clients do not offer permessage-deflate (browsers do)")
     p.add_argument("--districts", default=str(DISTRICTS_FILE))

@@ -18,8 +18,11 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 class EventClient:
     def __init__(self, url: str, token: str | None, *, last_seq: int | None = None,
-                 origin: str | None = None, reconnect: bool = True) -> None:
+                 origin: str | None = None, reconnect: bool = True,
+                 batch: bool = False) -> None:
         self.url, self.token, self.origin, self.reconnect = url, token, origin, reconnect
+        self.batch = batch  # ask for batch frames (what is queued, in one frame)
+        self.batches = 0  # batch frames received
         self.last_seq = last_seq
         self.events: asyncio.Queue[dict] = asyncio.Queue()
         self.replies: asyncio.Queue[dict] = asyncio.Queue()
@@ -104,13 +107,17 @@ class EventClient:
                                       open_timeout=10, max_size=2**20) as ws:
             self._ws = ws
             await ws.send(json.dumps({"type": "hello", "token": self.token,
-                                      "last_seq": self.last_seq}))
+                                      "last_seq": self.last_seq, "batch": self.batch}))
             async for text in ws:
                 self._on_frame(json.loads(text))
 
     def _on_frame(self, frame: dict) -> None:
         kind = frame.get("type")
-        if kind == "welcome":
+        if kind == "batch":
+            self.batches += 1
+            for inner in frame["frames"]:
+                self._on_frame(inner)
+        elif kind == "welcome":
             self.welcomes.append(frame)
             if self.last_seq is None:
                 self.last_seq = frame["seq"]

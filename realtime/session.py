@@ -28,6 +28,10 @@ from realtime.subscriber import Subscriber
 
 Handler = Callable[[dict], Awaitable[dict | None]]
 SEND_TIMEOUT_S = 30.0
+# A client that said `"batch": true` in its hello gets what is queued for it as one
+# frame, {"type": "batch", "frames": [...]}, of at most this many frames and bytes.
+BATCH_MAX_FRAMES = 250
+BATCH_MAX_BYTES = 256 * 1024
 MAX_FRAME_BYTES = 16 * 1024
 # How long a new socket waits for the hub to push up to the log's newest seq (the
 # writers still in flight end first; usually a few ms) before its welcome.
@@ -37,9 +41,9 @@ CATCH_UP_S = 2.0
 class Session:
     def __init__(self, ws: WebSocket, hub: Hub, viewer: Viewer, handlers: dict[str, Handler],
                  *, heartbeat_s: float = 20.0, max_queue: int = 1000,
-                 replay_page: int = 500) -> None:
+                 replay_page: int = 500, batch: bool = False) -> None:
         self.ws, self.hub, self.viewer, self.handlers = ws, hub, viewer, handlers
-        self.heartbeat_s, self.replay_page = heartbeat_s, replay_page
+        self.heartbeat_s, self.replay_page, self.batch = heartbeat_s, replay_page, batch
         self.subscriber = Subscriber(viewer, 0, max_queue)
         self._revoked = asyncio.Event()
 
@@ -127,26 +131,38 @@ class Session:
         queue = self.subscriber.queue
         while (text := await queue.get()) is not None:
             # A peer that stopped reading blocks the send once its buffers are full:
-            # give up on it rather than keep it counted as connected. One timeout for
-            # what is queued now, not one per frame (a timer each: a dashboard gets a
-            # few hundred frames a second). asyncio.timeout, not wait_for: on Python
+            # give up on it rather than keep it counted as connected. One timer for a
+            # burst, pushed back as sends complete, not one per frame (a dashboard gets
+            # a few hundred frames a second). asyncio.timeout, not wait_for: on Python
             # 3.11 wait_for swallows a cancellation that arrives as the send completes,
             # and this task then waits on its queue for ever (the socket never closes).
-            async with asyncio.timeout(SEND_TIMEOUT_S):
-                ended = await self._send_burst(text, queue)
+            async with asyncio.timeout(SEND_TIMEOUT_S) as timeout:
+                ended = await self._send_burst(text, queue, timeout)
             if ended:
                 break
         if self.subscriber.overflowed:
             await self.ws.close(CLOSE_TOO_SLOW, "too slow; reconnect with last_seq")
 
-    async def _send_burst(self, text: str, queue: asyncio.Queue[str | None]) -> bool:
-        """Send `text` and what is queued behind it; True when the queue's end came."""
+    async def _send_burst(self, text: str, queue: asyncio.Queue[str | None],
+                          timeout: asyncio.Timeout) -> bool:
+        """Send `text` and what is queued behind it (gathered into batch frames when
+        the client asked for them); True when the queue's end came. `timeout` is
+        pushed back whenever less than half of it is left: it bounds a blocked send,
+        not a busy socket's stream."""
+        loop = asyncio.get_running_loop()
         while True:
+            ended = False
+            if self.batch and not queue.empty():
+                text, ended = _gather(text, queue)
             await self.ws.send_text(text)
+            if timeout.when() - loop.time() < SEND_TIMEOUT_S / 2:
+                timeout.reschedule(loop.time() + SEND_TIMEOUT_S)
             # A send to a writable socket does not yield: without this, a dashboard
             # with a round of 100 fixes queued sends them all before a team's sender
             # gets its turn, and the assignment waits behind 20 such dashboards.
             await asyncio.sleep(0)
+            if ended:
+                return True
             if queue.empty():
                 return False
             if (text := queue.get_nowait()) is None:
@@ -184,3 +200,21 @@ class Session:
         answer = await handler(data)
         if answer is not None:
             self._reply(answer.pop("type", "result"), **answer)
+
+
+def _gather(first: str, queue: asyncio.Queue[str | None]) -> tuple[str, bool]:
+    """`first` and the frames queued behind it as one batch frame (the frames' own JSON
+    texts, in order, not encoded again), within BATCH_MAX_FRAMES and BATCH_MAX_BYTES;
+    and whether the queue's end (None) was taken."""
+    texts, size = [first], len(first)
+    while not queue.empty() and len(texts) < BATCH_MAX_FRAMES and size < BATCH_MAX_BYTES:
+        text = queue.get_nowait()
+        if text is None:
+            return _batch_frame(texts), True
+        texts.append(text)
+        size += len(text)
+    return _batch_frame(texts), False
+
+
+def _batch_frame(texts: list[str]) -> str:
+    return texts[0] if len(texts) == 1 else '{"type":"batch","frames":[' + ",".join(texts) + "]}"

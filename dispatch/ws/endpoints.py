@@ -52,7 +52,8 @@ def check_origin(ws: WebSocket) -> bool:
 
 async def read_hello(ws: WebSocket, timeout_s: float) -> dict | None:
     """The first frame when it is a well-formed hello sent in time, else None. The
-    token, when present, is text (anything else cannot authenticate anyone)."""
+    token, when present, is text (anything else cannot authenticate anyone); `batch`,
+    when present, true or false."""
     try:
         text = await asyncio.wait_for(ws.receive_text(), timeout_s)
         hello = json.loads(text)
@@ -65,6 +66,8 @@ async def read_hello(ws: WebSocket, timeout_s: float) -> dict | None:
     last_seq = hello.get("last_seq")
     if last_seq is not None and (not isinstance(last_seq, int) or isinstance(last_seq, bool)
                                  or last_seq < 0):
+        return None
+    if not isinstance(hello.get("batch", False), bool):
         return None
     return hello
 
@@ -163,7 +166,8 @@ async def _serve(ws: WebSocket) -> None:
                       get_handlers(ws, principal, token_hash, lambda: session.revoke()),
                       heartbeat_s=ws.app.state.settings.ws_heartbeat_s,
                       max_queue=ws.app.state.settings.ws_queue,
-                      replay_page=ws.app.state.settings.ws_replay_page)
+                      replay_page=ws.app.state.settings.ws_replay_page,
+                      batch=hello.get("batch", False))
     team = [principal.team_id] if principal.team_id is not None else []
     await do_touch_devices(ws.app.state.ctx, team)
     if principal.team_id is not None:

@@ -115,7 +115,10 @@ class Live {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const ws = new WebSocket(`${scheme}://${location.host}/ws`);
     this.ws = ws;
-    ws.onopen = () => ws.send(JSON.stringify({ type: "hello", last_seq: this.lastSeq }));
+    // batch: what the server has queued comes as one frame (a dashboard receives a
+    // round of positions in one message rather than hundreds).
+    ws.onopen = () => ws.send(JSON.stringify({ type: "hello", last_seq: this.lastSeq,
+                                               batch: true }));
     ws.onmessage = (message) => this.receive(JSON.parse(message.data));
     ws.onclose = (closed) => {
       if (this.ws !== ws) return;
@@ -130,7 +133,9 @@ class Live {
 
   receive(frame) {
     this.lastFrame = Date.now();
-    if (frame.type === "welcome") {
+    if (frame.type === "batch") {
+      for (const inner of frame.frames) this.receive(inner);
+    } else if (frame.type === "welcome") {
       const fresh = this.lastSeq === null;
       if (fresh) this.lastSeq = frame.seq;
       this.backoff = 500;
