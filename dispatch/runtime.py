@@ -12,10 +12,15 @@ no longer walks it), and collect the young generation less often: after 50,000
 allocations instead of 700. A cycle among frozen objects is never collected, which is
 why only start-up objects are frozen. Collections slower than `SLOW_GC_MS` are logged
 (`gc.slow`), so that a regression shows in the service's own log.
+
+The event loop is watched the same way: a step that holds it longer than
+`SLOW_LOOP_MS` (every socket, request and timer waits meanwhile) is logged as
+`loop.slow` with how late a 50 ms timer woke.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import time
 
@@ -48,3 +53,18 @@ def tune_gc_after_start_up() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
     if _time_collections not in gc.callbacks:
         gc.callbacks.append(_time_collections)
+
+
+SLOW_LOOP_MS = 50.0
+LOOP_PROBE_S = 0.05
+
+
+async def watch_loop(stop: asyncio.Event) -> None:
+    """Until `stop`: log `loop.slow` when a LOOP_PROBE_S timer wakes SLOW_LOOP_MS late
+    or more (the loop was held by one step, a collection, or a starved CPU)."""
+    while not stop.is_set():
+        started = time.perf_counter()
+        await asyncio.sleep(LOOP_PROBE_S)
+        late_ms = (time.perf_counter() - started - LOOP_PROBE_S) * 1000
+        if late_ms >= SLOW_LOOP_MS:
+            log.warning("loop.slow", late_ms=round(late_ms, 1))

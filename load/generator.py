@@ -307,6 +307,9 @@ async def measure(args: argparse.Namespace, out: Path) -> dict:
         summary["slow_gc"] = report.summarise_collections(
             [c for i in range(args.instances)
              for c in observe.slow_collections(logs / f"service-{i + 1}.log", *phases)])
+        summary["slow_loop"] = report.stats_ms([ms / 1000 for i in range(args.instances)
+                                                for ms in observe.slow_loop_steps(
+                                                    logs / f"service-{i + 1}.log", *phases)])
         event_rate = max((len(s.seqs) for s in socks if s.role == "dashboard"),
                          default=0) / wall
         summary["events_per_s_on_a_dashboard"] = round(event_rate, 1)

@@ -111,12 +111,23 @@ def log_event_counts(path: Path) -> Counter:
                    for r in _log_records(path))
 
 
+def logged_between(path: Path, event: str, since: float, until: float) -> list[dict]:
+    """The service's log records of `event` between the wall times `since` and `until`
+    (the phases; not the connection storm)."""
+    return [r for r in _log_records(path)
+            if r is not None and r.get("event") == event and since <= _wall_time(r) <= until]
+
+
 def slow_collections(path: Path, since: float, until: float) -> list[tuple[int, float]]:
-    """The garbage collections the service logged as slow (`gc.slow`) between the wall
-    times `since` and `until` (the phases; not the connection storm): (generation, ms)."""
-    return [(int(r.get("generation", -1)), float(r["ms"])) for r in _log_records(path)
-            if r is not None and r.get("event") == "gc.slow" and "ms" in r
-            and since <= _wall_time(r) <= until]
+    """The garbage collections the service logged as slow (`gc.slow`): (generation, ms)."""
+    return [(int(r.get("generation", -1)), float(r["ms"]))
+            for r in logged_between(path, "gc.slow", since, until) if "ms" in r]
+
+
+def slow_loop_steps(path: Path, since: float, until: float) -> list[float]:
+    """How late the service's loop probe woke when it logged `loop.slow` (ms)."""
+    return [float(r["late_ms"]) for r in logged_between(path, "loop.slow", since, until)
+            if "late_ms" in r]
 
 
 def _wall_time(record: dict) -> float:

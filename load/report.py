@@ -207,7 +207,8 @@ def write(summary: dict, out: Path) -> int:
           f"inside the service {summary['service_time_incidents']}")
     print(f"gps fixes/s {summary['gps_fixes_per_s']}; lost {summary['lost']}; doubled "
           f"{summary['doubled']}; errors {summary['errors']}; closed {summary['sockets_closed']}")
-    print(f"cpu {summary['cpu']}; slow gc {summary.get('slow_gc')}")
+    print(f"cpu {summary['cpu']}; slow gc {summary.get('slow_gc')}; "
+          f"service loop held >= 50 ms {summary.get('slow_loop')}")
     print(f"the generator's own loop lag {summary.get('generator_loop_lag')}")
     if "baselines" in summary:
         print(f"baselines {json.dumps(summary['baselines'])}")

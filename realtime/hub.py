@@ -27,8 +27,13 @@ log = structlog.get_logger(__name__)
 MAX_BACKOFF_S = 5.0
 PAGE = 500
 # While events above the horizon wait for transactions in flight, look again after
-# this long, doubling up to the poll period (their commits usually wake the hub first).
+# this long, doubling up to MAX_RECHECK_S, and from RECHECK_S again after a wake-up.
+# Commits in a transaction wake the hub; a GPS fix (one statement, no wake-up) also
+# holds the horizon while it runs, and hundreds a second keep one in flight almost
+# always: a recheck that had grown to the poll period held assignments back by up to
+# a tenth of a second. A probe is two short statements on the hub's own connection.
 RECHECK_S = 0.002
+MAX_RECHECK_S = 0.016
 # At start-up, how long to wait for the transactions in flight to end (a longer one
 # is waited for by the pump, from the newest committed seq: see start()).
 START_WAIT_S = 5.0
@@ -158,8 +163,9 @@ class Hub:
     async def _pump_forever(self) -> None:
         recheck = 0.0
         while True:
+            woken = False
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), recheck or self.poll_s)
+                woken = await asyncio.wait_for(self._wake.wait(), recheck or self.poll_s)
             self._wake.clear()
             try:
                 while await self._pump_once():
@@ -170,8 +176,9 @@ class Hub:
                     self._reader.terminate()
                     self._reader = None
                 await asyncio.sleep(0.5)
-            recheck = (min(max(recheck * 2, RECHECK_S), self.poll_s)
-                       if self.horizon.waiting else 0.0)
+            recheck = (0.0 if not self.horizon.waiting
+                       else RECHECK_S if woken
+                       else min(max(recheck * 2, RECHECK_S), MAX_RECHECK_S, self.poll_s))
             async with self._pushed:
                 self._pushed.notify_all()
 
