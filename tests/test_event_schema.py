@@ -5,6 +5,8 @@ Every test's database is checked against the catalogue when the test ends
 real flow, that the checker can fail, and that docs/api.md lists the catalogue.
 """
 
+import asyncio
+import contextlib
 from datetime import UTC, datetime
 
 import asyncpg
@@ -25,7 +27,11 @@ async def test_a_flow_emits_every_declared_event_as_declared(
     team = await api.team("EV1", CITY[0], CITY[1])
     await api.device_token("EV1")
     line = await create_line(api, {"number": "0421-21112", "label": "Gateway", "priority": 0,
-                                   "probe": {"kind": "heartbeat", "timeout_s": 0.5}})
+                                   "probe": {"kind": "heartbeat", "timeout_s": 2.0}})
+    # The gateway keeps the line up until the silence below (a line that has not been
+    # heard from for timeout_s is down, and drops its calls: with no heartbeats, a slow
+    # machine lost the open call before its caller's position came).
+    beating = asyncio.create_task(_heartbeats(api, line["id"]))
     taken = (await api.post("/api/v1/calls", {"caller_number": "081234567890"})).json()
     waiting = (await api.post("/api/v1/calls", {"caller_number": "081298765432",
                                                 "line_id": line["id"]}, role="gateway")).json()
@@ -53,6 +59,9 @@ async def test_a_flow_emits_every_declared_event_as_declared(
     assert (await api.post(f"/api/v1/incidents/{incident['id']}/cancel",
                            {"reason": "caller recovered"})).status_code == 200
     # Silence on the line after a heartbeat: it goes down and drops the open call.
+    beating.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await beating
     assert (await api.post(f"/api/v1/lines/{line['id']}/heartbeat")).status_code == 204
 
     async def callback() -> dict | None:
@@ -71,6 +80,13 @@ async def test_a_flow_emits_every_declared_event_as_declared(
     names = {row["name"] for row in await db.fetch("SELECT DISTINCT name FROM events")}
     assert names == set(EVENTS)
     assert await check_logged_events(dsn) > len(EVENTS)
+
+
+async def _heartbeats(api: Api, line_id: int) -> None:
+    """What the gateway does: a heartbeat every 0.25 s."""
+    while True:
+        assert (await api.post(f"/api/v1/lines/{line_id}/heartbeat")).status_code == 204
+        await asyncio.sleep(0.25)
 
 
 def test_the_checker_refuses_a_payload_that_drifted() -> None:

@@ -44,15 +44,20 @@ NEXT = {"assigned": "acknowledge", "acknowledged": "en_route", "en_route": "on_s
         "on_scene": "transporting", "transporting": "at_hospital", "at_hospital": "clear"}
 expect.set_options(timeout=WAIT_S * 1000)
 
-# Counts what the page received on its sockets and how often it rang for an assignment.
+# Counts what the page received on its sockets (the frames of a batch frame each on its
+# own, as the page reads them) and how often it rang for an assignment.
 RECORDER = """
 window.__frames = [];
 window.__alarms = 0;
 const NativeWebSocket = window.WebSocket;
+const record = (frame) => {
+  if (frame.type === "batch") frame.frames.forEach(record);
+  else window.__frames.push(frame);
+};
 window.WebSocket = class extends NativeWebSocket {
   constructor(url, protocols) {
     super(url, protocols);
-    this.addEventListener("message", (m) => window.__frames.push(JSON.parse(m.data)));
+    this.addEventListener("message", (m) => record(JSON.parse(m.data)));
   }
 };
 Object.defineProperty(Navigator.prototype, "vibrate", {
