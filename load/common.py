@@ -61,12 +61,12 @@ async def _start_embedded(fast: bool, settings: dict[str, str] | None) -> tuple[
 
 
 @asynccontextmanager
-async def fresh_database(*, fast: bool = False,
-                         settings: dict[str, str] | None = None) -> AsyncIterator[Database]:
+async def fresh_database(*, fast: bool = False, settings: dict[str, str] | None = None,
+                         keep_log: Path | None = None) -> AsyncIterator[Database]:
     """A new database on DATABASE_URL's server, else on an embedded server in a temp dir
     (`fast`: fsync off; `settings`: more postgresql.conf parameters for it, which a
     DATABASE_URL server does not get). Dropped afterwards; the embedded server is stopped
-    and removed."""
+    and removed (its log copied to `keep_log` first, when given)."""
     server_dsn, server, tmp = os.environ.get("DATABASE_URL"), None, None
     origin = "DATABASE_URL"
     if not server_dsn:
@@ -93,6 +93,8 @@ async def fresh_database(*, fast: bool = False,
     finally:
         if server is not None:
             await asyncio.to_thread(server.stop)
+            if keep_log is not None and server.log_file.exists():
+                shutil.copyfile(server.log_file, keep_log)
             shutil.rmtree(tmp, ignore_errors=True)
 
 

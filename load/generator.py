@@ -225,13 +225,21 @@ def _profile(pid: int, seconds: float, out: Path) -> subprocess.Popen | None:
                             stderr=subprocess.DEVNULL)
 
 
+# --pg-log: what PostgreSQL itself says of a stall (the lock it waited for and who held
+# it, a vacuum, a checkpoint).
+PG_DIAGNOSIS = {"log_lock_waits": "on", "deadlock_timeout": "'100ms'",
+                "log_autovacuum_min_duration": "0", "log_checkpoints": "on"}
+
+
 async def measure(args: argparse.Namespace, out: Path) -> dict:
     raise_nofile(args.teams + args.dashboards + 500)
     bodies = make_bodies(max(2000, int(max(args.rate) * args.seconds) + 100), args.seed + 1)
     logs = Path(tempfile.mkdtemp(prefix="d112-gen-log-"))
     extra_env = {"DISPATCH112_ROUTER": await _router(args.router, logs)} if args.router else {}
     summary: dict = {"machine": machine(), "args": vars(args)}
-    async with fresh_database(fast=args.fast) as database:
+    async with fresh_database(fast=args.fast, settings=PG_DIAGNOSIS if args.pg_log else None,
+                              keep_log=out / "postgresql.log" if args.pg_log else None
+                              ) as database:
         fleet = await prepare(database.dsn, args)
         fleet.bases = await _bases(database.dsn)
         summary["postgres"] = f"{database.server_version} ({database.origin})"
@@ -356,6 +364,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-baselines", dest="baselines", action="store_false")
     p.add_argument("--profile", action="store_true",
                    help="py-spy samples instance 1 during the phases (profile.raw in --out)")
+    p.add_argument("--pg-log", action="store_true",
+                   help="the embedded PostgreSQL logs lock waits over 100 ms, autovacuum "
+                        "and checkpoints; its log is kept in --out")
     p.add_argument("--no-batch", action="store_true",
                    help="dashboards take every frame alone (they ask for batch frames, "
                         "as the dashboard page does)")
