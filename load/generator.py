@@ -227,7 +227,7 @@ def _profile(pid: int, seconds: float, out: Path) -> subprocess.Popen | None:
 
 # --pg-log: what PostgreSQL itself says of a stall (the lock it waited for and who held
 # it, a vacuum, a checkpoint).
-PG_DIAGNOSIS = {"log_lock_waits": "on", "deadlock_timeout": "'100ms'",
+PG_DIAGNOSIS = {"log_lock_waits": "on", "deadlock_timeout": "100ms",
                 "log_autovacuum_min_duration": "0", "log_checkpoints": "on"}
 
 
