@@ -225,6 +225,13 @@ def _profile(pid: int, seconds: float, out: Path) -> subprocess.Popen | None:
                             stderr=subprocess.DEVNULL)
 
 
+def _describe_waits(counts: Counter, piles: list, *, wall_start: float) -> dict:
+    """pg_stat_activity's waits over the phases: the commonest, and the pile-ups (three
+    or more sessions on one wait), with seconds into the phases."""
+    return {"session_samples": dict(counts.most_common(12)),
+            "pile_ups": [(round(at - wall_start, 2), what, n) for at, what, n in piles][:200]}
+
+
 # --pg-log: what PostgreSQL itself says of a stall (the lock it waited for and who held
 # it, a vacuum, a checkpoint).
 PG_DIAGNOSIS = {"log_lock_waits": "on", "deadlock_timeout": "100ms",
@@ -272,6 +279,9 @@ async def measure(args: argparse.Namespace, out: Path) -> dict:
                    if args.profile else None)
             lag = observe.LoopLag()
             lag.start()
+            waits_stop = asyncio.Event()
+            waits = (asyncio.create_task(observe.sample_waits(database.dsn, waits_stop))
+                     if args.pg_log else None)
             phases = [time.time()]  # wall times, to match the service's log
             with tqdm(total=len(args.rate) * int(args.seconds), desc="load", unit="s",
                       mininterval=1.0) as bar:
@@ -279,6 +289,9 @@ async def measure(args: argparse.Namespace, out: Path) -> dict:
                     await arrivals(run, rate, args.seconds, bar)
             wall = time.perf_counter() - before[3]
             generator_lag = report.stats_ms(lag.stop())
+            waits_stop.set()
+            if waits is not None:
+                summary["pg_waits"] = _describe_waits(*await waits, wall_start=phases[0])
             gc.enable()
             phases.append(time.time())
             fixes = tally.fixes_sent - before[4]

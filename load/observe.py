@@ -80,6 +80,36 @@ async def sample_lock_waits(dsn: str, stop: asyncio.Event, every_s: float = 0.1)
     return counts
 
 
+_ACTIVE_WAITS = """
+    SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') AS what, count(*) AS n
+    FROM pg_stat_activity
+    WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()
+    GROUP BY 1"""
+
+
+async def sample_waits(dsn: str, stop: asyncio.Event,
+                       every_s: float = 0.05) -> tuple[Counter, list[tuple[float, str, int]]]:
+    """Until `stop`: every `every_s`, what each active session of this database waits
+    for (`Type:Event`, or CPU). Returns session-samples per wait, and the pile-ups: (wall
+    time, wait, sessions) whenever three or more waited on the same thing at once."""
+    counts: Counter = Counter()
+    piles: list[tuple[float, str, int]] = []
+    conn = await asyncpg.connect(dsn)
+    try:
+        while not stop.is_set():
+            for row in await conn.fetch(_ACTIVE_WAITS):
+                counts[row["what"]] += row["n"]
+                if row["n"] >= 3 and row["what"] != "CPU":
+                    piles.append((time.time(), row["what"], row["n"]))
+            try:
+                await asyncio.wait_for(stop.wait(), every_s)
+            except TimeoutError:
+                pass
+    finally:
+        await conn.close()
+    return counts, piles
+
+
 def describe_lock_waits(counts: Counter) -> str:
     """Lock waits seen by `sample_lock_waits`: how often, how many, on what."""
     samples = counts.pop("samples", 0) or 1

@@ -210,6 +210,10 @@ def write(summary: dict, out: Path) -> int:
     print(f"cpu {summary['cpu']}; slow gc {summary.get('slow_gc')}; "
           f"service loop held >= 50 ms {summary.get('slow_loop')}")
     print(f"the generator's own loop lag {summary.get('generator_loop_lag')}")
+    if "pg_waits" in summary:
+        waits = summary["pg_waits"]
+        print(f"PostgreSQL waits (session-samples) {waits['session_samples']}; pile-ups "
+              f"(s into the phases, wait, sessions) {waits['pile_ups'][:20]}")
     if "baselines" in summary:
         print(f"baselines {json.dumps(summary['baselines'])}")
     print(f"written to {out}")
