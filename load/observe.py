@@ -4,12 +4,13 @@ CPU time, lock waits, the service's log. Observation only; nothing here is timed
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import resource
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -58,25 +59,32 @@ _HOLDERS = """
     GROUP BY 1"""
 
 
+async def _sample(dsn: str, stop: asyncio.Event, every_s: float,
+                  take: Callable[[asyncpg.Connection], Awaitable[None]]) -> None:
+    """Until `stop`: `take(conn)` every `every_s`, on a connection of its own."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        while not stop.is_set():
+            await take(conn)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every_s)
+    finally:
+        await conn.close()
+
+
 async def sample_lock_waits(dsn: str, stop: asyncio.Event, every_s: float = 0.1) -> Counter:
     """Until `stop`: every `every_s`, how many sessions of this database wait on a lock
     (by wait event; advisory locks by key) and the state of contended advisory locks'
     holders. Counter keys: those, plus "samples" and "samples_waiting"."""
     counts: Counter = Counter()
-    conn = await asyncpg.connect(dsn)
-    try:
-        while not stop.is_set():
-            waiting = await conn.fetch(_WAITING)
-            counts["samples"] += 1
-            counts["samples_waiting"] += bool(waiting)
-            for row in [*waiting, *await conn.fetch(_HOLDERS)]:
-                counts[row["what"]] += row["n"]
-            try:
-                await asyncio.wait_for(stop.wait(), every_s)
-            except TimeoutError:
-                pass
-    finally:
-        await conn.close()
+
+    async def take(conn: asyncpg.Connection) -> None:
+        waiting = await conn.fetch(_WAITING)
+        counts["samples"] += 1
+        counts["samples_waiting"] += bool(waiting)
+        for row in [*waiting, *await conn.fetch(_HOLDERS)]:
+            counts[row["what"]] += row["n"]
+    await _sample(dsn, stop, every_s, take)
     return counts
 
 
@@ -94,19 +102,13 @@ async def sample_waits(dsn: str, stop: asyncio.Event,
     time, wait, sessions) whenever three or more waited on the same thing at once."""
     counts: Counter = Counter()
     piles: list[tuple[float, str, int]] = []
-    conn = await asyncpg.connect(dsn)
-    try:
-        while not stop.is_set():
-            for row in await conn.fetch(_ACTIVE_WAITS):
-                counts[row["what"]] += row["n"]
-                if row["n"] >= 3 and row["what"] != "CPU":
-                    piles.append((time.time(), row["what"], row["n"]))
-            try:
-                await asyncio.wait_for(stop.wait(), every_s)
-            except TimeoutError:
-                pass
-    finally:
-        await conn.close()
+
+    async def take(conn: asyncpg.Connection) -> None:
+        for row in await conn.fetch(_ACTIVE_WAITS):
+            counts[row["what"]] += row["n"]
+            if row["n"] >= 3 and row["what"] != "CPU":
+                piles.append((time.time(), row["what"], row["n"]))
+    await _sample(dsn, stop, every_s, take)
     return counts, piles
 
 
