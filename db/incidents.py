@@ -97,34 +97,28 @@ def _stamp_sql(stamp: str) -> str:
 
 async def update_incident_status(conn: asyncpg.Connection, incident_id: int, target: str,
                                  sources: tuple[str, ...], *, stamp: str | None = None,
-                                 at: datetime | None = None,
-                                 clear: tuple[str, ...] = ()) -> asyncpg.Record | None:
+                                 at: datetime | None = None, clear: tuple[str, ...] = (),
+                                 sent: tuple[int, datetime] | None = None
+                                 ) -> asyncpg.Record | None:
     """Move the incident to `target` only if it is in one of `sources`; None otherwise.
 
     `stamp` names the time column of this step (see _stamp_sql); `clear` names step
-    times to forget (a withdrawn team's acknowledgement and departure).
+    times to forget (a withdrawn team's acknowledgement and departure); `sent` (team id,
+    when) is an allocation's team, remembered as the one whose steps the incident's
+    times describe (reports measure a reassigned incident with the team that arrived).
     """
     sets = [f"{column} = NULL" for column in clear if column in STAMP_COLUMNS]
+    params: list = [incident_id, target, list(sources)]
     if stamp is not None:
-        sets.append(_stamp_sql(stamp))
+        sets.append(_stamp_sql(stamp))  # $4
+        params.append(at)
+    if sent is not None:
+        sets.append(f"last_team_id = ${len(params) + 1}, last_assigned_at = "
+                    f"${len(params) + 2}, assignment_count = assignment_count + 1")
+        params.extend(sent)
     return await conn.fetchrow(
         f"""UPDATE incidents SET {', '.join(['status = $2', *sets])}
-            WHERE id = $1 AND status = ANY($3) RETURNING id, status, priority""",
-        incident_id, target, list(sources), *([at] if stamp is not None else []))
-
-
-async def update_incident_assigned(conn: asyncpg.Connection, incident_id: int, target: str,
-                                   sources: tuple[str, ...], *, stamp: str, team_id: int,
-                                   assigned_at: datetime) -> asyncpg.Record | None:
-    """update_incident_status for an allocation, in the same statement remembering the
-    team sent and when: the one whose steps the incident's times describe (reports
-    measure a reassigned incident with the team that arrived)."""
-    return await conn.fetchrow(
-        f"""UPDATE incidents SET status = $2, {_stamp_sql(stamp)}, last_team_id = $5,
-                                 last_assigned_at = $6,
-                                 assignment_count = assignment_count + 1
-            WHERE id = $1 AND status = ANY($3) RETURNING id, status, priority""",
-        incident_id, target, list(sources), None, team_id, assigned_at)
+            WHERE id = $1 AND status = ANY($3) RETURNING id, status, priority""", *params)
 
 
 async def set_cancel_reason(conn: asyncpg.Connection, incident_id: int, reason: str) -> None:

@@ -46,17 +46,6 @@ async def get_team_login(conn: asyncpg.Connection, code: str) -> asyncpg.Record 
     return await conn.fetchrow("SELECT id, code, pin_hash FROM teams WHERE code = $1", code)
 
 
-async def update_team_status_returning(conn: asyncpg.Connection, team_id: int, target: str,
-                                       sources: tuple[str, ...],
-                                       gps_fresh_s: int) -> asyncpg.Record | None:
-    """update_team_status (the same guard), returning the whole team as get_team does:
-    the caller announces it without reading it again."""
-    return await conn.fetchrow(
-        f"""UPDATE teams t SET status = $3, status_changed_at = now()
-            WHERE t.id = $2 AND t.status = ANY($4) RETURNING {_TEAM_COLUMNS}""",
-        float(gps_fresh_s), team_id, target, list(sources))
-
-
 async def update_team_pin(conn: asyncpg.Connection, team_id: int, pin_hash: str) -> bool:
     """Set the team's PIN hash; False when there is no such team."""
     status = await conn.execute("UPDATE teams SET pin_hash = $2 WHERE id = $1", team_id,
@@ -101,16 +90,19 @@ async def get_candidate_teams(conn: asyncpg.Connection, *, kinds: list[str], gps
 
 
 async def update_team_status(conn: asyncpg.Connection, team_id: int, target: str,
-                             sources: tuple[str, ...]) -> asyncpg.Record | None:
+                             sources: tuple[str, ...],
+                             gps_fresh_s: int) -> asyncpg.Record | None:
     """Move the team to `target` only if it is in one of `sources`; None otherwise.
+    Returns the whole team as get_team does: the caller announces it without reading
+    it again.
 
     Under READ COMMITTED a concurrent writer makes this wait, then re-check the
     guard on the committed row: of two racing reservations exactly one wins.
     """
     return await conn.fetchrow(
-        """UPDATE teams SET status = $2, status_changed_at = now()
-           WHERE id = $1 AND status = ANY($3) RETURNING id, code, status""",
-        team_id, target, list(sources))
+        f"""UPDATE teams t SET status = $3, status_changed_at = now()
+            WHERE t.id = $2 AND t.status = ANY($4) RETURNING {_TEAM_COLUMNS}""",
+        float(gps_fresh_s), team_id, target, list(sources))
 
 
 async def store_team_fix(conn: asyncpg.Connection, team_id: int, lat: float, lon: float,

@@ -12,9 +12,9 @@ no longer walks it), and collect the young generation less often: after 50,000
 allocations instead of 700. A cycle among frozen objects is never collected, which is
 why only start-up objects are frozen. (With 5,000 phones one young collection a run
 still holds the loop 85-125 ms; at 10,000 rather than 50,000 it did as well, so the
-threshold is not what makes it long: docs/performance.md.)
-Collections slower than `SLOW_GC_MS` are logged
-(`gc.slow`), so that a regression shows in the service's own log.
+threshold is not what makes it long: docs/performance.md.) Collections slower than
+`SLOW_GC_MS` are logged (`gc.slow`), so that a regression shows in the service's own
+log.
 
 The event loop is watched the same way: a step that holds it longer than
 `SLOW_LOOP_MS` (every socket, request and timer waits meanwhile) is logged as

@@ -86,9 +86,9 @@ async def _allocate_once(conn: asyncpg.Connection, rng: random.Random,
                 break
         else:
             return False
-        await incidents_db.update_incident_assigned(
-            conn, incident_id, "assigned", ("queued",), stamp="assigned_at", team_id=row["id"],
-            assigned_at=assignment["created_at"])
+        await incidents_db.update_incident_status(
+            conn, incident_id, "assigned", ("queued",), stamp="assigned_at",
+            sent=(row["id"], assignment["created_at"]))
         updated = _jsonable(await incidents_db.get_incident(conn, incident_id))
         team = _jsonable(await teams_db.get_team(conn, row["id"], GPS_FRESH_S))
         await incidents_db.get_incident_summary(conn, incident_id)  # the POST's answer

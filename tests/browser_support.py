@@ -46,11 +46,8 @@ async def staff_page(browser: Browser, base_url: str, watch: Watch, username: st
                                         locale="id-ID")
     watch.attach(context)
     page = await context.new_page()
-    await page.goto(f"{base_url}/login")
-    await page.fill("input[name=username]", username)
-    await page.fill("input[name=password]", password)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"{base_url}{landing}")
+    await _log_in(page, f"{base_url}/login", {"username": username, "password": password},
+                  f"{base_url}{landing}")
     return page
 
 
@@ -68,9 +65,15 @@ async def phone_page(browser: Browser, base_url: str, watch: Watch, code: str, *
     if init_script is not None:
         await context.add_init_script(init_script)
     page = await context.new_page()
-    await page.goto(f"{base_url}/team/login")
-    await page.fill("input[name=team_code]", code)
-    await page.fill("input[name=pin]", PHONE_PIN)
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"{base_url}/team")
+    await _log_in(page, f"{base_url}/team/login", {"team_code": code, "pin": PHONE_PIN},
+                  f"{base_url}/team")
     return page, context
+
+
+async def _log_in(page: Page, form_url: str, fields: dict[str, str], landing: str) -> None:
+    """Fill the login form at `form_url` and wait for the page it lands on."""
+    await page.goto(form_url)
+    for name, value in fields.items():
+        await page.fill(f"input[name={name}]", value)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(landing)

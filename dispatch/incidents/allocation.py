@@ -95,9 +95,9 @@ async def do_reserve(conn: asyncpg.Connection, ctx: Context, incident: asyncpg.R
     if assignment is None:
         log.info("allocation.lost_race", incident_id=incident["id"], team_id=candidate.team_id)
         return None
-    updated = await incidents_db.update_incident_assigned(
+    updated = await incidents_db.update_incident_status(
         conn, incident["id"], step.incident.target, step.incident.sources, stamp=step.stamp,
-        team_id=candidate.team_id, assigned_at=assignment["created_at"])
+        sent=(candidate.team_id, assignment["created_at"]))
     if updated is None:
         raise RuntimeError(f"incident {incident['id']} left the queue while locked")
     await _log_assignment(conn, ctx, incident, candidate, assignment, actor)

@@ -130,14 +130,14 @@ async def do_release_team(conn: asyncpg.Connection, ctx: Context, assignment: as
     await do_queue_end(conn, ctx, assignment, reason)  # a team reached by SMS hears it so
     step = get_transition(action).team
     moved = await teams_db.update_team_status(conn, assignment["team_id"], step.target,
-                                              step.sources)
+                                              step.sources, ctx.settings.gps_fresh_s)
     await emit(conn, AssignmentWithdrawn(
         assignment_id=assignment["id"], incident_id=assignment["incident_id"],
         team_id=assignment["team_id"], reason=reason), actor=actor,
         incident_id=assignment["incident_id"], team_id=assignment["team_id"])
     if moved is not None:
         await do_announce_team(conn, assignment["team_id"], actor=actor,
-                               gps_fresh_s=ctx.settings.gps_fresh_s)
+                               gps_fresh_s=ctx.settings.gps_fresh_s, row=moved)
 
 
 async def do_cancel(conn: asyncpg.Connection, ctx: Context, incident_id: int, reason: str, *,

@@ -81,7 +81,7 @@ async def do_team_step(conn: asyncpg.Connection, ctx: Context, team_id: int, bod
     if body.action == "acknowledge":  # before the team's update, which returns the team
         await assignments_db.acknowledge_assignment(conn, locked["assignment_id"], at, via)
         await sms_db.set_team_reached(conn, team_id, via)
-    team = await teams_db.update_team_status_returning(
+    team = await teams_db.update_team_status(
         conn, team_id, transition.team.target, transition.team.sources,
         ctx.settings.gps_fresh_s)
     if incident is None or team is None:

@@ -102,9 +102,12 @@ async def do_mark_reachable(conn: asyncpg.Connection, ctx: Context, team_id: int
                             actor: str) -> bool:
     """An `unreachable` team was heard from (its socket, an SMS): available again."""
     step = get_transition("reachable").team
-    if await teams_db.update_team_status(conn, team_id, step.target, step.sources) is None:
+    team = await teams_db.update_team_status(conn, team_id, step.target, step.sources,
+                                             ctx.settings.gps_fresh_s)
+    if team is None:
         return False
-    await do_announce_team(conn, team_id, actor=actor, gps_fresh_s=ctx.settings.gps_fresh_s)
+    await do_announce_team(conn, team_id, actor=actor, gps_fresh_s=ctx.settings.gps_fresh_s,
+                           row=team)
     log.info("team.reachable", team_id=team_id, by=actor)
     return True
 

@@ -35,10 +35,11 @@ async def do_phone_connected(ctx: Context, team_id: int) -> None:
     (a socket that stayed open all along does not count: its crew did not answer)."""
     step = get_transition("reachable").team
     async with ctx.transaction() as conn:
-        if await teams_db.update_team_status(conn, team_id, step.target,
-                                             step.sources) is not None:
+        team = await teams_db.update_team_status(conn, team_id, step.target, step.sources,
+                                                 ctx.settings.gps_fresh_s)
+        if team is not None:
             await do_announce_team(conn, team_id, actor=SYSTEM,
-                                   gps_fresh_s=ctx.settings.gps_fresh_s)
+                                   gps_fresh_s=ctx.settings.gps_fresh_s, row=team)
 
 
 async def do_mark_signal_lost(ctx: Context) -> int:

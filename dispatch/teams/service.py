@@ -74,9 +74,12 @@ async def do_set_service(conn: asyncpg.Connection, team_id: int, status: str, *,
     """Put a free team out of service, or back in (409 while it is on an assignment)."""
     await get_team_or_404(conn, team_id, gps_fresh_s)
     step = get_transition("out_of_service" if status == "out_of_service" else "in_service").team
-    if await teams_db.update_team_status(conn, team_id, step.target, step.sources) is None:
+    team = await teams_db.update_team_status(conn, team_id, step.target, step.sources,
+                                             gps_fresh_s)
+    if team is None:
         raise InvalidTransition(f"team {team_id} cannot become {status} now")
-    return await do_announce_team(conn, team_id, actor=actor, gps_fresh_s=gps_fresh_s)
+    return await do_announce_team(conn, team_id, actor=actor, gps_fresh_s=gps_fresh_s,
+                                  row=team)
 
 
 async def do_set_pin(conn: asyncpg.Connection, team_id: int, pin_hash: str) -> None:
