@@ -105,28 +105,35 @@ async def update_team_status(conn: asyncpg.Connection, team_id: int, target: str
         float(gps_fresh_s), team_id, target, list(sources))
 
 
-async def store_team_fix(conn: asyncpg.Connection, team_id: int, lat: float, lon: float,
-                         accuracy_m: float | None, at: datetime,
-                         token_hash: bytes | None = None) -> asyncpg.Record:
-    """Store a GPS fix unless a newer one is already stored (phones replay late), in
-    one statement and its own implicit transaction. With `token_hash`, only while
-    that token is still valid (a socket's frame). Returns `token_ok` and `stored`.
-    The fix is announced later, with others, by take_fixes_to_announce.
+async def store_team_fixes(conn: asyncpg.Connection,
+                           fixes: list[tuple]) -> list[asyncpg.Record]:
+    """Store GPS fixes, one statement and its own implicit transaction for them all.
+    Each fix is (team_id, lat, lon, accuracy_m, at, token_hash), one per team (a team
+    twice would update its row once, at random). A fix is stored unless a newer one is
+    already (phones replay late) and, with a `token_hash` (a socket's frame), only while
+    that token is still valid. Returns, in order, each fix's `token_ok` and `stored`.
+    The fixes are announced later, with others, by take_fixes_to_announce.
 
     Its commit does not wait for the disk (synchronous_commit off for this transaction
     only): a crash of PostgreSQL may forget the last fraction of a second of fixes, which
     the phones' next fixes replace, while hundreds of fixes a second waiting for the WAL
     flush would hold every incident's commit behind them."""
-    return await conn.fetchrow(
-        f"""WITH valid AS (SELECT {TOKEN_OK.format(param="$6")} AS ok,
-                                  set_config('synchronous_commit', 'off', true) AS async),
+    return await conn.fetch(
+        f"""WITH lazy AS (SELECT set_config('synchronous_commit', 'off', true) AS commit),
+                 fix AS MATERIALIZED (
+                   SELECT f.*, {TOKEN_OK.format(param="f.token_hash")} AS ok
+                   FROM unnest($1::bigint[], $2::float8[], $3::float8[], $4::float8[],
+                               $5::timestamptz[], $6::bytea[])
+                        WITH ORDINALITY AS f(team_id, lat, lon, accuracy_m, at, token_hash, n)),
                  stored AS (
-                   UPDATE teams SET fix_lat = $2, fix_lon = $3, fix_accuracy_m = $4, fix_at = $5
-                   WHERE id = $1 AND (fix_at IS NULL OR fix_at <= $5)
-                     AND (SELECT ok FROM valid)
-                   RETURNING id)
-            SELECT (SELECT ok FROM valid) AS token_ok, EXISTS (SELECT 1 FROM stored) AS stored""",
-        team_id, lat, lon, accuracy_m, at, token_hash)
+                   UPDATE teams t SET fix_lat = f.lat, fix_lon = f.lon,
+                                      fix_accuracy_m = f.accuracy_m, fix_at = f.at
+                   FROM fix f
+                   WHERE t.id = f.team_id AND f.ok AND (t.fix_at IS NULL OR t.fix_at <= f.at)
+                   RETURNING t.id)
+            SELECT f.ok AS token_ok, f.team_id IN (SELECT id FROM stored) AS stored
+            FROM fix f, lazy ORDER BY f.n""",
+        *(list(column) for column in zip(*fixes, strict=True)))
 
 
 async def take_fixes_to_announce(conn: asyncpg.Connection, announce_every_s: float,

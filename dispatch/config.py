@@ -192,6 +192,9 @@ class Settings:
     gps_announce_s: float = 5.0
     # Fixes are announced in rounds (dispatch/teams/positions.py), at most one per this.
     gps_round_s: float = 0.25
+    # A fix waits at most this for others, to be stored with them in one statement
+    # (dispatch/teams/fixes.py).
+    gps_batch_s: float = 0.025
     device_rate_per_s: float = 2.0
     device_burst: int = 20
     # Events older than this go (never an active incident's): docs/operations.md.
@@ -284,6 +287,7 @@ class Settings:
                                        minimum=1.0),
             gps_announce_s=_float(env, "DISPATCH112_GPS_ANNOUNCE_S", 5.0, minimum=0.0),
             gps_round_s=_float(env, "DISPATCH112_GPS_ROUND_S", 0.25, minimum=0.0),
+            gps_batch_s=_float(env, "DISPATCH112_GPS_BATCH_S", 0.025, minimum=0.0),
             event_retention_days=_int(env, "DISPATCH112_EVENT_RETENTION_DAYS", 30, minimum=1),
             response_target_s=60 * _int(env, "DISPATCH112_RESPONSE_TARGET_MIN", 15, minimum=1),
             shifts=_shifts(env, "DISPATCH112_SHIFTS", PAREPARE_SHIFTS),

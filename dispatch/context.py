@@ -15,6 +15,7 @@ from dispatch import events
 from dispatch.config import Settings
 from dispatch.geo.districts import DistrictIndex
 from dispatch.ratelimit import RateLimiter
+from dispatch.teams.fixes import FixWriter
 from routing import Router, get_router
 
 
@@ -38,13 +39,17 @@ class Context:
     notifier: events.Notifier | None = None
     # Called after a GPS fix is stored: starts a round of dispatch.teams.positions.
     on_fix_stored: Callable[[], None] | None = None
+    # Stores the phones' fixes in batches (made by `create`).
+    fixes: FixWriter | None = None
 
     @classmethod
     def create(cls, settings: Settings, pool: asyncpg.Pool,
                after_commit: Callable[[], None] | None = None) -> Context:
         limiter = RateLimiter(settings.device_rate_per_s, settings.device_burst)
-        return cls(settings, pool, get_router(settings.router), after_commit=after_commit,
-                   device_limiter=limiter)
+        ctx = cls(settings, pool, get_router(settings.router), after_commit=after_commit,
+                  device_limiter=limiter)
+        ctx.fixes = FixWriter(ctx.acquire, settings.gps_batch_s)
+        return ctx
 
     def day_start(self) -> datetime:
         """Midnight of today in the service's time zone, as a UTC instant."""

@@ -44,8 +44,7 @@ async def post_location(request: Request, principal: Principal) -> Response:
     body = await read_model(request, LocationIn)
     ctx = request.app.state.ctx
     responders.check_rate(ctx, principal.team_id)
-    async with ctx.acquire() as conn:
-        await responders.do_team_location(conn, ctx, principal.team_id, body)
+    await responders.do_team_location(ctx, principal.team_id, body)
     return Response(status_code=204)
 
 

@@ -17,6 +17,7 @@ from dispatch.incidents import views
 from dispatch.incidents.announce import do_announce_incident
 from dispatch.responders.schemas import LocationIn, StatusIn
 from dispatch.states import get_transition
+from dispatch.teams.fixes import Fix
 from dispatch.teams.service import do_announce_team
 
 
@@ -98,16 +99,17 @@ async def do_team_step(conn: asyncpg.Connection, ctx: Context, team_id: int, bod
     return result
 
 
-async def do_team_location(conn: asyncpg.Connection, ctx: Context, team_id: int,
-                           body: LocationIn, *, token_hash: bytes | None = None) -> bool:
-    """Store a GPS fix (a late, older fix never replaces a newer one) in one statement,
-    outside any transaction; whether it was stored. It is announced by the next round
+async def do_team_location(ctx: Context, team_id: int, body: LocationIn, *,
+                           token_hash: bytes | None = None) -> bool:
+    """Store a GPS fix (a late, older fix never replaces a newer one), with the other
+    fixes of the moment in one statement outside any transaction
+    (dispatch.teams.fixes); whether it was stored. It is announced by the next round
     of dispatch.teams.positions, at most every `gps_announce_s` per team (a phone
     sending a fix every second costs one event per few seconds, not one per fix).
     With `token_hash` (a socket's frame), 401 when that token is no longer valid."""
     at = check_recent_time(body.at) or datetime.now(UTC)
-    result = await teams_db.store_team_fix(conn, team_id, body.lat, body.lon,
-                                           body.accuracy_m, at, token_hash)
+    result = await ctx.fixes.store(Fix(team_id, body.lat, body.lon, body.accuracy_m, at,
+                                       token_hash))
     check_token_ok(result)
     if result["stored"] and ctx.on_fix_stored is not None:
         ctx.on_fix_stored()

@@ -107,9 +107,8 @@ def _responder_handlers(ws: WebSocket, principal: Principal, token_hash: bytes,
         try:
             body = parse_model(LocationIn, json.dumps(data).encode())
             responders.check_rate(ctx, principal.team_id)
-            async with ctx.acquire() as conn:
-                await responders.do_team_location(conn, ctx, principal.team_id, body,
-                                                  token_hash=token_hash)
+            await responders.do_team_location(ctx, principal.team_id, body,
+                                              token_hash=token_hash)
         except DispatchError as exc:
             return _refused(client_id, exc, revoke)
         except DATABASE_ERRORS as exc:
