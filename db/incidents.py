@@ -18,8 +18,9 @@ STAMP_COLUMNS = frozenset(TIMELINE[1:]) | {"cancelled_at"}
 # What allocation and status steps need of a locked incident.
 LOCKED_COLUMNS = "id, lat, lon, priority, required_kind, status, address, complaint"
 
-INCIDENT_COLUMNS = """
-    i.id, i.call_id, i.caller_number, i.lat, i.lon, i.district_id, d.name AS district,
+# An incident row `i` as every read returns it; {district}: its kecamatan's name.
+_INCIDENT_FIELDS = """
+    i.id, i.call_id, i.caller_number, i.lat, i.lon, i.district_id, {district} AS district,
     i.address, i.complaint, i.priority, i.required_kind, i.patients, i.notes, i.status,
     i.received_at, i.created_at, i.assigned_at, i.acknowledged_at, i.en_route_at,
     i.on_scene_at, i.transporting_at, i.at_hospital_at, i.closed_at, i.cancelled_at,
@@ -29,6 +30,12 @@ INCIDENT_COLUMNS = """
     (SELECT count(*) FROM calls c WHERE c.incident_id = i.id)::int
         + (i.call_id IS NULL)::int AS call_count
 """
+# In a SELECT that LEFT JOINs districts d.
+INCIDENT_COLUMNS = _INCIDENT_FIELDS.format(district="d.name")
+# In a RETURNING clause, which cannot join: the row a statement just wrote, as a read
+# would return it (its subqueries see what earlier statements of the transaction did).
+RETURNED_COLUMNS = _INCIDENT_FIELDS.format(
+    district="(SELECT d.name FROM districts d WHERE d.id = i.district_id)")
 # The great-circle distance in metres from ($1, $2) to the incident i (mean Earth radius).
 _DISTANCE_M = """2 * 6371008.8 * asin(least(1, sqrt(
     power(sin(radians(i.lat - $1) / 2), 2)
@@ -41,17 +48,26 @@ async def insert_incident(conn: asyncpg.Connection, *, call_id: int | None,
                           lat: float, lon: float, district_id: int | None, address: str,
                           complaint: str, priority: int, required_kind: str | None,
                           patients: int, notes: str, received_at: datetime | None,
-                          created_by: str, kelurahan_id: int | None = None) -> int:
-    """Insert a queued incident; `received_at` None means now."""
-    return await conn.fetchval(
-        """INSERT INTO incidents (call_id, caller_number, lat, lon, district_id, address,
-               complaint, priority, required_kind, patients, notes, status, received_at,
-               created_by, kelurahan_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued',
-                   coalesce($12, now()), $13, $14)
-           RETURNING id""",
+                          created_by: str, kelurahan_id: int | None = None,
+                          idempotency: tuple[str, str] | None = None) -> asyncpg.Record:
+    """Insert a queued incident; `received_at` None means now. Returns it as
+    get_incident does, except that a call linked to it afterwards is not counted yet.
+    `idempotency` (actor, key): the key this request claimed now names the incident,
+    in the same statement."""
+    return await conn.fetchrow(
+        f"""WITH i AS (
+              INSERT INTO incidents (call_id, caller_number, lat, lon, district_id, address,
+                  complaint, priority, required_kind, patients, notes, status, received_at,
+                  created_by, kelurahan_id)
+              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued',
+                      coalesce($12, now()), $13, $14)
+              RETURNING *),
+            keyed AS (UPDATE idempotency_keys k SET incident_id = i.id FROM i
+                      WHERE k.actor = $15 AND k.key = $16)
+            SELECT {INCIDENT_COLUMNS} FROM i LEFT JOIN districts d ON d.id = i.district_id""",
         call_id, caller_number, lat, lon, district_id, address, complaint, priority,
-        required_kind, patients, notes, received_at, created_by, kelurahan_id)
+        required_kind, patients, notes, received_at, created_by, kelurahan_id,
+        *(idempotency or (None, None)))
 
 
 async def get_incident(conn: asyncpg.Connection, incident_id: int) -> asyncpg.Record | None:
@@ -100,7 +116,8 @@ async def update_incident_status(conn: asyncpg.Connection, incident_id: int, tar
                                  at: datetime | None = None, clear: tuple[str, ...] = (),
                                  sent: tuple[int, datetime] | None = None
                                  ) -> asyncpg.Record | None:
-    """Move the incident to `target` only if it is in one of `sources`; None otherwise.
+    """Move the incident to `target` only if it is in one of `sources` and return it as
+    get_incident does; None otherwise.
 
     `stamp` names the time column of this step (see _stamp_sql); `clear` names step
     times to forget (a withdrawn team's acknowledgement and departure); `sent` (team id,
@@ -117,8 +134,8 @@ async def update_incident_status(conn: asyncpg.Connection, incident_id: int, tar
                     f"${len(params) + 2}, assignment_count = assignment_count + 1")
         params.extend(sent)
     return await conn.fetchrow(
-        f"""UPDATE incidents SET {', '.join(['status = $2', *sets])}
-            WHERE id = $1 AND status = ANY($3) RETURNING id, status, priority""", *params)
+        f"""UPDATE incidents i SET {', '.join(['status = $2', *sets])}
+            WHERE i.id = $1 AND i.status = ANY($3) RETURNING {RETURNED_COLUMNS}""", *params)
 
 
 async def set_cancel_reason(conn: asyncpg.Connection, incident_id: int, reason: str) -> None:
@@ -176,13 +193,6 @@ async def claim_idempotency_key(conn: asyncpg.Connection, actor: str, key: str,
         """INSERT INTO idempotency_keys (actor, key, request_hash) VALUES ($1, $2, $3)
            ON CONFLICT DO NOTHING""", actor, key, request_hash)
     return status.endswith(" 1")
-
-
-async def set_idempotency_incident(conn: asyncpg.Connection, actor: str, key: str,
-                                   incident_id: int) -> None:
-    await conn.execute(
-        "UPDATE idempotency_keys SET incident_id = $3 WHERE actor = $1 AND key = $2",
-        actor, key, incident_id)
 
 
 async def get_idempotency_key(conn: asyncpg.Connection, actor: str,

@@ -68,12 +68,12 @@ async def _allocate_once(conn: asyncpg.Connection, rng: random.Random,
     """One allocation's statements in one transaction; False when no team was free."""
     lat, lon = random_point(rng)
     async with conn.transaction():
-        incident_id = await incidents_db.insert_incident(
+        row = await incidents_db.insert_incident(
             conn, call_id=None, caller_number="+6281234567890", lat=lat, lon=lon,
             district_id=None, address="Jl. Baseline", complaint="sesak napas", priority=1,
             required_kind=None, patients=1, notes="", received_at=None,
             created_by="user:baseline")
-        created = _jsonable(await incidents_db.get_incident(conn, incident_id))
+        incident_id, created = row["id"], _jsonable(row)
         rows = await teams_db.get_candidate_teams(conn, kinds=KINDS, gps_fresh_s=GPS_FRESH_S,
                                                   exclude=[], day_start=day_start,
                                                   near=(lat, lon), limit=NEAREST)
@@ -86,12 +86,10 @@ async def _allocate_once(conn: asyncpg.Connection, rng: random.Random,
                 break
         else:
             return False
-        await incidents_db.update_incident_status(
+        updated = _jsonable(await incidents_db.update_incident_status(
             conn, incident_id, "assigned", ("queued",), stamp="assigned_at",
-            sent=(row["id"], assignment["created_at"]))
-        updated = _jsonable(await incidents_db.get_incident(conn, incident_id))
+            sent=(row["id"], assignment["created_at"])))
         team = _jsonable(await teams_db.get_team(conn, row["id"], GPS_FRESH_S))
-        await incidents_db.get_incident_summary(conn, incident_id)  # the POST's answer
         if lock:  # what the trigger of migration 0002 did until migration 0017
             await conn.execute("SELECT pg_advisory_xact_lock($1)", locks.EVENT_LOG)
         latest = await events_db.append_events(conn, [

@@ -84,13 +84,12 @@ async def decide(conn: asyncpg.Connection, ctx: Context, point: Point) -> tuple[
     try:
         async with events.transaction(conn):
             started = time.perf_counter()
-            incident_id = await incidents_db.insert_incident(
+            incident = await incidents_db.insert_incident(
                 conn, call_id=None, caller_number="+6281234567890", lat=point.lat,
                 lon=point.lon, district_id=None, address="Jl. Uji Beban",
                 complaint="sesak napas", priority=point.priority,
                 required_kind=point.required_kind, patients=1, notes="", received_at=None,
                 created_by=ACTOR)
-            incident = await incidents_db.lock_incident(conn, incident_id)
             assignment = await do_allocate(conn, ctx, incident, actor=ACTOR)
             await events.flush(conn)  # the events, written last as the commit would
             elapsed = time.perf_counter() - started

@@ -142,11 +142,18 @@ async def test_idempotency_key_never_makes_a_second_incident(api: Api,
     responses = await asyncio.gather(*(api.incident(headers=key) for _ in range(5)))
     assert {r.json()["id"] for r in responses} == {responses[0].json()["id"]}
     assert sorted(r.status_code for r in responses) == [200, 200, 200, 200, 201]
+    # The first answer, made from what its transaction wrote, is what a replay reads.
+    assert all(r.json() == responses[0].json() for r in responses)
+    assert responses[0].json()["assignment"]["team_id"] is not None
     assert await db.fetchval("SELECT count(*) FROM incidents") == 1
     assert await db.fetchval("SELECT count(*) FROM assignments") == 1
     different = await api.incident(headers=key, priority=1)
     assert different.status_code == 409
     assert await db.fetchval("SELECT count(*) FROM incidents") == 1
+    queued_key = {"Idempotency-Key": "call-8-form-1"}  # no team left: queued
+    queued = await api.incident(headers=queued_key)
+    assert (queued.status_code, queued.json()["status"]) == (201, "queued")
+    assert (await api.incident(headers=queued_key)).json() == queued.json()
 
 
 def test_transition_table_covers_every_action() -> None:

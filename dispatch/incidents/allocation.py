@@ -100,16 +100,17 @@ async def do_reserve(conn: asyncpg.Connection, ctx: Context, incident: asyncpg.R
         sent=(candidate.team_id, assignment["created_at"]))
     if updated is None:
         raise RuntimeError(f"incident {incident['id']} left the queue while locked")
-    await _log_assignment(conn, ctx, incident, candidate, assignment, actor)
+    await _log_assignment(conn, ctx, updated, candidate, assignment, actor)
     return assignment
 
 
 async def _log_assignment(conn: asyncpg.Connection, ctx: Context, incident: asyncpg.Record,
                           candidate: Candidate, assignment: asyncpg.Record, actor: str) -> None:
     """`assignment.created` (the card on the team's phone), `team.updated` and
-    `incident.updated`, each with the whole thing as it now is."""
+    `incident.updated`, each with the whole thing as it now is (`incident`: as the
+    allocation's update returned it)."""
     team_id = candidate.team_id
-    view = incident_view(await incidents_db.get_incident(conn, incident["id"]))
+    view = incident_view(incident)
     await emit(conn, AssignmentCreated(
         assignment_id=assignment["id"], incident_id=incident["id"], team_id=team_id,
         team_code=candidate.code, priority=incident["priority"], location=view["location"],

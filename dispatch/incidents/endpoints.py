@@ -49,13 +49,11 @@ async def create_incident(request: Request, principal: Principal) -> Response:
     body = await read_model(request, IncidentIn)
     ctx = request.app.state.ctx
     async with ctx.transaction() as conn:
-        incident_id, created = await incidents.do_create_incident(
+        summary, created = await incidents.do_create_incident(
             conn, ctx, body, actor=principal.actor, idempotency_key=key,
             user=principal.name)
-        # Read before COMMIT, on the same connection: what commits is what is answered.
-        summary = await incidents.get_incident_summary(conn, incident_id)
     return JSON(summary, status_code=201 if created else 200,
-                headers={"Location": f"/api/v1/incidents/{incident_id}"})
+                headers={"Location": f"/api/v1/incidents/{summary['id']}"})
 
 
 async def list_incidents(request: Request, principal: Principal) -> Response:

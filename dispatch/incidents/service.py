@@ -62,47 +62,59 @@ async def get_replayed_incident(conn: asyncpg.Connection, actor: str, key: str,
 
 async def do_create_incident(conn: asyncpg.Connection, ctx: Context, body: IncidentIn, *,
                              actor: str, idempotency_key: str | None,
-                             user: str | None = None) -> tuple[int, bool]:
+                             user: str | None = None) -> tuple[dict, bool]:
     """Store the incident and allocate the nearest free team in the same transaction.
 
-    Returns (incident id, created). With an Idempotency-Key already used by this
-    actor, nothing is written and the first incident's id comes back.
+    Returns (the answer of POST /incidents, created). With an Idempotency-Key already
+    used by this actor, nothing is written and the first incident's answer comes back.
     """
     if idempotency_key is not None and not await incidents_db.claim_idempotency_key(
             conn, actor, idempotency_key, _request_hash(body)):
-        return await get_replayed_incident(conn, actor, idempotency_key, body), False
+        incident_id = await get_replayed_incident(conn, actor, idempotency_key, body)
+        return await get_incident_summary(conn, incident_id), False
     call = await check_call(conn, body.call_id, user)
     place = await ctx.districts.locate_both(conn, body.location.lat, body.location.lon)
-    incident_id = await incidents_db.insert_incident(
+    row = await incidents_db.insert_incident(
         conn, call_id=body.call_id, caller_number=body.caller_number,
         lat=body.location.lat, lon=body.location.lon, district_id=place.kecamatan_id,
         kelurahan_id=place.kelurahan_id,
         address=body.address, complaint=body.complaint, priority=body.priority,
         required_kind=body.required_kind, patients=body.patients, notes=body.notes,
-        received_at=call["received_at"] if call else None, created_by=actor)
-    structlog.contextvars.bind_contextvars(incident_id=incident_id)
-    if call is not None:
-        await calls_db.link_call_incident(conn, call["id"], incident_id)
-    if idempotency_key is not None:
-        await incidents_db.set_idempotency_incident(conn, actor, idempotency_key, incident_id)
-    row = await incidents_db.get_incident(conn, incident_id)
+        received_at=call["received_at"] if call else None, created_by=actor,
+        idempotency=None if idempotency_key is None else (actor, idempotency_key))
+    structlog.contextvars.bind_contextvars(incident_id=row["id"])
+    if call is not None:  # linked once the incident exists; read again to count it
+        await calls_db.link_call_incident(conn, call["id"], row["id"])
+        row = await incidents_db.get_incident(conn, row["id"])
     await emit(conn, IncidentCreated(**views.incident_view(row)), actor=actor,
-               incident_id=incident_id)
+               incident_id=row["id"])
     # Our own uncommitted row: no one else can see it, so no lock is needed, and the row
-    # just read has every column the allocation reads.
-    await do_allocate(conn, ctx, row, actor=actor, new=True)
-    return incident_id, True
+    # just written has every column the allocation reads.
+    assignment = await do_allocate(conn, ctx, row, actor=actor, new=True)
+    return _summary(row, assignment), True
+
+
+# The assignment in the answer of POST /incidents.
+SUMMARY_ASSIGNMENT = ("id", "team_id", "eta_s", "distance_m", "eta_source")
+
+
+def _summary(incident: asyncpg.Record, assignment: asyncpg.Record | None) -> dict:
+    """The answer of POST /incidents for an incident just made, from what its
+    transaction wrote: still queued, or allocated to `assignment`'s team."""
+    status = (incident["status"] if assignment is None
+              else get_transition("allocate").incident.target)
+    return {"id": incident["id"], "status": status, "priority": incident["priority"],
+            "district": incident["district"], "assignment": None if assignment is None
+            else {key: assignment[key] for key in SUMMARY_ASSIGNMENT}}
 
 
 async def get_incident_summary(conn: asyncpg.Connection, incident_id: int) -> dict:
-    """The answer of POST /incidents: status, priority and the assignment, if any."""
+    """The answer of POST /incidents as stored now (a replayed request's)."""
     row = await incidents_db.get_incident_summary(conn, incident_id)
     return {"id": incident_id, "status": row["status"], "priority": row["priority"],
-            "district": row["district"],
-            "assignment": None if row["assignment_id"] is None else {
-                "id": row["assignment_id"], "team_id": row["team_id"],
-                "eta_s": row["eta_s"], "distance_m": row["distance_m"],
-                "eta_source": row["eta_source"]}}
+            "district": row["district"], "assignment": None if row["assignment_id"] is None
+            else {"id": row["assignment_id"], **{key: row[key]
+                                                 for key in SUMMARY_ASSIGNMENT[1:]}}}
 
 
 async def get_incident_detail(conn: asyncpg.Connection, incident_id: int) -> dict:
