@@ -35,17 +35,19 @@ log = structlog.get_logger(__name__)
 GC_THRESHOLDS = (50_000, 20, 100)
 SLOW_GC_MS = 20.0
 
-_started: list[float] = []
+# When the collection in progress started, and the generations' counts then (what it
+# had to walk: the young generation's count is objects, the older ones' collections).
+_started: list = []
 
 
 def _time_collections(phase: str, info: dict) -> None:
     if phase == "start":
-        _started[:] = [time.perf_counter()]
+        _started[:] = [time.perf_counter(), gc.get_count()]
     elif _started:
         ms = (time.perf_counter() - _started[0]) * 1000
         if ms >= SLOW_GC_MS:
             log.warning("gc.slow", generation=info.get("generation"), ms=round(ms, 1),
-                        collected=info.get("collected"))
+                        collected=info.get("collected"), counts=_started[1])
 
 
 def tune_gc_after_start_up() -> None:

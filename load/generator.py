@@ -331,6 +331,9 @@ async def measure(args: argparse.Namespace, out: Path) -> dict:
         summary["slow_loop"] = report.stats_ms([ms / 1000 for i in range(args.instances)
                                                 for ms in observe.slow_loop_steps(
                                                     logs / f"service-{i + 1}.log", *phases)])
+        for i in range(args.instances):
+            observe.keep_warnings(logs / f"service-{i + 1}.log",
+                                  out / f"service-{i + 1}.warnings.log")
         event_rate = max((len(s.seqs) for s in socks if s.role == "dashboard"),
                          default=0) / wall
         summary["events_per_s_on_a_dashboard"] = round(event_rate, 1)

@@ -143,6 +143,15 @@ def log_event_counts(path: Path) -> Counter:
                    for r in _log_records(path))
 
 
+def keep_warnings(path: Path, to: Path) -> int:
+    """Copy the service's log records of level warning or worse (slow collections, the
+    loop held, refused requests) to `to`, one JSON line each; how many."""
+    kept = [json.dumps(r) for r in _log_records(path)
+            if r is not None and r.get("level") in ("warning", "error", "critical")]
+    to.write_text("".join(line + "\n" for line in kept))
+    return len(kept)
+
+
 def logged_between(path: Path, event: str, since: float, until: float) -> list[dict]:
     """The service's log records of `event` between the wall times `since` and `until`
     (the phases; not the connection storm)."""
