@@ -111,7 +111,9 @@ async def store_team_fixes(conn: asyncpg.Connection,
     Each fix is (team_id, lat, lon, accuracy_m, at, token_hash), one per team (a team
     twice would update its row once, at random). A fix is stored unless a newer one is
     already (phones replay late) and, with a `token_hash` (a socket's frame), only while
-    that token is still valid. Returns, in order, each fix's `token_ok` and `stored`.
+    that token is still valid; a socket's stored fix is its phone heard from
+    (`device_seen_at`; an HTTP call does not count as connected: docs/api.md).
+    Returns, in order, each fix's `token_ok` and `stored`.
     The fixes are announced later, with others, by take_fixes_to_announce.
 
     Its commit does not wait for the disk (synchronous_commit off for this transaction
@@ -125,11 +127,17 @@ async def store_team_fixes(conn: asyncpg.Connection,
                    FROM unnest($1::bigint[], $2::float8[], $3::float8[], $4::float8[],
                                $5::timestamptz[], $6::bytea[])
                         WITH ORDINALITY AS f(team_id, lat, lon, accuracy_m, at, token_hash, n)),
+                 -- Rows locked in the order of their ids, as every statement that
+                 -- updates several teams does: two of them never deadlock.
+                 locked AS (SELECT t.id FROM teams t JOIN fix f ON f.team_id = t.id
+                            WHERE f.ok ORDER BY t.id FOR UPDATE OF t),
                  stored AS (
                    UPDATE teams t SET fix_lat = f.lat, fix_lon = f.lon,
-                                      fix_accuracy_m = f.accuracy_m, fix_at = f.at
-                   FROM fix f
-                   WHERE t.id = f.team_id AND f.ok AND (t.fix_at IS NULL OR t.fix_at <= f.at)
+                                      fix_accuracy_m = f.accuracy_m, fix_at = f.at,
+                                      device_seen_at = CASE WHEN f.token_hash IS NULL
+                                          THEN t.device_seen_at ELSE now() END
+                   FROM fix f JOIN locked l ON l.id = f.team_id
+                   WHERE t.id = f.team_id AND (t.fix_at IS NULL OR t.fix_at <= f.at)
                    RETURNING t.id)
             SELECT f.ok AS token_ok, f.team_id IN (SELECT id FROM stored) AS stored
             FROM fix f, lazy ORDER BY f.n""",
@@ -137,16 +145,19 @@ async def store_team_fixes(conn: asyncpg.Connection,
 
 
 async def take_fixes_to_announce(conn: asyncpg.Connection, announce_every_s: float,
-                                 gps_fresh_s: int, limit: int = 5000) -> list[asyncpg.Record]:
+                                 gps_fresh_s: int, team_ids: list[int] | None = None,
+                                 limit: int = 5000) -> list[asyncpg.Record]:
     """Teams whose latest fix is not announced yet and may be now, marked announced, as
-    whole teams (the caller emits the events in the same transaction). A fix may be
-    announced when the last announced one is at least `announce_every_s` older, or
-    once it has itself waited that long (the last fix of a burst is always shown).
-    Teams another transaction holds are skipped: the next round takes them."""
+    whole teams (the caller emits the events in the same transaction); among `team_ids`
+    only (by the primary key) when given, else every team. A fix may be announced when
+    the last announced one is at least `announce_every_s` older, or once it has itself
+    waited that long (the last fix of a burst is always shown). Teams another
+    transaction holds are skipped: the next round takes them."""
+    among = "" if team_ids is None else "AND id = ANY($4::bigint[])"
     return await conn.fetch(
         f"""WITH due AS MATERIALIZED (
               SELECT id FROM teams
-              WHERE fix_at IS NOT NULL
+              WHERE fix_at IS NOT NULL {among}
                 AND (fix_announced_at IS NULL
                      OR (fix_at > fix_announced_at
                          AND (fix_announced_at <= fix_at - make_interval(secs => $2)
@@ -154,7 +165,8 @@ async def take_fixes_to_announce(conn: asyncpg.Connection, announce_every_s: flo
               ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
             UPDATE teams t SET fix_announced_at = t.fix_at FROM due WHERE t.id = due.id
             RETURNING {_TEAM_COLUMNS}""",
-        float(gps_fresh_s), float(announce_every_s), limit)
+        float(gps_fresh_s), float(announce_every_s), limit,
+        *(() if team_ids is None else (team_ids,)))
 
 
 async def insert_shift(conn: asyncpg.Connection, team_id: int, starts_at: datetime,
@@ -171,9 +183,16 @@ async def get_shifts(conn: asyncpg.Connection, team_id: int) -> list[asyncpg.Rec
         team_id)
 
 
-async def touch_devices(conn: asyncpg.Connection, team_ids: list[int]) -> None:
-    """Note that these teams' phones are connected now."""
-    await conn.execute("UPDATE teams SET device_seen_at = now() WHERE id = ANY($1)", team_ids)
+async def touch_devices(conn: asyncpg.Connection, team_ids: list[int],
+                        unseen_for_s: float | None = None) -> None:
+    """Note that these teams' phones are connected now; with `unseen_for_s`, only those
+    not heard from for that long (a stored fix counts: most phones need no touch)."""
+    await conn.execute(
+        """UPDATE teams SET device_seen_at = now()
+           WHERE id IN (SELECT id FROM teams WHERE id = ANY($1)
+                          AND ($2::float8 IS NULL OR device_seen_at IS NULL
+                               OR device_seen_at < now() - make_interval(secs => $2))
+                        ORDER BY id FOR UPDATE)""", team_ids, unseen_for_s)
 
 
 async def clear_signal_lost(conn: asyncpg.Connection,
@@ -181,14 +200,18 @@ async def clear_signal_lost(conn: asyncpg.Connection,
     """Teams among these that were marked out of signal, now marked back."""
     return await conn.fetch(
         """UPDATE teams SET signal_lost_at = NULL
-           WHERE id = ANY($1) AND signal_lost_at IS NOT NULL RETURNING id, code""", team_ids)
+           WHERE id IN (SELECT id FROM teams WHERE id = ANY($1) AND signal_lost_at IS NOT NULL
+                        ORDER BY id FOR UPDATE)
+           RETURNING id, code""", team_ids)
 
 
 async def mark_signal_lost(conn: asyncpg.Connection, silent_s: int) -> list[asyncpg.Record]:
     """Mark on-duty teams whose phone has not been heard for `silent_s` seconds."""
     return await conn.fetch(
-        f"""UPDATE teams t SET signal_lost_at = now()
-           WHERE t.signal_lost_at IS NULL AND t.device_seen_at IS NOT NULL
-             AND t.device_seen_at < now() - make_interval(secs => $1)
-             AND {ON_DUTY}
-           RETURNING t.id, t.code, t.device_seen_at""", float(silent_s))
+        f"""UPDATE teams SET signal_lost_at = now()
+           WHERE id IN (SELECT t.id FROM teams t
+                        WHERE t.signal_lost_at IS NULL AND t.device_seen_at IS NOT NULL
+                          AND t.device_seen_at < now() - make_interval(secs => $1)
+                          AND {ON_DUTY}
+                        ORDER BY t.id FOR UPDATE)
+           RETURNING id, code, device_seen_at""", float(silent_s))

@@ -37,8 +37,9 @@ class Context:
     # Sends the NOTIFY after commits, merging those close together (set by the lifespan;
     # without it each transaction sends its own).
     notifier: events.Notifier | None = None
-    # Called after a GPS fix is stored: starts a round of dispatch.teams.positions.
-    on_fix_stored: Callable[[], None] | None = None
+    # Called with the team after its GPS fix is stored: starts a round of
+    # dispatch.teams.positions.
+    on_fix_stored: Callable[[int], None] | None = None
     # Stores the phones' fixes in batches (made by `create`).
     fixes: FixWriter | None = None
 

@@ -112,5 +112,5 @@ async def do_team_location(ctx: Context, team_id: int, body: LocationIn, *,
                                        token_hash))
     check_token_ok(result)
     if result["stored"] and ctx.on_fix_stored is not None:
-        ctx.on_fix_stored()
+        ctx.on_fix_stored(team_id)
     return result["stored"]
