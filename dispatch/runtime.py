@@ -10,9 +10,12 @@ as their socket, and are freed by reference counting, not by the collector.
 So, once start-up is done: collect once, then `gc.freeze()` what exists (the collector
 no longer walks it), and collect the young generation less often: after 50,000
 allocations instead of 700. A cycle among frozen objects is never collected, which is
-why only start-up objects are frozen. (With 5,000 phones one young collection a run
-still holds the loop 85-125 ms; at 10,000 rather than 50,000 it did as well, so the
-threshold is not what makes it long: docs/performance.md.) Collections slower than
+why only start-up objects are frozen. The serving process also collects on a clock,
+every second (collect_young): with 5,000 phones one young collection a run held the
+loop 85-125 ms, at a threshold of 10,000 as at 50,000, because deallocations of old
+objects hold the count back while young objects pile up. The middle generation is
+collected every ten minutes or so (GC_THRESHOLDS): with 5,000 phones that still holds
+the loop for 100-250 ms each time (docs/performance.md). Collections slower than
 `SLOW_GC_MS` are logged (`gc.slow`), so that a regression shows in the service's own
 log.
 
@@ -24,6 +27,7 @@ The event loop is watched the same way: a step that holds it longer than
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import time
 
@@ -31,8 +35,13 @@ import structlog
 
 log = structlog.get_logger(__name__)
 
-# Young-generation threshold and the two older ones: fewer, still short, collections.
-GC_THRESHOLDS = (50_000, 20, 100)
+# Young-generation threshold (allocations; the serving process collects the young
+# generation every second anyway) and the two older ones (collections of the younger
+# one): the middle generation every 600 young collections, about ten minutes, since
+# each walks every object that outlived a second and still lives (with 5,000 phones
+# every 20 s, as the collector's default of 20 would, cost 130-240 ms each time);
+# a full collection after 100 of those.
+GC_THRESHOLDS = (50_000, 600, 100)
 SLOW_GC_MS = 20.0
 
 # When the collection in progress started, and the generations' counts then (what it
@@ -58,6 +67,37 @@ def tune_gc_after_start_up() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
     if _time_collections not in gc.callbacks:
         gc.callbacks.append(_time_collections)
+
+
+# The young generation collected on a clock rather than by count alone (see
+# collect_young).
+YOUNG_EVERY_S = 1.0
+
+
+async def collect_young(stop: asyncio.Event) -> None:
+    """Until `stop`: collect every YOUNG_EVERY_S, the older generations as the
+    collector's own thresholds say (an older one when the younger one's collections since
+    its last outnumber its threshold).
+
+    The collector starts a young collection when allocations outnumber deallocations by
+    the threshold, and the deallocations of old objects count too: in a steady state,
+    with as many objects dying as being born, the count creeps up slowly, and a young
+    collection came about once a minute, over every object born since that was still
+    alive. With 5,000 phones that was 90-115 ms of a held loop once a run. Collected
+    every second, the same objects cost a few milliseconds each time. Since the count
+    then never reaches the threshold, the collector would never start the older
+    generations' collections itself: this does."""
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), YOUNG_EVERY_S)
+        if not stop.is_set():
+            gc.collect(_due_generation())
+
+
+def _due_generation() -> int:
+    _, middle, old = gc.get_count()
+    _, middle_threshold, old_threshold = gc.get_threshold()
+    return 2 if old > old_threshold else 1 if middle > middle_threshold else 0
 
 
 SLOW_LOOP_MS = 50.0

@@ -63,6 +63,28 @@ def dispatch_latencies(arrivals, teams: dict) -> tuple[list, list]:
     return points, []
 
 
+def dispatch_parts(arrivals, teams: dict) -> dict:
+    """Where the dispatch latency of the directly assigned calls went: from its due time
+    to the POST leaving the generator, the POST itself, and from its answer to the
+    assignment on the team's socket (negative: the frame came first); and the five
+    slowest calls, each so divided (ms)."""
+    parts = []
+    for a in arrivals:
+        got = (a.incident_id is not None and not a.queued and a.sent and a.answered
+               and teams.get(a.team_id) and teams[a.team_id].assigned.get(a.incident_id))
+        if got:
+            parts.append((got[0] - a.due, a.sent - a.due, a.answered - a.sent,
+                          got[0] - a.answered, a.server_ms))
+    slowest = sorted(parts, reverse=True)[:5]
+    return {"before_sending": stats_ms([p[1] for p in parts]),
+            "post": stats_ms([p[2] for p in parts]),
+            "frame_after_answer": stats_ms([p[3] for p in parts]),
+            "slowest": [{"total_ms": round(t * 1000, 1), "before_sending_ms": round(b * 1000, 1),
+                         "post_ms": round(h * 1000, 1), "in_service_ms": server,
+                         "frame_after_answer_ms": round(f * 1000, 1)}
+                        for t, b, h, f, server in slowest]}
+
+
 def step_latencies(tally, dashboards) -> list[float]:
     """From a bot's status frame to the incident's new status on each dashboard."""
     values = []
@@ -94,6 +116,7 @@ def summarise(arrivals, socks, tally, truth: dict, args) -> dict:
         "dispatch_latency": stats_ms([p[1] for p in points]),
         "dispatch_latency_direct": stats_ms([p[1] for p in points if not p[3]]),
         "dispatch_latency_queued": stats_ms([p[1] for p in points if p[3]]),
+        "dispatch_parts": dispatch_parts(arrivals, teams),
         "by_rate": {str(r): {"offered_per_s": r,
                              "calls": sum(1 for a in arrivals if a.rate == r),
                              "achieved_per_s": round(sum(1 for a in arrivals if a.rate == r
@@ -202,6 +225,10 @@ def write(summary: dict, out: Path) -> int:
     for rate, v in summary["by_rate"].items():
         print(f"  offered {rate}/s: p50 {v.get('p50_ms')} p99 {v.get('p99_ms')} "
               f"max {v.get('max_ms')} ms, answered {v['achieved_per_s']}/s")
+    parts = summary["dispatch_parts"]
+    print(f"  divided: before sending {parts['before_sending']}; POST {parts['post']}; "
+          f"frame after the answer {parts['frame_after_answer']}")
+    print(f"  slowest: {parts['slowest']}")
     print(f"http {summary['http_latency']}; step->dashboard {summary['step_to_dashboard']}")
     print(f"POST /incidents: as sent and answered {summary['http_latency_incidents']}; "
           f"inside the service {summary['service_time_incidents']}")

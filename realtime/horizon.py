@@ -18,6 +18,13 @@ horizon instead (../shared/DESIGN.md, "the trap"):
 Each probe adds an (h, xmax) pair; the horizon is the highest `h` whose `xmax` the
 newest `xmin` has reached. A probe with nothing in flight (xmin = xmax) is final at
 once; otherwise the pair waits for the transactions in flight, which are short.
+
+That wait is for every transaction in flight, also those that have taken no seq yet
+(most of them: a transaction writes its events last, just before COMMIT), and with
+thousands of phones one is nearly always in flight. So the reader also pushes what is
+final by another rule (realtime/hub.py): seqs are handed out one by one without
+gaps but for a rollback, so a committed event whose seq follows the last one pushed is
+final; only after a gap does it wait for the horizon (`settle` notes what was pushed).
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ MAX_PENDING = 256
 class Horizon:
     def __init__(self, seq: int = 0) -> None:
         self.seq = seq
+        self.allocated = seq  # the last seq handed out, as of the last probe
         self._pending: list[tuple[int, int]] = []  # (seq handed out, xmax), in order
 
     @property
@@ -43,7 +51,7 @@ class Horizon:
 
     async def advance(self, conn: asyncpg.Connection) -> int:
         """Probe (two statements on `conn`) and return the horizon."""
-        allocated = await events_db.get_allocated_seq(conn)
+        allocated = self.allocated = await events_db.get_allocated_seq(conn)
         xmin, xmax = await events_db.get_snapshot_bounds(conn)
         if allocated > self.seq:
             self._pending.append((allocated, xmax))
@@ -54,3 +62,9 @@ class Horizon:
         if len(self._pending) > MAX_PENDING:
             self._pending = self._pending[::2]
         return self.seq
+
+    def settle(self, seq: int) -> None:
+        """Every seq up to `seq` is known final otherwise (committed without a gap):
+        the pairs up to it need no waiting."""
+        self.seq = max(self.seq, seq)
+        self._pending = [(h, x) for h, x in self._pending if h > self.seq]

@@ -48,7 +48,7 @@ READ_APPLICATION_NAME = "dispatch112-hub"
 class Hub:
     def __init__(self, pool: asyncpg.Pool, dsn: str, *, poll_s: float = 1.0) -> None:
         self.pool, self.dsn, self.poll_s = pool, dsn, poll_s
-        self.last_seq = 0  # pushed up to here; never above the horizon
+        self.last_seq = 0  # pushed up to here: every seq up to it is final
         self.horizon = Horizon()
         self.subscribers: set[Subscriber] = set()
         # Who may see an event is decided by its team_id: index the sockets by it, so
@@ -183,17 +183,24 @@ class Hub:
                 self._pushed.notify_all()
 
     async def _pump_once(self) -> bool:
-        """Push the next page of events up to the safe horizon; True when there may be
-        more."""
+        """Push the next page of final events; True when there may be more. An event is
+        final below the safe horizon, or when its seq follows the last one pushed (seqs
+        have no gaps but a rollback's: realtime/horizon.py); the first that is neither
+        waits, with all after it, for the horizon to pass it."""
         if self._reader is None or self._reader.is_closed():
             self._reader = await connect(
                 self.dsn, server_settings={"application_name": READ_APPLICATION_NAME})
         conn = self._reader
         upto = await self.horizon.advance(conn)
-        rows = (await events_db.get_events_after(conn, self.last_seq, limit=PAGE, upto=upto)
-                if upto > self.last_seq else [])
+        top = max(upto, self.horizon.allocated)
+        rows = (await events_db.get_events_after(conn, self.last_seq, limit=PAGE, upto=top)
+                if top > self.last_seq else [])
         for row in rows:
+            if row["seq"] > upto and row["seq"] != self.last_seq + 1:
+                self.horizon.settle(self.last_seq)
+                return False  # a gap: a writer may still commit it
             self.deliver(row)
+        self.horizon.settle(self.last_seq)
         if len(rows) < PAGE:  # every seq up to the horizon is final: none comes later
             self.last_seq = max(self.last_seq, upto)
             return False

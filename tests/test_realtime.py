@@ -468,6 +468,35 @@ async def test_events_committed_out_of_seq_order_reach_readers_in_order_and_all(
         await asyncio.gather(expect_exactly(desk, rows), expect_exactly(phone, rows))
 
 
+async def test_an_open_writer_without_events_does_not_hold_the_feed_back(
+        api: Api, db: asyncpg.Connection, dsn: str) -> None:
+    """A transaction that has written but taken no seq yet (a call being allocated, a
+    batch of GPS fixes) stays open while B commits an event: its seqs, if any, will
+    follow B's, so B is final and pushed at once; A's event, when it commits, after."""
+    team = await api.team("NEAR", *CITY)
+    url = ws_url(api.base_url)
+    async with FeedClient(url, api.tokens["operator"]) as desk:
+        before = desk.last_seq
+        second = await connect(dsn)
+        try:
+            first_tx = db.transaction()
+            await first_tx.start()
+            await db.execute("UPDATE teams SET name = 'busy' WHERE id = $1", team["id"])
+            async with second.transaction():
+                seq_b = await second.fetchval(INSERT_EVENT, "test.b", {"n": "b"}, team["id"])
+            await second.execute("SELECT pg_notify('dispatch112_events', $1)", str(seq_b))
+            pushed = await desk.next_event(WAIT_S)  # while A is still open
+            assert (pushed["seq"], pushed["name"]) == (seq_b, "test.b")
+            seq_a = await db.fetchval(INSERT_EVENT, "test.a", {"n": "a"}, team["id"])
+            await first_tx.commit()
+            await second.execute("SELECT pg_notify('dispatch112_events', $1)", str(seq_a))
+        finally:
+            await second.close()
+        rows = await logged(db, before)
+        assert [(r["seq"], r["name"]) for r in rows] == [(seq_b, "test.b"), (seq_a, "test.a")]
+        await expect_exactly(desk, rows[1:])
+
+
 # -- a burst
 
 
