@@ -79,15 +79,23 @@ async def get_allocated_seq(conn: asyncpg.Connection) -> int:
 
 
 async def get_snapshot_bounds(conn: asyncpg.Connection) -> tuple[int, int]:
-    """(xmin, xmax) of a snapshot taken now: every transaction id below xmin has ended,
-    none at or above xmax had started. Every seq handed out before this statement
-    (get_allocated_seq) belongs to a transaction below xmax (writers take their id
-    before their seq), so once a later snapshot's xmin reaches this xmax, all those
-    seqs are final: committed or never to be."""
+    """(xmin, bound): the xmin of a snapshot taken now (every transaction id below it
+    has ended), and a transaction id assigned now to this statement, above every id
+    assigned before it. Every seq handed out before this statement (get_allocated_seq)
+    belongs to a writer with a smaller id (writers take their id before their seq), so
+    once a later snapshot's xmin reaches `bound`, all those seqs are final: committed or
+    never to be.
+
+    Not the snapshot's xmax: that is one past the latest *completed* id, and a writer
+    whose id is above it may still be running (the newest writers, while none after them
+    has ended); a horizon built on xmax pushed seqs past such a writer's, which then
+    committed and were never sent. The id costs a commit record with no data, not
+    waited for (synchronous_commit off for this statement's transaction)."""
     row = await conn.fetchrow(
-        """SELECT pg_snapshot_xmin(s)::text AS xmin, pg_snapshot_xmax(s)::text AS xmax
-           FROM pg_current_snapshot() AS s""")
-    return int(row["xmin"]), int(row["xmax"])
+        """SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,
+                  pg_current_xact_id()::text AS bound,
+                  set_config('synchronous_commit', 'off', true) AS lazy""")
+    return int(row["xmin"]), int(row["bound"])
 
 
 async def get_pruned_through(conn: asyncpg.Connection) -> int:

@@ -468,6 +468,41 @@ async def test_events_committed_out_of_seq_order_reach_readers_in_order_and_all(
         await asyncio.gather(expect_exactly(desk, rows), expect_exactly(phone, rows))
 
 
+async def test_a_writer_newer_than_every_ended_transaction_still_holds_later_seqs(
+        api: Api, db: asyncpg.Connection, dsn: str) -> None:
+    """B takes its transaction id first, A (newer id) takes seq n, B takes n + 1 and
+    commits. No transaction newer than A has ended, so a snapshot's xmax does not cover
+    A: a horizon built on it declared n + 1 final, pushed it, and A's n, committed
+    after, was never sent. n + 1 must wait for A; then both arrive, in order."""
+    team = await api.team("NEAR", *CITY)
+    async with FeedClient(ws_url(api.base_url), api.tokens["operator"]) as desk:
+        before = desk.last_seq
+        second = await connect(dsn)
+        try:
+            second_tx = second.transaction()
+            await second_tx.start()
+            await second.execute("SELECT pg_current_xact_id()")  # B's id, older than A's
+            first_tx = db.transaction()
+            await first_tx.start()
+            seq_a = await db.fetchval(INSERT_EVENT, "test.a", {"n": "a"}, team["id"])
+            seq_b = await second.fetchval(INSERT_EVENT, "test.b", {"n": "b"}, team["id"])
+            await second_tx.commit()
+            assert seq_a < seq_b
+            # No NOTIFY now: it would end a transaction newer than A (a NOTIFY takes an
+            # id) and hide the fault. A socket's welcome makes the hub read the log.
+            async with FeedClient(ws_url(api.base_url), api.tokens["operator"]):
+                await _heartbeats(desk, 3)
+            assert desk.heartbeat_seq < seq_a
+            assert desk.events.empty(), f"pushed early: {desk.events.get_nowait()}"
+            await first_tx.commit()
+            await second.execute("SELECT pg_notify('dispatch112_events', $1)", str(seq_b))
+        finally:
+            await second.close()
+        rows = await logged(db, before)
+        assert [(r["seq"], r["name"]) for r in rows] == [(seq_a, "test.a"), (seq_b, "test.b")]
+        await expect_exactly(desk, rows)
+
+
 async def test_an_open_writer_without_events_does_not_hold_the_feed_back(
         api: Api, db: asyncpg.Connection, dsn: str) -> None:
     """A transaction that has written but taken no seq yet (a call being allocated, a
