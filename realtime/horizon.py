@@ -53,8 +53,10 @@ class Horizon:
         return bool(self._pending)
 
     async def advance(self, conn: asyncpg.Connection) -> int:
-        """Probe (two statements on `conn`) and return the horizon."""
+        """Probe (one or two statements on `conn`) and return the horizon."""
         allocated = self.allocated = await events_db.get_allocated_seq(conn)
+        if allocated <= self.seq and not self._pending:
+            return self.seq  # nothing handed out since: no id spent on a probe
         xmin, bound = await events_db.get_snapshot_bounds(conn)
         if allocated > self.seq:
             self._pending.append((allocated, bound))
