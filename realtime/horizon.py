@@ -45,7 +45,7 @@ class Horizon:
     def __init__(self, seq: int = 0) -> None:
         self.seq = seq
         self.allocated = seq  # the last seq handed out, as of the last probe
-        self._pending: list[tuple[int, int]] = []  # (seq handed out, xmax), in order
+        self._pending: list[tuple[int, int]] = []  # (seq handed out, bound), in order
 
     @property
     def waiting(self) -> bool:
