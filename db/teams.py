@@ -183,6 +183,14 @@ async def get_shifts(conn: asyncpg.Connection, team_id: int) -> list[asyncpg.Rec
         team_id)
 
 
+async def get_shift_starts(conn: asyncpg.Connection, team_id: int,
+                           since: datetime) -> set[datetime]:
+    """When the team's shifts starting at or after `since` start."""
+    rows = await conn.fetch(
+        "SELECT starts_at FROM shifts WHERE team_id = $1 AND starts_at >= $2", team_id, since)
+    return {row["starts_at"] for row in rows}
+
+
 async def touch_devices(conn: asyncpg.Connection, team_ids: list[int],
                         unseen_for_s: float | None = None) -> None:
     """Note that these teams' phones are connected now; with `unseen_for_s`, only those

@@ -136,8 +136,11 @@ async def _load_user(conn: asyncpg.Connection, done: DemoLoad, username: str, ro
 
 async def _extend_shifts(conn: asyncpg.Connection, team_id: int, team: DemoTeam,
                          tz: str) -> None:
-    known = {s["starts_at"] for s in await teams_db.get_shifts(conn, team_id)}
-    for starts_at, ends_at in get_shift_windows(datetime.now(UTC), tz, team.day_only):
+    windows = get_shift_windows(datetime.now(UTC), tz, team.day_only)
+    # Every window's start, also those of shifts that ended more than a day ago (a
+    # second load in the afternoon made yesterday's morning shift again).
+    known = await teams_db.get_shift_starts(conn, team_id, windows[0][0])
+    for starts_at, ends_at in windows:
         if starts_at not in known:
             await teams_db.insert_shift(conn, team_id, starts_at, ends_at)
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
+import structlog
 from playwright.async_api import Browser, async_playwright
 
 from db.migrate import migrate
@@ -19,6 +21,13 @@ from tests.support import Api, check_logged_events, create_users, running_servic
 
 # One template per xdist worker: two workers on one DATABASE_URL server must not share it.
 TEMPLATE = f"d112_test_template_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Log to stderr, as the service does (dispatch/logs.py): an in-process service's
+    log line (a slow loop, say) must never land in the stdout of a command a test runs
+    beside it, where a token or a URL is read."""
+    structlog.configure(logger_factory=lambda *args: structlog.PrintLogger(sys.stderr))
 
 
 def _with_database(dsn: str, name: str) -> str:
