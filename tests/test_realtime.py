@@ -432,6 +432,20 @@ async def _heartbeats(client: FeedClient, count: int) -> None:
         await wait_until(lambda: client.heartbeat_seq is not None, what="a heartbeat")
 
 
+def _assert_held_back(client: FeedClient, seq: int) -> None:
+    """Nothing pushed to `client`, and its hub's heartbeats still below `seq`."""
+    assert client.heartbeat_seq < seq
+    assert client.events.empty(), f"pushed early: {client.events.get_nowait()}"
+
+
+async def _logged_a_then_b(db: asyncpg.Connection, before: int, seq_a: int,
+                           seq_b: int) -> list[asyncpg.Record]:
+    """The log after `before`: A's event, then B's."""
+    rows = await logged(db, before)
+    assert [(r["seq"], r["name"]) for r in rows] == [(seq_a, "test.a"), (seq_b, "test.b")]
+    return rows
+
+
 async def test_events_committed_out_of_seq_order_reach_readers_in_order_and_all(
         api: Api, db: asyncpg.Connection, dsn: str) -> None:
     """Seqs are taken at insert, not at commit. On purpose, A takes the smaller seq and
@@ -454,14 +468,12 @@ async def test_events_committed_out_of_seq_order_reach_readers_in_order_and_all(
             await second.execute("SELECT pg_notify('dispatch112_events', $1)", str(seq_b))
             await asyncio.gather(_heartbeats(desk, 3), _heartbeats(phone, 3))
             for client in (desk, phone):  # B is held back behind the open A
-                assert client.heartbeat_seq < seq_a
-                assert client.events.empty(), f"pushed early: {client.events.get_nowait()}"
+                _assert_held_back(client, seq_a)
             await first_tx.commit()
             await second.execute("SELECT pg_notify('dispatch112_events', $1)", str(seq_b))
         finally:
             await second.close()
-        rows = await logged(db, before)
-        assert [(r["seq"], r["name"]) for r in rows] == [(seq_a, "test.a"), (seq_b, "test.b")]
+        rows = await _logged_a_then_b(db, before, seq_a, seq_b)
         await asyncio.gather(expect_exactly(desk, rows), expect_exactly(phone, rows))
     async with (FeedClient(url, api.tokens["operator"], last_seq=before) as desk,
                 FeedClient(url, token, last_seq=before) as phone):
@@ -492,15 +504,12 @@ async def test_a_writer_newer_than_every_ended_transaction_still_holds_later_seq
             # id) and hide the fault. A socket's welcome makes the hub read the log.
             async with FeedClient(ws_url(api.base_url), api.tokens["operator"]):
                 await _heartbeats(desk, 3)
-            assert desk.heartbeat_seq < seq_a
-            assert desk.events.empty(), f"pushed early: {desk.events.get_nowait()}"
+            _assert_held_back(desk, seq_a)
             await first_tx.commit()
             await second.execute("SELECT pg_notify('dispatch112_events', $1)", str(seq_b))
         finally:
             await second.close()
-        rows = await logged(db, before)
-        assert [(r["seq"], r["name"]) for r in rows] == [(seq_a, "test.a"), (seq_b, "test.b")]
-        await expect_exactly(desk, rows)
+        await expect_exactly(desk, await _logged_a_then_b(db, before, seq_a, seq_b))
 
 
 async def test_an_open_writer_without_events_does_not_hold_the_feed_back(
