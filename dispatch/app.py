@@ -40,7 +40,7 @@ from dispatch.lines.monitor import LineMonitor
 from dispatch.logs import quiet_url_loggers
 from dispatch.openapi import get_document
 from dispatch.planner.service import PlannerRuns
-from dispatch.runtime import collect_young, tune_gc_after_start_up, watch_loop
+from dispatch.runtime import collect_on_a_clock, tune_gc_after_start_up, watch_loop
 from dispatch.secret_key import resolve_secret_key
 from dispatch.sms.outbox import run_sms_sender
 from dispatch.sweeper import run_sweeper
@@ -192,7 +192,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
                   asyncio.create_task(watch_loop(stop))]
     if getattr(app.state, "tune_gc", False):  # `dispatch112 serve`, not in-process tests
         tune_gc_after_start_up()
-        background.append(asyncio.create_task(collect_young(stop)))
+        background.append(asyncio.create_task(collect_on_a_clock(stop)))
     try:
         yield
     finally:

@@ -11,7 +11,7 @@ So, once start-up is done: collect once, then `gc.freeze()` what exists (the col
 no longer walks it), and collect the young generation less often: after 50,000
 allocations instead of 700. A cycle among frozen objects is never collected, which is
 why only start-up objects are frozen. The serving process also collects on a clock,
-every second (collect_young): with 5,000 phones one young collection a run held the
+every second (collect_on_a_clock): with 5,000 phones one young collection a run held the
 loop 85-125 ms, at a threshold of 10,000 as at 50,000, because deallocations of old
 objects hold the count back while young objects pile up. The middle generation is
 collected every ten minutes or so (GC_THRESHOLDS): with 5,000 phones that still holds
@@ -70,11 +70,11 @@ def tune_gc_after_start_up() -> None:
 
 
 # The young generation collected on a clock rather than by count alone (see
-# collect_young).
+# collect_on_a_clock).
 YOUNG_EVERY_S = 1.0
 
 
-async def collect_young(stop: asyncio.Event) -> None:
+async def collect_on_a_clock(stop: asyncio.Event) -> None:
     """Until `stop`: collect every YOUNG_EVERY_S, the older generations as the
     collector's own thresholds say (an older one when the younger one's collections since
     its last outnumber its threshold).

@@ -26,12 +26,11 @@ from realtime.subscriber import Subscriber
 log = structlog.get_logger(__name__)
 MAX_BACKOFF_S = 5.0
 PAGE = 500
-# While events above the horizon wait for transactions in flight, look again after
-# this long, doubling up to MAX_RECHECK_S, and from RECHECK_S again after a wake-up.
-# Commits in a transaction wake the hub; a GPS fix (one statement, no wake-up) also
-# holds the horizon while it runs, and hundreds a second keep one in flight almost
-# always: a recheck that had grown to the poll period held assignments back by up to
-# a tenth of a second. A probe is two short statements on the hub's own connection.
+# While events after a gap wait for the horizon, look again after this long, doubling
+# up to MAX_RECHECK_S, and from RECHECK_S again after a wake-up. Commits wake the hub;
+# a transaction that wakes nobody (a batch of GPS fixes) also holds the horizon while
+# it runs, and a recheck that had grown to the poll period held assignments back by up
+# to a tenth of a second. A probe is two short statements on the hub's own connection.
 RECHECK_S = 0.002
 MAX_RECHECK_S = 0.016
 # At start-up, how long to wait for the transactions in flight to end (a longer one
@@ -192,19 +191,23 @@ class Hub:
                 self.dsn, server_settings={"application_name": READ_APPLICATION_NAME})
         conn = self._reader
         upto = await self.horizon.advance(conn)
-        top = max(upto, self.horizon.allocated)
+        top = self.horizon.allocated  # never below the horizon
         rows = (await events_db.get_events_after(conn, self.last_seq, limit=PAGE, upto=top)
                 if top > self.last_seq else [])
-        for row in rows:
-            if row["seq"] > upto and row["seq"] != self.last_seq + 1:
-                self.horizon.settle(self.last_seq)
-                return False  # a gap: a writer may still commit it
-            self.deliver(row)
-        self.horizon.settle(self.last_seq)
-        if len(rows) < PAGE:  # every seq up to the horizon is final: none comes later
+        pushed = self._push_final(rows, upto)
+        if pushed == len(rows) < PAGE:  # every seq up to the horizon is final
             self.last_seq = max(self.last_seq, upto)
-            return False
-        return True
+        self.horizon.settle(self.last_seq)
+        return pushed == len(rows) == PAGE
+
+    def _push_final(self, rows: list[asyncpg.Record], upto: int) -> int:
+        """Deliver `rows` in order up to the first gap above the horizon `upto` (a writer
+        may still commit the missing seq); how many were delivered."""
+        for pushed, row in enumerate(rows):
+            if row["seq"] > upto and row["seq"] != self.last_seq + 1:
+                return pushed
+            self.deliver(row)
+        return len(rows)
 
     def deliver(self, row: asyncpg.Record) -> None:
         """Offer one event to every live subscriber (synchronously: no event can
