@@ -6,6 +6,7 @@ from datetime import datetime
 
 import asyncpg
 
+from db.teams import TEAM_COLUMNS
 from db.tokens import TOKEN_OK
 
 ASSIGNMENT_COLUMNS = """a.id, a.incident_id, a.team_id, a.eta_s, a.distance_m,
@@ -14,16 +15,20 @@ ASSIGNMENT_COLUMNS = """a.id, a.incident_id, a.team_id, a.eta_s, a.distance_m,
 
 async def reserve_team(conn: asyncpg.Connection, *, team_id: int, target: str,
                        sources: tuple[str, ...], incident_id: int, eta_s: int,
-                       distance_m: int, position_source: str,
-                       eta_source: str) -> asyncpg.Record | None:
+                       distance_m: int, position_source: str, eta_source: str,
+                       gps_fresh_s: int) -> tuple[asyncpg.Record, asyncpg.Record] | None:
     """Move the team to `target` if it is in one of `sources` and write its assignment,
-    in one round trip (function reserve_team, migration 0018); None, with nothing
-    changed, when the team was not free or is already on an active assignment."""
-    return await conn.fetchrow(
-        f"""SELECT {ASSIGNMENT_COLUMNS}
-            FROM reserve_team($1, $2, $3, $4, $5, $6, $7, $8) a""",
-        team_id, target, list(sources), incident_id, eta_s, distance_m, position_source,
-        eta_source)
+    in one round trip (function reserve_team, migrations 0018 and 0019): (the
+    assignment, the team as it now is, with the columns of db.teams.get_team). None,
+    with nothing changed, when the team was not free or is already on an active
+    assignment."""
+    row = await conn.fetchrow(
+        f"""SELECT r.assignment, {TEAM_COLUMNS}
+            FROM reserve_team($2, $3, $4, $5, $6, $7, $8, $9) r
+            CROSS JOIN LATERAL (SELECT (r.team).*) t""",
+        float(gps_fresh_s), team_id, target, list(sources), incident_id, eta_s, distance_m,
+        position_source, eta_source)
+    return None if row is None else (row["assignment"], row)
 
 
 async def get_active_assignment(conn: asyncpg.Connection, *, incident_id: int | None = None,

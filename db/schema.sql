@@ -27,15 +27,50 @@ CREATE TABLE public.assignments (
     CONSTRAINT assignments_eta_source_check CHECK ((eta_source = ANY (ARRAY['osm'::text, 'osrm'::text, 'geodesic'::text]))),
     CONSTRAINT assignments_position_source_check CHECK ((position_source = ANY (ARRAY['gps'::text, 'base'::text])))
 );
-CREATE FUNCTION public.reserve_team(p_team_id bigint, p_target text, p_sources text[], p_incident_id bigint, p_eta_s integer, p_distance_m integer, p_position_source text, p_eta_source text) RETURNS SETOF public.assignments
+CREATE TABLE public.teams (
+    id bigint NOT NULL,
+    region_id integer DEFAULT 1 NOT NULL,
+    code text NOT NULL,
+    name text NOT NULL,
+    kind text NOT NULL,
+    status text DEFAULT 'available'::text NOT NULL,
+    base_name text DEFAULT ''::text NOT NULL,
+    base_lat double precision NOT NULL,
+    base_lon double precision NOT NULL,
+    pin_hash text NOT NULL,
+    phone text,
+    fix_lat double precision,
+    fix_lon double precision,
+    fix_accuracy_m double precision,
+    fix_at timestamp with time zone,
+    status_changed_at timestamp with time zone DEFAULT now() NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    device_seen_at timestamp with time zone,
+    signal_lost_at timestamp with time zone,
+    fix_announced_at timestamp with time zone,
+    demo boolean DEFAULT false NOT NULL,
+    sms_numbers text[] DEFAULT '{}'::text[] NOT NULL,
+    reached_via text,
+    reached_at timestamp with time zone,
+    CONSTRAINT teams_base_lat_check CHECK (((base_lat >= ('-90'::integer)::double precision) AND (base_lat <= (90)::double precision))),
+    CONSTRAINT teams_base_lon_check CHECK (((base_lon >= ('-180'::integer)::double precision) AND (base_lon <= (180)::double precision))),
+    CONSTRAINT teams_fix_lat_check CHECK (((fix_lat >= ('-90'::integer)::double precision) AND (fix_lat <= (90)::double precision))),
+    CONSTRAINT teams_fix_lon_check CHECK (((fix_lon >= ('-180'::integer)::double precision) AND (fix_lon <= (180)::double precision))),
+    CONSTRAINT teams_kind_check CHECK ((kind = ANY (ARRAY['als'::text, 'bls'::text, 'motorbike'::text]))),
+    CONSTRAINT teams_reached_via_check CHECK ((reached_via = ANY (ARRAY['app'::text, 'sms'::text]))),
+    CONSTRAINT teams_status_check CHECK ((status = ANY (ARRAY['available'::text, 'dispatched'::text, 'en_route'::text, 'on_scene'::text, 'transporting'::text, 'at_hospital'::text, 'out_of_service'::text, 'unreachable'::text])))
+);
+CREATE FUNCTION public.reserve_team(p_team_id bigint, p_target text, p_sources text[], p_incident_id bigint, p_eta_s integer, p_distance_m integer, p_position_source text, p_eta_source text) RETURNS TABLE(assignment public.assignments, team public.teams)
     LANGUAGE plpgsql
     AS $$
 DECLARE
     reserved assignments;
+    moved teams;
 BEGIN
     BEGIN
         UPDATE teams SET status = p_target, status_changed_at = now()
-        WHERE id = p_team_id AND status = ANY(p_sources);
+        WHERE id = p_team_id AND status = ANY(p_sources)
+        RETURNING * INTO moved;
         IF NOT FOUND THEN
             RETURN;
         END IF;
@@ -47,7 +82,9 @@ BEGIN
     EXCEPTION WHEN unique_violation THEN
         RETURN;
     END;
-    RETURN NEXT reserved;
+    assignment := reserved;
+    team := moved;
+    RETURN NEXT;
 END;
 $$;
 CREATE TABLE public.aml_locations (
@@ -444,39 +481,6 @@ CREATE TABLE public.status_requests (
     action text NOT NULL,
     result jsonb,
     created_at timestamp with time zone DEFAULT now() NOT NULL
-);
-CREATE TABLE public.teams (
-    id bigint NOT NULL,
-    region_id integer DEFAULT 1 NOT NULL,
-    code text NOT NULL,
-    name text NOT NULL,
-    kind text NOT NULL,
-    status text DEFAULT 'available'::text NOT NULL,
-    base_name text DEFAULT ''::text NOT NULL,
-    base_lat double precision NOT NULL,
-    base_lon double precision NOT NULL,
-    pin_hash text NOT NULL,
-    phone text,
-    fix_lat double precision,
-    fix_lon double precision,
-    fix_accuracy_m double precision,
-    fix_at timestamp with time zone,
-    status_changed_at timestamp with time zone DEFAULT now() NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    device_seen_at timestamp with time zone,
-    signal_lost_at timestamp with time zone,
-    fix_announced_at timestamp with time zone,
-    demo boolean DEFAULT false NOT NULL,
-    sms_numbers text[] DEFAULT '{}'::text[] NOT NULL,
-    reached_via text,
-    reached_at timestamp with time zone,
-    CONSTRAINT teams_base_lat_check CHECK (((base_lat >= ('-90'::integer)::double precision) AND (base_lat <= (90)::double precision))),
-    CONSTRAINT teams_base_lon_check CHECK (((base_lon >= ('-180'::integer)::double precision) AND (base_lon <= (180)::double precision))),
-    CONSTRAINT teams_fix_lat_check CHECK (((fix_lat >= ('-90'::integer)::double precision) AND (fix_lat <= (90)::double precision))),
-    CONSTRAINT teams_fix_lon_check CHECK (((fix_lon >= ('-180'::integer)::double precision) AND (fix_lon <= (180)::double precision))),
-    CONSTRAINT teams_kind_check CHECK ((kind = ANY (ARRAY['als'::text, 'bls'::text, 'motorbike'::text]))),
-    CONSTRAINT teams_reached_via_check CHECK ((reached_via = ANY (ARRAY['app'::text, 'sms'::text]))),
-    CONSTRAINT teams_status_check CHECK ((status = ANY (ARRAY['available'::text, 'dispatched'::text, 'en_route'::text, 'on_scene'::text, 'transporting'::text, 'at_hospital'::text, 'out_of_service'::text, 'unreachable'::text])))
 );
 ALTER TABLE public.teams ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.teams_id_seq

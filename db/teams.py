@@ -11,7 +11,7 @@ from db.tokens import TOKEN_OK
 # Whether team `t` is on duty: now falls inside one of its shifts.
 ON_DUTY = """EXISTS (SELECT 1 FROM shifts s WHERE s.team_id = t.id
                         AND s.starts_at <= now() AND s.ends_at > now())"""
-_TEAM_COLUMNS = f"""
+TEAM_COLUMNS = f"""
     t.id, t.code, t.name, t.kind, t.status, t.base_name, t.base_lat, t.base_lon, t.phone,
     t.fix_lat, t.fix_lon, t.fix_accuracy_m, t.fix_at, t.status_changed_at,
     t.device_seen_at, t.signal_lost_at, t.sms_numbers, t.reached_via, t.reached_at,
@@ -34,11 +34,11 @@ async def insert_team(conn: asyncpg.Connection, *, code: str, name: str, kind: s
 async def get_team(conn: asyncpg.Connection, team_id: int,
                    gps_fresh_s: int) -> asyncpg.Record | None:
     return await conn.fetchrow(
-        f"SELECT {_TEAM_COLUMNS} FROM teams t WHERE t.id = $2", float(gps_fresh_s), team_id)
+        f"SELECT {TEAM_COLUMNS} FROM teams t WHERE t.id = $2", float(gps_fresh_s), team_id)
 
 
 async def get_teams(conn: asyncpg.Connection, gps_fresh_s: int) -> list[asyncpg.Record]:
-    return await conn.fetch(f"SELECT {_TEAM_COLUMNS} FROM teams t ORDER BY t.code",
+    return await conn.fetch(f"SELECT {TEAM_COLUMNS} FROM teams t ORDER BY t.code",
                             float(gps_fresh_s))
 
 
@@ -101,7 +101,7 @@ async def update_team_status(conn: asyncpg.Connection, team_id: int, target: str
     """
     return await conn.fetchrow(
         f"""UPDATE teams t SET status = $3, status_changed_at = now()
-            WHERE t.id = $2 AND t.status = ANY($4) RETURNING {_TEAM_COLUMNS}""",
+            WHERE t.id = $2 AND t.status = ANY($4) RETURNING {TEAM_COLUMNS}""",
         float(gps_fresh_s), team_id, target, list(sources))
 
 
@@ -164,7 +164,7 @@ async def take_fixes_to_announce(conn: asyncpg.Connection, announce_every_s: flo
                               OR fix_at <= now() - make_interval(secs => $2))))
               ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
             UPDATE teams t SET fix_announced_at = t.fix_at FROM due WHERE t.id = due.id
-            RETURNING {_TEAM_COLUMNS}""",
+            RETURNING {TEAM_COLUMNS}""",
         float(gps_fresh_s), float(announce_every_s), limit,
         *(() if team_ids is None else (team_ids,)))
 

@@ -2,7 +2,9 @@
 
 from datetime import UTC, datetime, timedelta
 
-from tests.support import Api
+import asyncpg
+
+from tests.support import Api, logged
 
 SCENE = (-4.0, 119.64)
 
@@ -59,6 +61,25 @@ async def test_fresh_gps_fix_beats_the_base(api: Api) -> None:
     assert body["assignment"]["team_id"] == mover["id"]
     teams = {t["code"]: t for t in (await api.get("/api/v1/teams")).json()["items"]}
     assert teams["MOVER"]["position"]["source"] == "gps"
+
+
+async def test_the_teams_announcement_shows_it_as_reserved(api: Api,
+                                                          db: asyncpg.Connection) -> None:
+    """The allocation's `team.updated` is the team as the reservation left it: sent,
+    at its fresh fix, the same as the team list shows right after."""
+    mover = await api.team("MOVER", -4.05, 119.68)
+    await _fix(api, "MOVER", -4.0005, 119.6401, timedelta(seconds=30))
+    before = await db.fetchval("SELECT coalesce(max(seq), 0) FROM events")
+    body = (await api.incident(*SCENE)).json()
+    assert body["assignment"]["team_id"] == mover["id"]
+    announced = [row["data"] for row in await logged(db, before, team_id=mover["id"])
+                 if row["name"] == "team.updated" and row["data"].get("incident_id")]
+    listed = {t["code"]: t for t in (await api.get("/api/v1/teams")).json()["items"]}["MOVER"]
+    assert announced[0]["status"] == listed["status"] == "dispatched"
+    assert announced[0]["position"] == listed["position"]
+    assert announced[0]["position"]["source"] == "gps"
+    assert [a["incident_id"] for a in announced] == [body["id"]]
+    assert {k: v for k, v in announced[0].items() if k in listed} == listed
 
 
 async def test_stale_gps_fix_does_not(api: Api) -> None:

@@ -87,28 +87,30 @@ async def do_reserve(conn: asyncpg.Connection, ctx: Context, incident: asyncpg.R
     """Send `candidate` to the queued `incident`: reserve, assign, log. None if lost
     (another request took the team first; nothing of this try stays)."""
     step = get_transition("allocate")
-    assignment = await assignments_db.reserve_team(
+    reserved = await assignments_db.reserve_team(
         conn, team_id=candidate.team_id, target=step.team.target, sources=step.team.sources,
         incident_id=incident["id"], eta_s=candidate.route.eta_s,
         distance_m=candidate.route.distance_m, position_source=candidate.source,
-        eta_source=candidate.route.source)
-    if assignment is None:
+        eta_source=candidate.route.source, gps_fresh_s=ctx.settings.gps_fresh_s)
+    if reserved is None:
         log.info("allocation.lost_race", incident_id=incident["id"], team_id=candidate.team_id)
         return None
+    assignment, team = reserved
     updated = await incidents_db.update_incident_status(
         conn, incident["id"], step.incident.target, step.incident.sources, stamp=step.stamp,
         sent=(candidate.team_id, assignment["created_at"]))
     if updated is None:
         raise RuntimeError(f"incident {incident['id']} left the queue while locked")
-    await _log_assignment(conn, ctx, updated, candidate, assignment, actor)
+    await _log_assignment(conn, ctx, updated, candidate, assignment, team, actor)
     return assignment
 
 
 async def _log_assignment(conn: asyncpg.Connection, ctx: Context, incident: asyncpg.Record,
-                          candidate: Candidate, assignment: asyncpg.Record, actor: str) -> None:
+                          candidate: Candidate, assignment: asyncpg.Record,
+                          team: asyncpg.Record, actor: str) -> None:
     """`assignment.created` (the card on the team's phone), `team.updated` and
-    `incident.updated`, each with the whole thing as it now is (`incident`: as the
-    allocation's update returned it)."""
+    `incident.updated`, each with the whole thing as it now is (`incident` and `team`:
+    as the allocation's statements returned them)."""
     team_id = candidate.team_id
     view = incident_view(incident)
     await emit(conn, AssignmentCreated(
@@ -119,7 +121,7 @@ async def _log_assignment(conn: asyncpg.Connection, ctx: Context, incident: asyn
         eta_source=candidate.route.source, incident=view),
         actor=actor, incident_id=incident["id"], team_id=team_id)
     await do_announce_team(conn, team_id, actor=actor, gps_fresh_s=ctx.settings.gps_fresh_s,
-                           incident_id=incident["id"])
+                           row=team, incident_id=incident["id"])
     await emit(conn, IncidentUpdated(**view), actor=actor, incident_id=incident["id"],
                team_id=team_id)
     log.info("allocation.assigned", incident_id=incident["id"], team_id=team_id,
