@@ -41,6 +41,10 @@ async def get_districts(conn: asyncpg.Connection,
            ORDER BY level, name""", level)
 
 
+# Sent at the commit of any write to the districts (migration 0021).
+NOTIFY_CHANNEL = "districts_changed"
+
+
 async def get_districts_version(conn: asyncpg.Connection) -> tuple:
     """Changes whenever a district is added or replaced: the cache key of the index."""
     row = await conn.fetchrow("SELECT count(*), max(updated_at) FROM districts")

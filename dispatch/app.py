@@ -23,6 +23,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from db import districts as districts_db
 from db.pool import UNAVAILABLE_ERRORS, create_pool
 from dispatch.api import OPERATIONS
 from dispatch.config import Settings
@@ -167,6 +168,8 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
 
     ctx = Context.create(settings, pool, after_commit=after_commit)
     ctx.connected_team_ids, ctx.sms_wake = hub.get_team_ids, sms_wake
+    hub.watch(districts_db.NOTIFY_CHANNEL, ctx.districts.changed)
+    ctx.districts.watch_with(hub.listening.is_set)
     ctx.notifier = notifier = Notifier(settings.database_url)
     fix_rounds = FixRounds(settings.gps_round_s)
     ctx.on_fix_stored = fix_rounds.poke

@@ -32,7 +32,7 @@ from dispatch import events
 from dispatch.auth.service import hash_secret
 from dispatch.config import Settings
 from dispatch.context import Context
-from dispatch.incidents.allocation import do_allocate, get_ranked_candidates
+from dispatch.incidents.allocation import NEAREST, do_allocate, get_ranked_candidates
 from dispatch.logs import configure_logging
 from dispatch.vocabulary import KINDS_FOR
 from load.common import (
@@ -108,9 +108,9 @@ async def rank_only(conn: asyncpg.Connection, ctx: Context, point: Point) -> tup
                                 KINDS_FOR[point.required_kind], [])
     ranked = time.perf_counter() - started
     started = time.perf_counter()
-    rows = await teams_db.get_candidate_teams(
+    rows = await teams_db.get_candidate_teams(  # as the allocation asks, by distance
         conn, kinds=KINDS_FOR[point.required_kind], gps_fresh_s=ctx.settings.gps_fresh_s,
-        exclude=[], day_start=ctx.day_start())
+        exclude=[], day_start=ctx.day_start(), near=(point.lat, point.lon), limit=NEAREST)
     query = time.perf_counter() - started
     origins = [Position(r["lat"], r["lon"]) for r in rows]
     started = time.perf_counter()

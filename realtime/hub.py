@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 import asyncpg
 import structlog
@@ -58,6 +59,7 @@ class Hub:
         self._pushed = asyncio.Condition()  # notified after each read of the log
         self._tasks: list[asyncio.Task] = []
         self._listener: asyncpg.Connection | None = None
+        self._watches: dict[str, list[Callable[[], None]]] = {}
         self._reader: asyncpg.Connection | None = None
 
     async def start(self) -> None:
@@ -122,6 +124,18 @@ class Hub:
 
     # -- listening
 
+    def watch(self, channel: str, callback: Callable[[], None]) -> None:
+        """Call `callback` at each NOTIFY on `channel`, and each time listening starts
+        (anything may have changed while no one listened). Before start()."""
+        self._watches.setdefault(channel, []).append(callback)
+
+    def _on_watched(self, conn: object, pid: int, channel: str, payload: str) -> None:
+        self._tell(channel)
+
+    def _tell(self, channel: str) -> None:
+        for callback in self._watches[channel]:
+            callback()
+
     def _on_notify(self, conn: object, pid: int, channel: str, payload: str) -> None:
         self._wake.set()
 
@@ -136,6 +150,9 @@ class Hub:
         try:
             conn.add_termination_listener(self._on_lost)
             await conn.add_listener(events_db.NOTIFY_CHANNEL, self._on_notify)
+            for channel in self._watches:
+                await conn.add_listener(channel, self._on_watched)
+                self._tell(channel)
             self.listening.set()
             self._wake.set()  # catch up on whatever came while we were away
             while not conn.is_closed():

@@ -30,7 +30,8 @@ async def ctx(dsn: str) -> AsyncIterator[Context]:
 async def _fleet(db: asyncpg.Connection, rng: random.Random) -> None:
     """400 teams on duty: 300 spread over the city, 60 parked at one hospital (equal
     distances: ties broken by assignments today, then code), 40 a few metres apart
-    around another point; some with assignments today."""
+    around another point; some with assignments today. A third of the spread ones
+    have a fresh GPS fix elsewhere (routed from it), a tenth a stale one (from base)."""
     points = [(rng.uniform(-4.06, -3.96), rng.uniform(119.60, 119.68)) for _ in range(300)]
     points += [(-4.0105, 119.6262)] * 60
     points += [(-3.99 + rng.uniform(-5e-5, 5e-5), 119.65 + rng.uniform(-5e-5, 5e-5))
@@ -43,6 +44,11 @@ async def _fleet(db: asyncpg.Connection, rng: random.Random) -> None:
             f"F{rng.randrange(10_000):04}-{n}", lat, lon)
         await db.execute("INSERT INTO shifts (team_id, starts_at, ends_at) VALUES ($1, $2, $3)",
                          team_id, now - timedelta(hours=1), now + timedelta(hours=8))
+        if n < 300 and n % 10 < 4:
+            age = timedelta(seconds=30 if n % 10 < 3 else 3600)
+            await db.execute(
+                "UPDATE teams SET fix_lat = $2, fix_lon = $3, fix_at = $4 WHERE id = $1",
+                team_id, rng.uniform(-4.06, -3.96), rng.uniform(119.60, 119.68), now - age)
 
 
 async def test_the_nearest_on_a_map_rank_as_the_whole_fleet(
@@ -51,7 +57,7 @@ async def test_the_nearest_on_a_map_rank_as_the_whole_fleet(
     await _fleet(db, rng)
     scenes = [(rng.uniform(-4.07, -3.95), rng.uniform(119.59, 119.69)) for _ in range(25)]
     scenes += [(-4.0105, 119.6262), (-4.0106, 119.6263), (-3.99, 119.65)]
-    cut = 0
+    cut, sources = 0, set()
     async with ctx.pool.acquire() as conn:
         for lat, lon in scenes:
             nearest = await allocation.get_ranked_candidates(conn, ctx, lat, lon,
@@ -64,4 +70,7 @@ async def test_the_nearest_on_a_map_rank_as_the_whole_fleet(
             first = allocation.EXACT_FIRST
             assert [c.team_id for c in nearest[:first]] == [c.team_id for c in every[:first]]
             assert [c.route for c in nearest[:first]] == [c.route for c in every[:first]]
+            assert [c.source for c in nearest[:first]] == [c.source for c in every[:first]]
+            sources.update(c.source for c in nearest[:first])
     assert cut >= 20  # the cut was taken, not every time the whole fleet
+    assert sources == {"gps", "base"}

@@ -8,8 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from db.districts import upsert_district
 from dispatch import cities
-from tests.support import Api
+from dispatch.geo.districts import DistrictIndex
+from tests.support import Api, wait_until
 
 PACK_KECAMATAN = Path(cities.__file__).resolve().parent / "parepare" / "kecamatan.geojson"
 
@@ -76,3 +78,32 @@ def test_bad_file_is_refused_with_a_reason(dsn: str, tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "no Polygon" in result.stderr
     assert _import(dsn, tmp_path / "missing.geojson").returncode == 2
+
+
+async def test_a_district_written_elsewhere_takes_effect_at_its_notice(api: Api, db) -> None:
+    """The service reads the districts' version only after a notice of a change: a
+    district written by another process (here, the test's own connection) locates
+    the incidents after it, without restarting the service."""
+    await api.team("T", -4.0, 119.64)
+    assert (await api.incident(-4.025, 119.645)).json()["district"] is None
+    await upsert_district(db, "Lompoe", -4.025, 119.645, _square(119.64, -4.03))
+
+    async def located() -> bool:
+        return (await api.incident(-4.025, 119.645)).json()["district"] == "Lompoe"
+    await wait_until(located, what="the new district on a new incident", poll_s=0.2)
+
+
+async def test_the_version_is_read_again_only_after_a_notice(db) -> None:
+    """Listening, the index keeps its polygons until told of a change; not listening
+    (no notices can arrive), it reads the version before every lookup."""
+    index, listening = DistrictIndex(), [True]
+    index.watch_with(lambda: listening[0])
+    assert (await index.locate_both(db, -4.025, 119.645)).kecamatan_id is None
+    district_id = await upsert_district(db, "Lompoe", -4.025, 119.645,
+                                        _square(119.64, -4.03))
+    assert (await index.locate_both(db, -4.025, 119.645)).kecamatan_id is None
+    index.changed()
+    assert (await index.locate_both(db, -4.025, 119.645)).kecamatan_id == district_id
+    listening[0] = False
+    await db.execute("DELETE FROM districts")
+    assert (await index.locate_both(db, -4.025, 119.645)).kecamatan_id is None

@@ -4,6 +4,7 @@ contains it, else (kecamatan only) the one with the nearest centroid."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,13 +39,37 @@ class Place:
 
 
 class DistrictIndex:
-    """In-memory index of the districts table, reloaded when the table changes."""
+    """In-memory index of the districts table, reloaded when the table changes.
+
+    The table's version is read before a lookup unless notices of its changes arrive
+    (`watch_with`) and none came since the last read: a district written elsewhere
+    takes effect here once its commit's notice has arrived, milliseconds later."""
 
     def __init__(self) -> None:
         self._version: tuple | None = None
         self._levels: dict[str, list[District]] = {}
+        self._listening: Callable[[], bool] = lambda: False
+        self._current = False  # the version was read since the last notice
+
+    def watch_with(self, listening: Callable[[], bool]) -> None:
+        """Trust notices (`changed()`) while `listening()` says they arrive."""
+        self._listening = listening
+
+    def changed(self) -> None:
+        """A notice: the table may have changed (or notices may have been missed)."""
+        self._current = False
 
     async def refresh(self, conn: asyncpg.Connection) -> None:
+        if self._current and self._listening():
+            return
+        self._current = True  # before reading: a notice arriving meanwhile undoes it
+        try:
+            await self._reload_if_changed(conn)
+        except BaseException:
+            self._current = False
+            raise
+
+    async def _reload_if_changed(self, conn: asyncpg.Connection) -> None:
         version = await districts_db.get_districts_version(conn)
         if version == self._version:
             return
