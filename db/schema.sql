@@ -657,8 +657,6 @@ CREATE UNIQUE INDEX sms_inbound_gateway_id ON public.sms_inbound USING btree (ga
 CREATE INDEX sms_messages_assignment ON public.sms_messages USING btree (assignment_id);
 CREATE INDEX sms_messages_gateway_id ON public.sms_messages USING btree (gateway_id);
 CREATE INDEX sms_messages_pending ON public.sms_messages USING btree (to_number, id) WHERE ((sent_at IS NULL) AND (failed_at IS NULL));
-CREATE INDEX teams_base_point ON public.teams USING gist (point(base_lon, base_lat));
-CREATE INDEX teams_fix_point ON public.teams USING gist (point(fix_lon, fix_lat)) WHERE (fix_at IS NOT NULL);
 CREATE INDEX teams_sms_numbers ON public.teams USING gin (sms_numbers);
 CREATE INDEX webhook_deliveries_due ON public.webhook_deliveries USING btree (next_at) WHERE ((delivered_at IS NULL) AND (failed_at IS NULL));
 CREATE TRIGGER districts_changed AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON public.districts FOR EACH STATEMENT EXECUTE FUNCTION public.districts_changed();

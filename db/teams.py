@@ -53,48 +53,6 @@ async def update_team_pin(conn: asyncpg.Connection, team_id: int, pin_hash: str)
     return status.endswith(" 1")
 
 
-# A team that may be sent now (parameters as in get_candidate_teams).
-_FREE = f"""t.status = 'available' AND t.kind = ANY($1) AND t.id <> ALL($3) AND {ON_DUTY}"""
-_FRESH = "t.fix_at IS NOT NULL AND t.fix_at > now() - make_interval(secs => $2)"
-# Flat metres from the incident ($5, $6) to p(lat, lon): the same order as the great
-# circle's within a city.
-_PLANAR_M = "sqrt((p.lat - $5) ^ 2 + ((p.lon - $6) * cos(radians($5))) ^ 2) * 111195.0"
-# Nearest first among {source}'s free teams (id, code, gps, lat, lon: the position
-# routed from). The cut by distance comes first and keeps every team as near as the
-# last one kept (WITH TIES: a hospital's teams share a base), so that the assignments
-# of today, an index probe per team, are counted for those only.
-_RANKED = f"""SELECT c.*, {{extra}}(SELECT count(*) FROM assignments a
-                          WHERE a.team_id = c.id AND a.created_at >= $4) AS today
-    FROM (SELECT p.id, p.code, p.gps, p.lat, p.lon, {_PLANAR_M} AS planar_m
-          FROM ({{source}}) p
-          ORDER BY planar_m FETCH FIRST $7 ROWS WITH TIES) c
-    ORDER BY c.planar_m, today, c.code"""
-_EVERY = _RANKED.format(extra="", source=f"""
-    SELECT t.id, t.code, fresh AS gps,
-           CASE WHEN fresh THEN t.fix_lat ELSE t.base_lat END AS lat,
-           CASE WHEN fresh THEN t.fix_lon ELSE t.base_lon END AS lon
-    FROM teams t CROSS JOIN LATERAL (SELECT {_FRESH}) f(fresh)
-    WHERE {_FREE}""")
-# From each position's index (migration 0020), nearest first on the map in degrees,
-# at most $7 free teams routed from their fix and $7 from their base. A team left out
-# of a list that was cut is at least `unseen_m` flat metres away: its degrees are at
-# least the farthest kept's, and flat metres are at least degrees x cos(latitude).
-_NEAREST = f"""WITH nearby AS (
-    (SELECT t.id, t.code, true AS gps, t.fix_lat AS lat, t.fix_lon AS lon,
-            point(t.fix_lon, t.fix_lat) <-> point($6, $5) AS degrees
-     FROM teams t WHERE {_FRESH} AND {_FREE}
-     ORDER BY point(t.fix_lon, t.fix_lat) <-> point($6, $5) LIMIT $7)
-    UNION ALL
-    (SELECT t.id, t.code, false, t.base_lat, t.base_lon,
-            point(t.base_lon, t.base_lat) <-> point($6, $5)
-     FROM teams t WHERE NOT ({_FRESH}) AND {_FREE}
-     ORDER BY point(t.base_lon, t.base_lat) <-> point($6, $5) LIMIT $7))
-""" + _RANKED.format(source="SELECT id, code, gps, lat, lon FROM nearby", extra="""
-        (SELECT min(d) * cos(radians($5)) * 111195.0
-         FROM (SELECT max(degrees) AS d FROM nearby GROUP BY gps HAVING count(*) >= $7) s
-        ) AS unseen_m,""")
-
-
 async def get_candidate_teams(conn: asyncpg.Connection, *, kinds: list[str], gps_fresh_s: int,
                               exclude: list[int], day_start: datetime,
                               near: tuple[float, float] | None = None,
@@ -102,18 +60,33 @@ async def get_candidate_teams(conn: asyncpg.Connection, *, kinds: list[str], gps
     """Teams that may be sent now: on shift, available, of one of `kinds`, not excluded.
 
     Returns the position to route from (fresh GPS fix, else base) and the number
-    of assignments since `day_start`, the tie-breaker between equally near teams;
-    nearest to `near` (lat, lon) first on a flat approximation (`planar_m` metres),
-    ties by assignments today and code.
-
-    With `limit`: about the `limit` nearest, taken from the map's indexes, and
-    `unseen_m`: every team left out that may be sent is at least this far (None:
-    none was left out). Exact are the rows nearer than `unseen_m`, and, when `limit`
-    rows came back, than the last of them.
+    of assignments since `day_start`, the tie-breaker between equally near teams.
+    With `near` and `limit`: only the `limit` nearest to `near` (lat, lon) on a flat
+    approximation (`planar_m` metres, the same order as the great circle's within a
+    city) and any as near as the last of them, nearest first, ties by assignments
+    today and code.
     """
     lat, lon = near if near is not None else (0.0, 0.0)
-    return await conn.fetch(_EVERY if limit is None else _NEAREST,
-                            kinds, float(gps_fresh_s), exclude, day_start, lat, lon, limit)
+    # The cut by distance comes first and keeps every team as near as the last one kept
+    # (WITH TIES: a hospital's teams share a base), so that the assignments of today,
+    # an index probe per team, are counted for those only, not for the whole fleet.
+    return await conn.fetch(
+        f"""SELECT c.*, (SELECT count(*) FROM assignments a
+                         WHERE a.team_id = c.id AND a.created_at >= $4) AS today
+           FROM (SELECT t.id, t.code, fresh AS gps, p.lat, p.lon,
+                        sqrt((p.lat - $5) ^ 2 + ((p.lon - $6) * cos(radians($5))) ^ 2)
+                        * 111195.0 AS planar_m
+                 FROM teams t
+                 CROSS JOIN LATERAL (SELECT t.fix_at IS NOT NULL
+                                     AND t.fix_at > now() - make_interval(secs => $2)) f(fresh)
+                 CROSS JOIN LATERAL (SELECT CASE WHEN fresh THEN t.fix_lat ELSE t.base_lat END,
+                                            CASE WHEN fresh THEN t.fix_lon ELSE t.base_lon END
+                                    ) p(lat, lon)
+                 WHERE t.status = 'available' AND t.kind = ANY($1) AND t.id <> ALL($3)
+                   AND {ON_DUTY}
+                 ORDER BY planar_m FETCH FIRST $7 ROWS WITH TIES) c
+           ORDER BY c.planar_m, today, c.code""",
+        kinds, float(gps_fresh_s), exclude, day_start, lat, lon, limit)
 
 
 async def update_team_status(conn: asyncpg.Connection, team_id: int, target: str,

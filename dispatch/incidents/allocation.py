@@ -6,7 +6,6 @@ locks are always taken incident first, then team.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Awaitable
 from typing import NamedTuple
 
@@ -75,20 +74,12 @@ async def _get_candidate_rows(conn: asyncpg.Connection, ctx: Context, lat: float
     if every:
         return await fetch(None)
     rows = await fetch(NEAREST)
-    return rows if _exact_first(rows) else await fetch(None)
-
-
-def _exact_first(rows: list[asyncpg.Record]) -> bool:
-    """Whether no team left out of `rows` could rank among their first EXACT_FIRST.
-
-    The cut must fall clearly beyond the EXACT_FIRST-th row: a flat map and ETAs in
-    whole seconds could otherwise order teams around it differently."""
-    if not rows:
-        return True
-    unseen = rows[0]["unseen_m"]
-    bound = min(math.inf if unseen is None else unseen,
-                rows[-1]["planar_m"] if len(rows) >= NEAREST else math.inf)
-    return rows[min(EXACT_FIRST, len(rows)) - 1]["planar_m"] * 1.02 + 100.0 < bound
+    # The cut must fall clearly beyond the first EXACT_FIRST: a flat map and ETAs in
+    # whole seconds could otherwise order teams around it differently. Else all.
+    if len(rows) >= NEAREST and (rows[-1]["planar_m"]
+                                 <= rows[EXACT_FIRST - 1]["planar_m"] * 1.02 + 100.0):
+        return await fetch(None)
+    return rows
 
 
 async def do_reserve(conn: asyncpg.Connection, ctx: Context, incident: asyncpg.Record,
