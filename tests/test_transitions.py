@@ -7,7 +7,7 @@ import asyncpg
 import pytest
 
 from dispatch.states import RESPONDER_ACTIONS, TRANSITIONS
-from tests.support import Api, wait_until
+from tests.support import Api, logged, wait_until
 
 PATH = ("acknowledge", "en_route", "on_scene", "transporting", "at_hospital", "clear")
 
@@ -49,6 +49,25 @@ async def test_responder_path_and_every_wrong_step(api: Api, db: asyncpg.Connect
         assert detail[stamp] is not None, stamp
     teams = (await api.get("/api/v1/teams")).json()["items"]
     assert teams[0]["status"] == "available"
+
+
+async def test_each_steps_announcement_is_the_incident_as_read_after_it(
+        api: Api, db: asyncpg.Connection) -> None:
+    """A step announces the incident as its own update returned it: the same as the
+    incident read right after, its team gone once cleared."""
+    incident_id = await _assigned(api)
+    for action in PATH:
+        before = await db.fetchval("SELECT max(seq) FROM events")
+        assert (await api.step("T", action, incident_id)).status_code == 200, action
+        announced = [row["data"] for row in await logged(db, before)
+                     if row["name"] == "incident.updated"]
+        assert len(announced) == 1, action
+        read = (await api.get(f"/api/v1/incidents/{incident_id}")).json()
+        assert {k: v for k, v in announced[0].items() if k in read} == {
+            k: v for k, v in read.items() if k in announced[0]}, action
+        assert announced[0]["action"] == action
+        assert announced[0]["status"] == read["status"]
+    assert announced[0]["team_id"] is None
 
 
 async def test_treated_on_scene_clears_without_transport(api: Api) -> None:

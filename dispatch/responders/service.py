@@ -76,6 +76,8 @@ async def do_team_step(conn: asyncpg.Connection, ctx: Context, team_id: int, bod
     if locked["assignment_id"] is None:
         raise InvalidTransition("this team is not assigned to that incident (any more)")
     transition = get_transition(body.action)
+    if body.action == "clear":  # first, so that the incident's update returns it teamless
+        await assignments_db.end_assignment(conn, locked["assignment_id"], "completed")
     incident = await incidents_db.update_incident_status(
         conn, body.incident_id, transition.incident.target, transition.incident.sources,
         stamp=transition.stamp, at=at)
@@ -87,12 +89,11 @@ async def do_team_step(conn: asyncpg.Connection, ctx: Context, team_id: int, bod
         ctx.settings.gps_fresh_s)
     if incident is None or team is None:
         raise InvalidTransition(f"{body.action} does not follow from the current state")
-    if body.action == "clear":
-        await assignments_db.end_assignment(conn, locked["assignment_id"], "completed")
     result = {"incident_id": body.incident_id, "incident_status": incident["status"],
               "team_status": team["status"], "action": body.action}
     await do_announce_incident(conn, body.incident_id, actor=actor, team_id=team_id,
-                               action=body.action, client_id=body.client_id, via=via)
+                               row=incident, action=body.action, client_id=body.client_id,
+                               via=via)
     await do_announce_team(conn, team_id, actor=actor, gps_fresh_s=ctx.settings.gps_fresh_s,
                            row=team)
     await assignments_db.set_client_id_result(conn, team_id, body.client_id, result)
