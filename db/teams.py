@@ -90,19 +90,23 @@ async def get_candidate_teams(conn: asyncpg.Connection, *, kinds: list[str], gps
 
 
 async def update_team_status(conn: asyncpg.Connection, team_id: int, target: str,
-                             sources: tuple[str, ...],
-                             gps_fresh_s: int) -> asyncpg.Record | None:
+                             sources: tuple[str, ...], gps_fresh_s: int,
+                             reached_via: str | None = None) -> asyncpg.Record | None:
     """Move the team to `target` only if it is in one of `sources`; None otherwise.
     Returns the whole team as get_team does: the caller announces it without reading
-    it again.
+    it again. With `reached_via`: the team was reached now by that channel (its
+    acknowledgement; db.sms.set_team_reached otherwise).
 
     Under READ COMMITTED a concurrent writer makes this wait, then re-check the
     guard on the committed row: of two racing reservations exactly one wins.
     """
     return await conn.fetchrow(
-        f"""UPDATE teams t SET status = $3, status_changed_at = now()
+        f"""UPDATE teams t SET status = $3, status_changed_at = now(),
+                               reached_via = coalesce($5, t.reached_via),
+                               reached_at = CASE WHEN $5 IS NULL THEN t.reached_at
+                                                 ELSE now() END
             WHERE t.id = $2 AND t.status = ANY($4) RETURNING {TEAM_COLUMNS}""",
-        float(gps_fresh_s), team_id, target, list(sources))
+        float(gps_fresh_s), team_id, target, list(sources), reached_via)
 
 
 async def store_team_fixes(conn: asyncpg.Connection,

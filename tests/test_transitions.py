@@ -67,6 +67,12 @@ async def test_each_steps_announcement_is_the_incident_as_read_after_it(
             k: v for k, v in read.items() if k in announced[0]}, action
         assert announced[0]["action"] == action
         assert announced[0]["status"] == read["status"]
+        if action == "acknowledge":  # the team was reached by the app, as the board shows
+            team = [row["data"] for row in await logged(db, before)
+                    if row["name"] == "team.updated"][0]
+            listed = (await api.get("/api/v1/teams")).json()["items"][0]
+            assert team["reached_via"] == listed["reached_via"] == "app"
+            assert team["reached_at"] == listed["reached_at"] is not None
     assert announced[0]["team_id"] is None
 
 

@@ -8,7 +8,6 @@ import asyncpg
 
 from db import assignments as assignments_db
 from db import incidents as incidents_db
-from db import sms as sms_db
 from db import teams as teams_db
 from dispatch.clock import check_recent_time
 from dispatch.context import Context
@@ -81,12 +80,12 @@ async def do_team_step(conn: asyncpg.Connection, ctx: Context, team_id: int, bod
     incident = await incidents_db.update_incident_status(
         conn, body.incident_id, transition.incident.target, transition.incident.sources,
         stamp=transition.stamp, at=at)
-    if body.action == "acknowledge":  # before the team's update, which returns the team
+    acknowledged = body.action == "acknowledge"
+    if acknowledged:
         await assignments_db.acknowledge_assignment(conn, locked["assignment_id"], at, via)
-        await sms_db.set_team_reached(conn, team_id, via)
-    team = await teams_db.update_team_status(
+    team = await teams_db.update_team_status(  # its acknowledgement: reached now by `via`
         conn, team_id, transition.team.target, transition.team.sources,
-        ctx.settings.gps_fresh_s)
+        ctx.settings.gps_fresh_s, reached_via=via if acknowledged else None)
     if incident is None or team is None:
         raise InvalidTransition(f"{body.action} does not follow from the current state")
     result = {"incident_id": body.incident_id, "incident_status": incident["status"],
