@@ -7,6 +7,9 @@ wake-up: the hub then reads everything after the last seq it pushed, so a lost
 notification delays an event but never loses it. A timer wakes it anyway every
 `poll_s`. When the listening connection drops (PostgreSQL restarted, backend
 terminated) the hub reconnects with backoff and catches up from its last seq.
+
+The same connection carries other channels the instance watches (`watch`: the
+districts' changes), whose callbacks also run each time listening starts.
 """
 
 from __future__ import annotations
