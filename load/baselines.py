@@ -4,9 +4,9 @@ machine: what PostgreSQL alone allows, and what the socket layer alone allows.
 - `db_loop`: closed-loop asyncpg connections (as many as the service's pool) running
   the service's own statement mix for one allocation, through the functions of `db/`
   the service calls, without HTTP, Starlette, routing or ranking: the incident insert
-  and reads, the candidate query (the 100 nearest), the team's reservation with its
-  assignment (one call), the incident's guarded update, the team and the answer's
-  reads, four event rows in one INSERT, COMMIT, NOTIFY. Once with the event
+  returning it, the candidate query (the 100 nearest), the team's reservation with its
+  assignment returning the team (one call), the incident's guarded update returning
+  it, four event rows in one INSERT, COMMIT, NOTIFY. Once with the event
   log's writers' lock (held to COMMIT, as migrations 0002 to 0017 had it) and once
   without (as now). Teams are set free again between rounds (untimed).
 - `ws_broadcast`: a bare `websockets` server in its own process, the same number of
@@ -86,7 +86,8 @@ async def _allocate_once(conn: asyncpg.Connection, rng: random.Random,
                 break
         else:
             return False
-        assignment, team = reserved[0], _jsonable(reserved[1])
+        assignment = reserved[0]
+        team = {k: v for k, v in _jsonable(reserved[1]).items() if k != "assignment"}
         updated = _jsonable(await incidents_db.update_incident_status(
             conn, incident_id, "assigned", ("queued",), stamp="assigned_at",
             sent=(row["id"], assignment["created_at"])))
