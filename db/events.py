@@ -14,8 +14,9 @@ NOTIFY_CHANNEL = "dispatch112_events"
 async def append_event(conn: asyncpg.Connection, name: str, *, actor: str, data: dict,
                        incident_id: int | None = None, team_id: int | None = None) -> int:
     """Append one event in the caller's transaction; return its seq."""
-    return await conn.fetchval(
+    rows = await conn.fetch(
         _APPEND, [name], [actor], [encode_json(data)], [incident_id], [team_id])
+    return rows[0]["seq"]
 
 
 # The transaction's id is taken (materialised) before any row's seq: a reader that saw
@@ -28,16 +29,16 @@ _APPEND = """
              FROM x, unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])
                   WITH ORDINALITY AS e (name, actor, data, incident_id, team_id, pos)
              ORDER BY e.pos
-             RETURNING seq)
-    SELECT max(seq) FROM rows"""
+             RETURNING seq, at)
+    SELECT seq, at FROM rows ORDER BY seq"""
 
 
-async def append_events(conn: asyncpg.Connection, events: list) -> int:
+async def append_events(conn: asyncpg.Connection, events: list) -> list[asyncpg.Record]:
     """Append events (objects with name, actor, data, incident_id, team_id) in order, in
-    one statement (one round trip); return the last seq. Rows get their seq in the
-    order given. Writers do not wait for each other: seq order is not commit order,
-    and readers keep to the safe horizon (get_snapshot_bounds)."""
-    return await conn.fetchval(
+    one statement (one round trip); return each row's seq and at, in the order given
+    (rows get their seq in that order). Writers do not wait for each other: seq order
+    is not commit order, and readers keep to the safe horizon (get_snapshot_bounds)."""
+    return await conn.fetch(
         _APPEND, [e.name for e in events], [e.actor for e in events],
         [encode_json(e.data) for e in events], [e.incident_id for e in events],
         [e.team_id for e in events])

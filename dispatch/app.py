@@ -162,8 +162,8 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     hub = Hub(pool, settings.database_url, poll_s=settings.hub_poll_s)
     sms_wake = asyncio.Event()
 
-    def after_commit() -> None:
-        hub.wake()
+    def after_commit(written: list[dict]) -> None:
+        hub.committed(written)  # pushed at once when nothing can come before it
         sms_wake.set()  # a committed change may have queued an SMS: send it now
 
     ctx = Context.create(settings, pool, after_commit=after_commit)

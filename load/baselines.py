@@ -93,13 +93,13 @@ async def _allocate_once(conn: asyncpg.Connection, rng: random.Random,
             sent=(row["id"], assignment["created_at"])))
         if lock:  # what the trigger of migration 0002 did until migration 0017
             await conn.execute("SELECT pg_advisory_xact_lock($1)", locks.EVENT_LOG)
-        latest = await events_db.append_events(conn, [
+        written = await events_db.append_events(conn, [
             _Pending(EVENT_NAMES[0], created, incident_id, None),
             _Pending(EVENT_NAMES[1], {"incident": updated, "team_id": row["id"]}, incident_id,
                      row["id"]),
             _Pending(EVENT_NAMES[2], team, None, row["id"]),
             _Pending(EVENT_NAMES[3], updated, incident_id, row["id"])])
-    await events_db.do_notify(conn, latest)
+    await events_db.do_notify(conn, written[-1]["seq"])
     return True
 
 

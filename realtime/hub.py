@@ -222,12 +222,27 @@ class Hub:
 
     def _push_final(self, rows: list[asyncpg.Record], upto: int) -> int:
         """Deliver `rows` in order up to the first gap above the horizon `upto` (a writer
-        may still commit the missing seq); how many were delivered."""
+        may still commit the missing seq); how many were delivered (or had been, by
+        `committed`, while this page was being read)."""
         for pushed, row in enumerate(rows):
+            if row["seq"] <= self.last_seq:
+                continue
             if row["seq"] > upto and row["seq"] != self.last_seq + 1:
                 return pushed
             self.deliver(row)
         return len(rows)
+
+    def committed(self, rows: list) -> None:
+        """Events a transaction of this instance has just committed, as the log holds
+        them (seq, name, at, data, team_id; seq order): each is pushed at once while its
+        seq follows the last one pushed, the same rule as the pump's (seqs have no gaps
+        but a rollback's, so nothing can still come before it), without reading it back
+        from the log. The pump, woken, reads the rest and what others committed."""
+        for row in rows:
+            if row["seq"] != self.last_seq + 1:
+                break
+            self.deliver(row)
+        self.wake()
 
     def deliver(self, row: asyncpg.Record) -> None:
         """Offer one event to every live subscriber (synchronously: no event can

@@ -29,28 +29,34 @@ class _Event(NamedTuple):
     team_id: int | None = None
 
 
-async def _transaction(conn: asyncpg.Connection, rng: random.Random) -> None:
+async def _transaction(conn: asyncpg.Connection, rng: random.Random, hub: Hub | None) -> None:
     """One writer's transaction, as the service writes (events last, in one INSERT): it
     may take its id early (as a call does, long before its events) or only with its
-    events, pauses, and commits or rolls back."""
+    events, pauses, and commits or rolls back. With `hub`, a writer of the hub's own
+    instance: it hands what it committed to the hub, as dispatch.events does."""
     transaction = conn.transaction()
     await transaction.start()
     if rng.random() < 0.5:
         await conn.execute("SELECT pg_current_xact_id()")
     await asyncio.sleep(rng.random() * 0.01)
-    await events_db.append_events(conn, [_Event()] * rng.randint(1, 4))
+    events = [_Event(data={"n": rng.randint(0, 99)}) for _ in range(rng.randint(1, 4))]
+    rows = await events_db.append_events(conn, events)
     await asyncio.sleep(rng.random() * 0.01)
     if rng.random() < 0.05:
         await transaction.rollback()
-    else:
-        await transaction.commit()
+        return
+    await transaction.commit()
+    if hub is not None:
+        hub.committed([{"seq": row["seq"], "name": event.name, "at": row["at"],
+                        "data": event.data, "team_id": event.team_id}
+                       for event, row in zip(events, rows, strict=True)])
 
 
-async def _write(dsn: str, rng: random.Random, stop: asyncio.Event) -> None:
+async def _write(dsn: str, rng: random.Random, stop: asyncio.Event, hub: Hub | None) -> None:
     conn = await asyncpg.connect(dsn)
     try:
         while not stop.is_set():
-            await _transaction(conn, rng)
+            await _transaction(conn, rng, hub)
     finally:
         await conn.close()
 
@@ -67,19 +73,29 @@ async def test_interleaved_writers_lose_nothing_and_keep_order(
         hub.add(socket)
         stop = asyncio.Event()
         rng = random.Random(112)
-        writers = [asyncio.create_task(_write(dsn, random.Random(rng.random()), stop))
-                   for _ in range(WRITERS)]
+        # Half the writers are this instance's (their events pushed as they commit),
+        # half another's (their events only read from the log).
+        writers = [asyncio.create_task(_write(dsn, random.Random(rng.random()), stop,
+                                              hub if n % 2 else None))
+                   for n in range(WRITERS)]
         await asyncio.sleep(SECONDS)
         stop.set()
         await asyncio.gather(*writers)
         committed = [r["seq"] for r in await db.fetch(
             "SELECT seq FROM events WHERE seq > $1 ORDER BY seq", start)]
         await hub.wait_for(committed[-1], WAIT_S)
-        pushed = []
+        frames = []
         while not socket.queue.empty():
-            pushed.append(json.loads(socket.queue.get_nowait())["seq"])
+            frames.append(json.loads(socket.queue.get_nowait()))
         assert len(committed) > 100
-        assert pushed == committed
+        assert [f["seq"] for f in frames] == committed
+        # Pushed as committed or read from the log, a frame is the log's row.
+        logged = {r["seq"]: r for r in await db.fetch(
+            "SELECT seq, name, at, data FROM events WHERE seq > $1", start)}
+        for f in frames:
+            row = logged[f["seq"]]
+            assert (f["name"], f["data"]) == (row["name"], row["data"])
+            assert f["at"] == row["at"].isoformat().replace("+00:00", "Z")
     finally:
         await hub.stop()
         await pool.close()

@@ -1,9 +1,10 @@
 """Emitting events: typed (see catalogue.py), buffered per transaction, written just
 before COMMIT, announced after it.
 
-The event log serialises its writers (see migration 0002) so that seq order is
-commit order; appending the events as the last statement keeps that lock short.
-Outside `transaction()` an event is written at once.
+Writers do not wait for each other (migration 0017): readers keep to the log's safe
+horizon (realtime/horizon.py). After COMMIT the transaction hands what it wrote to
+this instance's hub, which pushes it at once when nothing can still come before it,
+and NOTIFYs every instance. Outside `transaction()` an event is written at once.
 """
 
 from __future__ import annotations
@@ -48,26 +49,34 @@ async def emit(conn: asyncpg.Connection, event: Event, *, actor: str,
         buffer.append(pending)
 
 
-async def flush(conn: asyncpg.Connection) -> int | None:
+# What a transaction wrote, as the log holds it (realtime.hub.Hub.committed takes it).
+Written = list[dict]
+
+
+async def flush(conn: asyncpg.Connection) -> Written:
     """Write the buffered events now, in order (transaction() does it just before
-    COMMIT); return the last seq (None: nothing)."""
+    COMMIT); return each as its row reads (seq, name, at, data, team_id), in seq order."""
     pending = _buffer.get()
     if not pending:
-        return None
+        return []
     events = list(pending)
     pending.clear()
-    return await events_db.append_events(conn, events)
+    rows = await events_db.append_events(conn, events)
+    return [{"seq": row["seq"], "name": event.name, "at": row["at"], "data": event.data,
+             "team_id": event.team_id} for event, row in zip(events, rows, strict=True)]
 
 
-async def _announce(conn: asyncpg.Connection, latest: int,
-                    after_commit: Callable[[], None] | None,
+async def _announce(conn: asyncpg.Connection, written: Written,
+                    after_commit: Callable[[Written], None] | None,
                     notifier: Notifier | None) -> None:
-    """After commit: wake this instance's hub at once and NOTIFY every instance (through
-    the instance's notifier, which merges the NOTIFYs of commits close together, else
-    on `conn`). The change has committed; if the NOTIFY fails, hubs still find the
-    events at their next poll, so the failure is logged, not raised."""
+    """After commit: hand what was written to this instance's hub at once and NOTIFY
+    every instance (through the instance's notifier, which merges the NOTIFYs of
+    commits close together, else on `conn`). The change has committed; if the NOTIFY
+    fails, hubs still find the events at their next poll, so the failure is logged,
+    not raised."""
+    latest = written[-1]["seq"]
     if after_commit is not None:
-        after_commit()
+        after_commit(written)
     if notifier is not None:
         notifier.announce(latest)
         return
@@ -79,11 +88,12 @@ async def _announce(conn: asyncpg.Connection, latest: int,
 
 @asynccontextmanager
 async def transaction(conn: asyncpg.Connection,
-                      after_commit: Callable[[], None] | None = None,
+                      after_commit: Callable[[Written], None] | None = None,
                       notifier: Notifier | None = None
                       ) -> AsyncIterator[asyncpg.Connection]:
     """A transaction on `conn` whose events are written last, just before COMMIT;
-    after it commits, listeners learn the last seq.
+    after it commits, `after_commit` gets what was written and listeners learn the
+    last seq.
 
     The NOTIFY is sent after commit, outside the transaction: inside one it would
     take a global lock at commit, serialising all committing writers.
@@ -92,8 +102,8 @@ async def transaction(conn: asyncpg.Connection,
     try:
         async with conn.transaction():
             yield conn
-            latest = await flush(conn)
-        if latest is not None:
-            await _announce(conn, latest, after_commit, notifier)
+            written = await flush(conn)
+        if written:
+            await _announce(conn, written, after_commit, notifier)
     finally:
         _buffer.reset(token)
