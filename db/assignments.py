@@ -80,19 +80,29 @@ async def get_overdue_assignments(conn: asyncpg.Connection, timeout_s: int,
         float(timeout_s), limit)
 
 
-async def claim_client_id(conn: asyncpg.Connection, team_id: int, client_id: str,
-                          incident_id: int, action: str,
-                          token_hash: bytes | None = None) -> asyncpg.Record:
-    """Claim a responder step's client_id: `claimed` is False when the step was seen
-    before. With `token_hash` (a socket's frame), only while that token is valid:
-    `token_ok` (one round trip for both checks)."""
+async def claim_step(conn: asyncpg.Connection, team_id: int, client_id: str,
+                     incident_id: int, action: str,
+                     token_hash: bytes | None = None) -> asyncpg.Record:
+    """Claim a responder step's client_id and, once claimed, lock its incident, in one
+    round trip. `token_ok`: with `token_hash` (a socket's frame) the token is still
+    valid (nothing is claimed otherwise); `claimed`: False when the step was seen
+    before (a concurrent claim of it waits for the first to commit); `found`: the
+    incident exists and is now locked; `assignment_id`: the team's active assignment
+    to it (None when the team is not, or no longer, sent to it)."""
     return await conn.fetchrow(
         f"""WITH valid AS (SELECT {TOKEN_OK.format(param="$5")} AS ok),
                  claimed AS (
                    INSERT INTO status_requests (team_id, client_id, incident_id, action)
                    SELECT $1, $2, $3, $4 WHERE (SELECT ok FROM valid)
-                   ON CONFLICT DO NOTHING RETURNING 1)
-            SELECT (SELECT ok FROM valid) AS token_ok, EXISTS (SELECT 1 FROM claimed) AS claimed""",
+                   ON CONFLICT DO NOTHING RETURNING 1),
+                 locked AS (
+                   SELECT i.id, a.id AS assignment_id FROM incidents i
+                   LEFT JOIN assignments a ON a.incident_id = i.id AND a.team_id = $1
+                                          AND a.ended_at IS NULL
+                   WHERE i.id = $3 AND EXISTS (SELECT 1 FROM claimed) FOR UPDATE OF i)
+            SELECT (SELECT ok FROM valid) AS token_ok, EXISTS (SELECT 1 FROM claimed) AS claimed,
+                   EXISTS (SELECT 1 FROM locked) AS found,
+                   (SELECT assignment_id FROM locked) AS assignment_id""",
         team_id, client_id, incident_id, action, token_hash)
 
 

@@ -165,18 +165,6 @@ async def lock_incident(conn: asyncpg.Connection, incident_id: int) -> asyncpg.R
         f"SELECT {LOCKED_COLUMNS} FROM incidents WHERE id = $1 FOR UPDATE", incident_id)
 
 
-async def lock_incident_for_team(conn: asyncpg.Connection, incident_id: int,
-                                 team_id: int) -> asyncpg.Record | None:
-    """The incident locked, with `assignment_id`: the team's active assignment to it
-    (None when the team is not, or no longer, sent to it). None: no such incident."""
-    columns = ", ".join(f"i.{column}" for column in LOCKED_COLUMNS.split(", "))
-    return await conn.fetchrow(
-        f"""SELECT {columns}, a.id AS assignment_id FROM incidents i
-            LEFT JOIN assignments a ON a.incident_id = i.id AND a.team_id = $2
-                                   AND a.ended_at IS NULL
-            WHERE i.id = $1 FOR UPDATE OF i""", incident_id, team_id)
-
-
 async def lock_incident_nowait(conn: asyncpg.Connection,
                                incident_id: int) -> asyncpg.Record | None:
     """The incident locked, or None when another transaction is working on it."""

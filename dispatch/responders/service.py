@@ -64,13 +64,12 @@ async def do_team_step(conn: asyncpg.Connection, ctx: Context, team_id: int, bod
     the caller's transaction rolling back, leaves no trace.
     """
     at = check_recent_time(body.at)
-    claim = await assignments_db.claim_client_id(conn, team_id, body.client_id,
-                                                 body.incident_id, body.action, token_hash)
-    check_token_ok(claim)
-    if not claim["claimed"]:
+    locked = await assignments_db.claim_step(conn, team_id, body.client_id,
+                                             body.incident_id, body.action, token_hash)
+    check_token_ok(locked)
+    if not locked["claimed"]:
         return await _replayed(conn, team_id, body)
-    locked = await incidents_db.lock_incident_for_team(conn, body.incident_id, team_id)
-    if locked is None:
+    if not locked["found"]:
         raise NotFound(f"no incident {body.incident_id}")
     if locked["assignment_id"] is None:
         raise InvalidTransition("this team is not assigned to that incident (any more)")
