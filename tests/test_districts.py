@@ -2,6 +2,7 @@
 `dispatch112 districts import` reads any GeoJSON: here the shipped city pack's kecamatan,
 and small files made by the tests."""
 
+import asyncio
 import json
 import os
 import subprocess
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 from db.districts import upsert_district
+from db.pool import create_pool
 from dispatch import cities
 from dispatch.geo.districts import DistrictIndex
 from tests.support import Api, wait_until
@@ -107,3 +109,20 @@ async def test_the_version_is_read_again_only_after_a_notice(db) -> None:
     listening[0] = False
     await db.execute("DELETE FROM districts")
     assert (await index.locate_both(db, -4.025, 119.645)).kecamatan_id is None
+
+
+async def test_lookups_racing_the_first_load_all_wait_for_it(dsn: str, db) -> None:
+    """Incidents arriving together at a fresh instance each read the table until one
+    read has finished: none locates against polygons not loaded yet."""
+    district_id = await upsert_district(db, "Lompoe", -4.025, 119.645,
+                                        _square(119.64, -4.03))
+    index = DistrictIndex()
+    index.watch_with(lambda: True)
+    pool = await create_pool(dsn, min_size=4, max_size=4)
+    try:
+        async def locate() -> int | None:
+            async with pool.acquire() as conn:
+                return (await index.locate_both(conn, -4.025, 119.645)).kecamatan_id
+        assert await asyncio.gather(*(locate() for _ in range(4))) == [district_id] * 4
+    finally:
+        await pool.close()

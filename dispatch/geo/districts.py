@@ -47,9 +47,10 @@ class DistrictIndex:
 
     def __init__(self) -> None:
         self._version: tuple | None = None
-        self._levels: dict[str, list[District]] = {}
+        self._levels: dict[str, list[District]] = {"kecamatan": [], "kelurahan": []}
         self._listening: Callable[[], bool] = lambda: False
-        self._current = False  # the version was read since the last notice
+        self._notices = 0  # notices of a change received
+        self._read_at = -1  # how many had been received when the version was last read
 
     def watch_with(self, listening: Callable[[], bool]) -> None:
         """Trust notices (`changed()`) while `listening()` says they arrive."""
@@ -57,17 +58,17 @@ class DistrictIndex:
 
     def changed(self) -> None:
         """A notice: the table may have changed (or notices may have been missed)."""
-        self._current = False
+        self._notices += 1
 
     async def refresh(self, conn: asyncpg.Connection) -> None:
-        if self._current and self._listening():
+        if self._read_at == self._notices and self._listening():
             return
-        self._current = True  # before reading: a notice arriving meanwhile undoes it
-        try:
-            await self._reload_if_changed(conn)
-        except BaseException:
-            self._current = False
-            raise
+        # Counted before reading: a notice arriving meanwhile leaves the index behind,
+        # and requests arriving meanwhile read the version too (none skips the first
+        # load, and a failed read counts for nothing).
+        notices = self._notices
+        await self._reload_if_changed(conn)
+        self._read_at = notices
 
     async def _reload_if_changed(self, conn: asyncpg.Connection) -> None:
         version = await districts_db.get_districts_version(conn)
