@@ -35,6 +35,7 @@ from dispatch.errors import (
     NotFound,
     ServiceUnavailable,
 )
+from dispatch.events import Written
 from dispatch.events.notifier import Notifier
 from dispatch.http import JSON, problem
 from dispatch.lines.monitor import LineMonitor
@@ -162,7 +163,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     hub = Hub(pool, settings.database_url, poll_s=settings.hub_poll_s)
     sms_wake = asyncio.Event()
 
-    def after_commit(written: list[dict]) -> None:
+    def after_commit(written: Written) -> None:
         hub.committed(written)  # pushed at once when nothing can come before it
         sms_wake.set()  # a committed change may have queued an SMS: send it now
 

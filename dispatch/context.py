@@ -27,7 +27,7 @@ class Context:
     districts: DistrictIndex = field(default_factory=DistrictIndex)
     # Called after each commit that wrote events, with what it wrote (this instance's
     # hub pushes it at once, without reading it back or waiting for its own NOTIFY).
-    after_commit: Callable[[list[dict]], None] | None = None
+    after_commit: Callable[[events.Written], None] | None = None
     # Steps and fixes per phone (dispatch/ratelimit.py), made from the settings.
     device_limiter: RateLimiter | None = None
     # Teams with a phone's socket open on this instance (the hub's), and the SMS
@@ -45,7 +45,7 @@ class Context:
 
     @classmethod
     def create(cls, settings: Settings, pool: asyncpg.Pool,
-               after_commit: Callable[[list[dict]], None] | None = None) -> Context:
+               after_commit: Callable[[events.Written], None] | None = None) -> Context:
         limiter = RateLimiter(settings.device_rate_per_s, settings.device_burst)
         ctx = cls(settings, pool, get_router(settings.router), after_commit=after_commit,
                   device_limiter=limiter)

@@ -220,10 +220,10 @@ class Hub:
         self.horizon.settle(self.last_seq)
         return pushed == len(rows) == PAGE
 
-    def _push_final(self, rows: list[asyncpg.Record], upto: int) -> int:
-        """Deliver `rows` in order up to the first gap above the horizon `upto` (a writer
-        may still commit the missing seq); how many were delivered (or had been, by
-        `committed`, while this page was being read)."""
+    def _push_final(self, rows: list, upto: int) -> int:
+        """Deliver `rows` (read from the log, or handed over by `committed`) in order up
+        to the first gap above the horizon `upto` (a writer may still commit the missing
+        seq); how many were delivered or had been already."""
         for pushed, row in enumerate(rows):
             if row["seq"] <= self.last_seq:
                 continue
@@ -234,14 +234,11 @@ class Hub:
 
     def committed(self, rows: list) -> None:
         """Events a transaction of this instance has just committed, as the log holds
-        them (seq, name, at, data, team_id; seq order): each is pushed at once while its
-        seq follows the last one pushed, the same rule as the pump's (seqs have no gaps
-        but a rollback's, so nothing can still come before it), without reading it back
+        them (seq, name, at, data, team_id; seq order): pushed at once by the pump's own
+        rule (below the horizon, or following the last seq pushed: seqs have no gaps but
+        a rollback's, so nothing can still come before it), without reading them back
         from the log. The pump, woken, reads the rest and what others committed."""
-        for row in rows:
-            if row["seq"] != self.last_seq + 1:
-                break
-            self.deliver(row)
+        self._push_final(rows, self.horizon.seq)
         self.wake()
 
     def deliver(self, row: asyncpg.Record) -> None:

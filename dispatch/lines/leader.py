@@ -117,7 +117,7 @@ class Election:
             self.conn = None
 
     @asynccontextmanager
-    async def transaction(self, after_commit: Callable[[list[dict]], None] | None
+    async def transaction(self, after_commit: Callable[[events.Written], None] | None
                           ) -> AsyncIterator[asyncpg.Connection]:
         """A transaction on the lock-holding session, with events written before COMMIT
         and announced after it (dispatch.events.transaction), one at a time."""
