@@ -1,12 +1,15 @@
 """A large fleet: allocation ranks only the nearest teams on a map when the router
-ranks by straight-line distance (dispatch/incidents/allocation.py), and must choose
-exactly as if it had ranked every team, ties and clusters included."""
+ranks by straight-line distance, or by road when the search shows that no other team
+could come first (dispatch/incidents/allocation.py), and must choose exactly as if it
+had ranked every team, ties and clusters included."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -16,6 +19,8 @@ from dispatch.config import Settings
 from dispatch.context import Context
 from dispatch.incidents import allocation
 from dispatch.vocabulary import TEAM_KINDS
+from routing.roads.router import OsmRouter
+from tests.roads_support import OsmWriter, city_grid, place
 
 
 @pytest.fixture
@@ -74,3 +79,99 @@ async def test_the_nearest_on_a_map_rank_as_the_whole_fleet(
             sources.update(c.source for c in nearest[:first])
     assert cut >= 20  # the cut was taken, not every time the whole fleet
     assert sources == {"gps", "base"}
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Streets every 150 m over the fleet's box (tests/roads_support.city_grid)."""
+    return city_grid(95, spacing_m=150.0, origin=(-4.075, 119.585)).write(
+        tmp_path_factory.mktemp("city") / "city.osm")
+
+
+async def test_by_road_the_nearest_on_a_map_rank_as_the_whole_fleet(
+        ctx: Context, db: asyncpg.Connection, city: Path) -> None:
+    router = OsmRouter(city)
+    await router.prepare()
+    ctx = replace(ctx, router=router)
+    rng = random.Random(113)
+    await _fleet(db, rng)
+    scenes = [(rng.uniform(-4.06, -3.96), rng.uniform(119.60, 119.68)) for _ in range(30)]
+    cut = 0
+    async with ctx.pool.acquire() as conn:
+        for lat, lon in scenes:
+            nearest = await allocation.get_ranked_candidates(conn, ctx, lat, lon,
+                                                             TEAM_KINDS, [])
+            every = await allocation.get_ranked_candidates(conn, ctx, lat, lon, TEAM_KINDS,
+                                                           [], every=True)
+            cut += len(nearest) < len(every)
+            first = allocation.EXACT_FIRST
+            assert [c.team_id for c in nearest[:first]] == [c.team_id for c in every[:first]]
+            assert [c.route for c in nearest[:first]] == [c.route for c in every[:first]]
+            assert {c.route.source for c in nearest[:first]} >= {"osm"}
+    assert cut >= 10  # the nearest alone were ranked, not every time the whole fleet
+
+
+async def test_across_a_river_the_whole_fleet_is_ranked(
+        ctx: Context, db: asyncpg.Connection, tmp_path: Path) -> None:
+    """The 110 nearest teams on a map are across a river whose bridge is 5 km away; 25
+    on the incident's bank are farther on a map and nearer by road: one of those goes."""
+    osm = OsmWriter()
+    for x in range(-3000, 3201, 200):  # the river runs between x = 0 and x = 200
+        if x != 100:
+            osm.way([place(x, y) for y in range(0, 5001, 200)], highway="residential")
+    for y in range(0, 5001, 200):
+        osm.way([place(x, y) for x in range(-3000, 1, 200)], highway="residential")
+        osm.way([place(x, y) for x in range(200, 3201, 200)], highway="residential")
+    osm.way([place(0, 5000), place(200, 5000)], highway="residential")  # the bridge
+    router = OsmRouter(osm.write(tmp_path / "river.osm"))
+    await router.prepare()
+    ctx = replace(ctx, router=router)
+    rng = random.Random(114)
+    across = [place(rng.uniform(250, 600), rng.uniform(300, 700)) for _ in range(110)]
+    bank = [place(rng.uniform(-2600, -1500), rng.uniform(0, 1000)) for _ in range(25)]
+    now = datetime.now(UTC)
+    for n, (lat, lon) in enumerate(across + bank):
+        team_id = await db.fetchval(
+            """INSERT INTO teams (code, name, kind, base_lat, base_lon, base_name, pin_hash)
+               VALUES ($1, $1, 'bls', $2, $3, 'base', 'x') RETURNING id""", f"R{n:03}", lat, lon)
+        await db.execute("INSERT INTO shifts (team_id, starts_at, ends_at) VALUES ($1, $2, $3)",
+                         team_id, now - timedelta(hours=1), now + timedelta(hours=8))
+    scene = place(-100, 500)
+    async with ctx.pool.acquire() as conn:
+        nearest = await allocation.get_ranked_candidates(conn, ctx, *scene, TEAM_KINDS, [])
+        every = await allocation.get_ranked_candidates(conn, ctx, *scene, TEAM_KINDS, [],
+                                                       every=True)
+    assert nearest[0].code.startswith("R1") and int(nearest[0].code[1:]) >= 110
+    assert [c.team_id for c in nearest] == [c.team_id for c in every]
+
+
+async def test_a_fast_road_from_beyond_the_nearest_on_a_map_is_ranked(
+        ctx: Context, db: asyncpg.Connection, tmp_path: Path) -> None:
+    """The 110 nearest teams on a map stand on residential streets 400-900 m away; ten
+    more, 1,000-1,300 m away, are on a motorway into the scene and come first by road,
+    though none is among the nearest on a map: the whole fleet is ranked."""
+    osm = OsmWriter()
+    for k in range(-1000, 1001, 100):
+        osm.way([place(k, y) for y in range(-1000, 1001, 100)], highway="residential")
+        osm.way([place(x, k) for x in range(-1000, 1001, 100)], highway="residential")
+    osm.way([place(x, 50) for x in range(1300, 0, -100)] + [place(0, 0)], highway="motorway")
+    router = OsmRouter(osm.write(tmp_path / "motorway.osm"))
+    await router.prepare()
+    ctx = replace(ctx, router=router)
+    axes = [(d * dx, d * dy) for d in range(400, 901, 100)
+            for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1))]
+    near = [place(*axes[n % len(axes)]) for n in range(110)]
+    motorway = [place(1000 + 100 * (n % 4), 50) for n in range(10)]
+    now = datetime.now(UTC)
+    for n, (lat, lon) in enumerate(near + motorway):
+        team_id = await db.fetchval(
+            """INSERT INTO teams (code, name, kind, base_lat, base_lon, base_name, pin_hash)
+               VALUES ($1, $1, 'bls', $2, $3, 'base', 'x') RETURNING id""", f"M{n:03}", lat, lon)
+        await db.execute("INSERT INTO shifts (team_id, starts_at, ends_at) VALUES ($1, $2, $3)",
+                         team_id, now - timedelta(hours=1), now + timedelta(hours=8))
+    async with ctx.pool.acquire() as conn:
+        nearest = await allocation.get_ranked_candidates(conn, ctx, *place(0, 0), TEAM_KINDS, [])
+        every = await allocation.get_ranked_candidates(conn, ctx, *place(0, 0), TEAM_KINDS,
+                                                       [], every=True)
+    assert int(nearest[0].code[1:]) >= 110 and nearest[0].route.source == "osm"
+    assert [c.team_id for c in nearest] == [c.team_id for c in every]

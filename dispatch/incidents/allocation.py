@@ -22,12 +22,12 @@ from dispatch.incidents.views import incident_view
 from dispatch.states import get_transition
 from dispatch.teams.service import do_announce_team
 from dispatch.vocabulary import KINDS_FOR
-from routing import Position, Route
+from routing import Position, Route, Router
 from routing.ranking import rank
 
 log = structlog.get_logger(__name__)
-# With a router that ranks by distance: the teams ranked per allocation, and how many
-# of the first are guaranteed in the same order as from the whole fleet (the
+# The nearest teams on a map ranked per allocation when the router allows it, and how
+# many of the first are guaranteed in the same order as from the whole fleet (the
 # operators' candidate list shows 10).
 NEAREST = 100
 EXACT_FIRST = 20
@@ -48,38 +48,54 @@ async def get_ranked_candidates(conn: asyncpg.Connection, ctx: Context, lat: flo
                                 every: bool = False) -> list[Candidate]:
     """Free on-duty teams of `kinds`, nearest first (ties: fewer assignments today, code).
 
-    When the router ranks by straight-line distance, only the NEAREST nearest on a
-    map are ranked (a fleet of thousands costs a hundred rows, not thousands); the
-    first EXACT_FIRST of them are then in the same order as from every team. `every`:
-    all of them (an operator choosing a team by hand)."""
-    rows = await _get_candidate_rows(conn, ctx, lat, lon, kinds, exclude,
-                                     every or not getattr(ctx.router, "ranks_by_distance",
-                                                          False))
+    Only the NEAREST nearest on a map are ranked (a fleet of thousands costs a hundred
+    rows, not thousands) when the router can tell that the others cannot come among
+    the first EXACT_FIRST (_routes_of_nearest), and then those first EXACT_FIRST are
+    in the same order as from every team; else every team is. `every`: all of them
+    (an operator choosing a team by hand)."""
+    def fetch(limit: int | None) -> Awaitable[list[asyncpg.Record]]:
+        return teams_db.get_candidate_teams(
+            conn, kinds=list(kinds), gps_fresh_s=ctx.settings.gps_fresh_s, exclude=exclude,
+            day_start=ctx.day_start(), near=(lat, lon), limit=limit)
+    destination = Position(lat, lon)
+    shortlist = not every and _ranks_nearest(ctx.router)
+    rows = await fetch(NEAREST if shortlist else None)
+    routes = None
+    if shortlist and len(rows) >= NEAREST:
+        routes = await _routes_of_nearest(ctx.router, rows, destination)
+        if routes is None:
+            rows = await fetch(None)
     if not rows:
         return []
-    routes = await ctx.router.routes([Position(r["lat"], r["lon"]) for r in rows],
-                                     Position(lat, lon))
+    if routes is None:
+        routes = await ctx.router.routes(_origins(rows), destination)
     order = rank(routes, [(r["today"], r["code"]) for r in rows])  # as the planner does
     return [Candidate(rows[i]["id"], rows[i]["code"], "gps" if rows[i]["gps"] else "base",
                       rows[i]["today"], routes[i]) for i in order]
 
 
-async def _get_candidate_rows(conn: asyncpg.Connection, ctx: Context, lat: float, lon: float,
-                              kinds: tuple[str, ...], exclude: list[int],
-                              every: bool) -> list[asyncpg.Record]:
-    def fetch(limit: int | None) -> Awaitable[list[asyncpg.Record]]:
-        return teams_db.get_candidate_teams(
-            conn, kinds=list(kinds), gps_fresh_s=ctx.settings.gps_fresh_s, exclude=exclude,
-            day_start=ctx.day_start(), near=(lat, lon), limit=limit)
-    if every:
-        return await fetch(None)
-    rows = await fetch(NEAREST)
-    # The cut must fall clearly beyond the first EXACT_FIRST: a flat map and ETAs in
-    # whole seconds could otherwise order teams around it differently. Else all.
-    if len(rows) >= NEAREST and (rows[-1]["planar_m"]
-                                 <= rows[EXACT_FIRST - 1]["planar_m"] * 1.02 + 100.0):
-        return await fetch(None)
-    return rows
+def _ranks_nearest(router: Router) -> bool:
+    """Whether `router` may rank the nearest teams on a map alone: it ranks by
+    straight-line distance, or it can tell when the others do not matter."""
+    return getattr(router, "ranks_by_distance", False) or hasattr(router, "routes_near")
+
+
+def _origins(rows: list[asyncpg.Record]) -> list[Position]:
+    return [Position(r["lat"], r["lon"]) for r in rows]
+
+
+async def _routes_of_nearest(router: Router, rows: list[asyncpg.Record],
+                             destination: Position) -> list[Route | None] | None:
+    """Routes of `rows`, the nearest teams on a map (a cut of the fleet), when no other
+    team could come among the first EXACT_FIRST; None when the caller must rank every
+    team. The cut must fall clearly beyond those: a flat map and ETAs in whole seconds
+    could otherwise order teams around it differently."""
+    cut_m = rows[-1]["planar_m"] / 1.02 - 100.0  # no team left out is nearer than this
+    if getattr(router, "ranks_by_distance", False):
+        if cut_m <= rows[EXACT_FIRST - 1]["planar_m"]:
+            return None
+        return await router.routes(_origins(rows), destination)
+    return await router.routes_near(_origins(rows), destination, cut_m, EXACT_FIRST)
 
 
 async def do_reserve(conn: asyncpg.Connection, ctx: Context, incident: asyncpg.Record,

@@ -231,7 +231,7 @@ def _fallback_mask(index, o_nodes: np.ndarray, d_nodes: np.ndarray,
 
 def _snap(index, points: np.ndarray, max_m: float) -> tuple[np.ndarray, np.ndarray]:
     """(node or -1, metres to it) per (lat, lon) row, as RoadIndex.snap."""
-    projected = index._project(points[:, 0], points[:, 1])
+    projected = index.project(points[:, 0], points[:, 1])
     metres, nodes = index.tree.query(projected, k=1, distance_upper_bound=max_m)
     found = np.isfinite(metres)
     return np.where(found, nodes, -1).astype(np.int64), np.where(found, metres, 0.0)

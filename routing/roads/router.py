@@ -41,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import math
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import structlog
@@ -66,6 +67,8 @@ EXACT_TEAMS = 10
 RING_MARGIN = 1.25
 RING_SLACK_S = 60.0
 DISTANCE_BITS = 24
+# routes_near bounds a far team's leg to its node in this many slices.
+LEG_SLICES = 20
 SHIFT = float(2 ** DISTANCE_BITS)
 
 
@@ -79,14 +82,14 @@ class RoadIndex:
         weights = ticks * SHIFT + np.round(graph.metres * 10.0)
         self.reverse = graph.matrix(weights).T.tocsr()
         self.lat0 = math.radians(float(np.median(graph.lat)))
-        self.tree = cKDTree(self._project(graph.lat, graph.lon))
+        self.tree = cKDTree(self.project(graph.lat, graph.lon))
         self.components = graph.components
         # The largest connected piece: the city. An incident there is answered by road
         # (teams that cannot drive to it get no route); one on a smaller piece that
         # no free team shares is not (an island: by boat, or as the operator decides).
         self.main_piece = int(np.bincount(self.components).argmax())
 
-    def _project(self, lat, lon) -> np.ndarray:
+    def project(self, lat, lon) -> np.ndarray:
         """Metres on a local equirectangular projection (exact enough for a city)."""
         x = np.radians(np.asarray(lon, dtype=np.float64)) * math.cos(self.lat0)
         y = np.radians(np.asarray(lat, dtype=np.float64))
@@ -94,7 +97,7 @@ class RoadIndex:
 
     def snap(self, positions: list[Position], max_m: float) -> tuple[np.ndarray, np.ndarray]:
         """(node or -1, metres to it) per position; -1 when no node is within max_m."""
-        points = self._project([p.lat for p in positions], [p.lon for p in positions])
+        points = self.project([p.lat for p in positions], [p.lon for p in positions])
         metres, nodes = self.tree.query(points, k=1, distance_upper_bound=max_m)
         found = np.isfinite(metres)
         return np.where(found, nodes, -1), np.where(found, metres, 0.0)
@@ -149,9 +152,41 @@ class OsmRouter:
         index = self.index
         if index is None or not origins:
             return await self.fallback.routes(origins, destination)
-        ranked = self.rank(index, origins, destination)
+        ranked = self._rank(index, origins, destination)
         if ranked is None:
             return await self.fallback.routes(origins, destination)
+        return await self._placed(ranked.routes, origins, destination)
+
+    async def routes_near(self, origins: list[Position], destination: Position, cut_m: float,
+                          exact: int) -> list[Route | None] | None:
+        """`routes` of the teams nearest to `destination` on a map, every team nearer
+        than `cut_m` in a straight line among them, when no other team could be among
+        the first `exact` by ETA; else None (the caller then ranks every team).
+
+        Sure when the search went no farther than its first ring, sized by the ten
+        nearest teams, the same with every team; and the `exact`-th ETA here is shorter
+        than any a team `cut_m` away or farther could get: by road from a node the
+        search reached (_Ranked's least_eta_from), past the search or off the roads the
+        straight-line estimate from `cut_m` away. A barrier (a river, a district cut
+        off) that makes near teams slow is what sends the caller to every team."""
+        index = self.index
+        if index is None or not origins:
+            return None
+        ranked = self._rank(index, origins, destination)
+        if ranked is None or ranked.widened:
+            return None
+        routes = await self._placed(ranked.routes, origins, destination)
+        etas = sorted(route.eta_s for route in routes if route is not None)
+        # Past the search or off the roads: the straight-line estimate, as rank gives it.
+        least_beyond = cut_m * DEFAULT_CIRCUITY / (DEFAULT_SPEED_KMH / 3.6)
+        least = min(least_beyond, ranked.least_eta_from(cut_m, self.snap_max_m, self.snap_ms))
+        if len(etas) < exact or etas[exact - 1] >= math.floor(least):
+            return None
+        return routes
+
+    async def _placed(self, ranked: list[Route | None], origins: list[Position],
+                      destination: Position) -> list[Route | None]:
+        """`ranked` with the origins off the roads given their geodesic routes."""
         unplaced = [i for i, route in enumerate(ranked) if route is _UNPLACED]
         if unplaced:
             rough = await self.fallback.routes([origins[i] for i in unplaced], destination)
@@ -167,8 +202,8 @@ class OsmRouter:
         from routing.roads.matrix import eta_matrix
         return eta_matrix(self, origins, destinations, within_s)
 
-    def rank(self, index: RoadIndex, origins: list[Position],
-             destination: Position) -> list[Route | None] | None:
+    def _rank(self, index: RoadIndex, origins: list[Position],
+              destination: Position) -> _Ranked | None:
         """Routes by road; the geodesic estimate (after every team reached) where an
         origin lies beyond the search; _UNPLACED where it is off the roads; None where
         no road leads from it to the incident. None for the whole answer when the graph
@@ -189,8 +224,8 @@ class OsmRouter:
                               np.array([o.lon for o in origins]),
                               destination.lat, destination.lon) * DEFAULT_CIRCUITY
         rough_s = rough_m / (DEFAULT_SPEED_KMH / 3.6)
-        totals, searched_s = self._search(index, int(target[0]), nodes, snapped,
-                                          rough_s[same_piece])
+        totals, searched_s, found, widened = self._search(index, int(target[0]), nodes,
+                                                          snapped, rough_s[same_piece])
         reached = np.isfinite(totals)
         seconds, metres = decode(np.where(reached, totals, 0.0))
         leg_m = snap_m + target_m[0]
@@ -203,12 +238,16 @@ class OsmRouter:
         eta, distance = eta.astype(np.int64).tolist(), distance.astype(np.int64).tolist()
         kind = np.where(~snapped, 0, np.where(reached, 1, np.where(same_piece, 2, 3))).tolist()
         sources = (None, self.name, "geodesic")
-        return [Route(eta_s=eta[i], distance_m=distance[i], source=sources[k]) if k in (1, 2)
-                else _UNPLACED if k == 0 else None for i, k in enumerate(kind)]
+        return _Ranked([Route(eta_s=eta[i], distance_m=distance[i], source=sources[k])
+                        if k in (1, 2) else _UNPLACED if k == 0 else None
+                        for i, k in enumerate(kind)], index, destination, found, widened)
 
     def _search(self, index: RoadIndex, target: int, nodes: np.ndarray, snapped: np.ndarray,
-                rough_s: np.ndarray) -> tuple[np.ndarray, float]:
-        """Encoded totals per origin (inf: not reached), and how far the search went.
+                rough_s: np.ndarray) -> tuple[np.ndarray, float, np.ndarray | None, bool]:
+        """Encoded totals per origin (inf: not reached), how far the search went, its
+        totals for every node (None: no search), and whether it went past its first
+        ring or had fewer than `exact` teams to size it (then more teams could have
+        changed how far it went).
 
         It goes first to a little past the estimated ETA of the `exact`-th nearest team
         (`rough_s`: the estimates of the teams that share the incident's piece of road),
@@ -217,14 +256,49 @@ class OsmRouter:
         wanted = min(self.exact, len(rough_s))
         totals = np.full(len(nodes), np.inf)
         if wanted == 0:
-            return totals, 0.0
+            return totals, 0.0, None, True
         guess = np.partition(rough_s, wanted - 1)[wanted - 1]
         ring_s = min(self.limit_s, guess * RING_MARGIN + RING_SLACK_S)
+        widened = wanted < self.exact
         while True:
-            totals[snapped] = index.search(target, ring_s)[nodes[snapped]]
+            found = index.search(target, ring_s)
+            totals[snapped] = found[nodes[snapped]]
             if ring_s >= self.limit_s or np.count_nonzero(np.isfinite(totals)) >= wanted:
-                return totals, ring_s
-            ring_s = min(self.limit_s, ring_s * 2)
+                return totals, ring_s, found, widened
+            ring_s, widened = min(self.limit_s, ring_s * 2), True
+
+
+class _Ranked(NamedTuple):
+    """What `_rank` found: a route per origin, and the search it ran (`found`: the
+    encoded total of every node to the incident's, None when it ran none; `widened`:
+    as _search says)."""
+
+    routes: list[Route | None]
+    index: RoadIndex
+    destination: Position
+    found: np.ndarray | None
+    widened: bool
+
+    def least_eta_from(self, cut_m: float, snap_max_m: float, snap_ms: float) -> float:
+        """The least ETA the search gives a team `cut_m` or farther from the incident in
+        a straight line (inf: none). Such a team is up to `snap_max_m` from its node,
+        at `snap_ms`, and its node at least `cut_m` less that from the incident: for
+        each slice of that leg, the quickest node reached far enough plus the leg's
+        least time."""
+        if self.found is None:
+            return math.inf
+        reached = np.isfinite(self.found)
+        here = self.index.project([self.destination.lat], [self.destination.lon])
+        # At most this far (the local projection's distance, with a margin).
+        far = np.hypot(*(self.index.tree.data[reached] - here).T) * 1.01 + 10.0
+        seconds, _ = decode(self.found[reached])
+        legs = np.linspace(0.0, snap_max_m, LEG_SLICES + 1)
+        least = math.inf
+        for low, high in zip(legs[:-1], legs[1:], strict=True):
+            beyond = seconds[far >= cut_m - high]
+            if len(beyond):
+                least = min(least, float(beyond.min()) + low / snap_ms)
+        return least
 
 
 # Marks an origin the graph cannot place: replaced by the geodesic router's route.
