@@ -81,19 +81,21 @@ async def get_overdue_assignments(conn: asyncpg.Connection, timeout_s: int,
 
 
 async def claim_step(conn: asyncpg.Connection, team_id: int, client_id: str,
-                     incident_id: int, action: str,
+                     incident_id: int, action: str, result: dict,
                      token_hash: bytes | None = None) -> asyncpg.Record:
-    """Claim a responder step's client_id and, once claimed, lock its incident, in one
-    round trip. `token_ok`: with `token_hash` (a socket's frame) the token is still
-    valid (nothing is claimed otherwise); `claimed`: False when the step was seen
-    before (a concurrent claim of it waits for the first to commit); `found`: the
-    incident exists and is now locked; `assignment_id`: the team's active assignment
-    to it (None when the team is not, or no longer, sent to it)."""
+    """Claim a responder step's client_id with the answer it will have if it succeeds
+    (`result`: a step that fails rolls its claim back with it) and, once claimed, lock
+    its incident, in one round trip. `token_ok`: with `token_hash` (a socket's frame)
+    the token is still valid (nothing is claimed otherwise); `claimed`: False when the
+    step was seen before (a concurrent claim of it waits for the first to commit);
+    `found`: the incident exists and is now locked; `assignment_id`: the team's active
+    assignment to it (None when the team is not, or no longer, sent to it)."""
     return await conn.fetchrow(
         f"""WITH valid AS (SELECT {TOKEN_OK.format(param="$5")} AS ok),
                  claimed AS (
-                   INSERT INTO status_requests (team_id, client_id, incident_id, action)
-                   SELECT $1, $2, $3, $4 WHERE (SELECT ok FROM valid)
+                   INSERT INTO status_requests (team_id, client_id, incident_id, action,
+                                                result)
+                   SELECT $1, $2, $3, $4, $6::jsonb WHERE (SELECT ok FROM valid)
                    ON CONFLICT DO NOTHING RETURNING 1),
                  locked AS (
                    SELECT i.id, a.id AS assignment_id FROM incidents i
@@ -103,7 +105,7 @@ async def claim_step(conn: asyncpg.Connection, team_id: int, client_id: str,
             SELECT (SELECT ok FROM valid) AS token_ok, EXISTS (SELECT 1 FROM claimed) AS claimed,
                    EXISTS (SELECT 1 FROM locked) AS found,
                    (SELECT assignment_id FROM locked) AS assignment_id""",
-        team_id, client_id, incident_id, action, token_hash)
+        team_id, client_id, incident_id, action, token_hash, result)
 
 
 async def get_client_id_result(conn: asyncpg.Connection, team_id: int,
@@ -113,8 +115,3 @@ async def get_client_id_result(conn: asyncpg.Connection, team_id: int,
            WHERE team_id = $1 AND client_id = $2""", team_id, client_id)
 
 
-async def set_client_id_result(conn: asyncpg.Connection, team_id: int, client_id: str,
-                               result: dict) -> None:
-    await conn.execute(
-        "UPDATE status_requests SET result = $3 WHERE team_id = $1 AND client_id = $2",
-        team_id, client_id, result)

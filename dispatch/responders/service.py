@@ -64,8 +64,13 @@ async def do_team_step(conn: asyncpg.Connection, ctx: Context, team_id: int, bod
     the caller's transaction rolling back, leaves no trace.
     """
     at = check_recent_time(body.at)
+    transition = get_transition(body.action)
+    # What a replay of this client_id answers: the targets, which a step reaches or
+    # fails (and then its claim is rolled back with it).
+    result = {"incident_id": body.incident_id, "incident_status": transition.incident.target,
+              "team_status": transition.team.target, "action": body.action}
     locked = await assignments_db.claim_step(conn, team_id, body.client_id,
-                                             body.incident_id, body.action, token_hash)
+                                             body.incident_id, body.action, result, token_hash)
     check_token_ok(locked)
     if not locked["claimed"]:
         return await _replayed(conn, team_id, body)
@@ -73,7 +78,6 @@ async def do_team_step(conn: asyncpg.Connection, ctx: Context, team_id: int, bod
         raise NotFound(f"no incident {body.incident_id}")
     if locked["assignment_id"] is None:
         raise InvalidTransition("this team is not assigned to that incident (any more)")
-    transition = get_transition(body.action)
     if body.action == "clear":  # first, so that the incident's update returns it teamless
         await assignments_db.end_assignment(conn, locked["assignment_id"], "completed")
     incident = await incidents_db.update_incident_status(
@@ -87,14 +91,11 @@ async def do_team_step(conn: asyncpg.Connection, ctx: Context, team_id: int, bod
         ctx.settings.gps_fresh_s, reached_via=via if acknowledged else None)
     if incident is None or team is None:
         raise InvalidTransition(f"{body.action} does not follow from the current state")
-    result = {"incident_id": body.incident_id, "incident_status": incident["status"],
-              "team_status": team["status"], "action": body.action}
     await do_announce_incident(conn, body.incident_id, actor=actor, team_id=team_id,
                                row=incident, action=body.action, client_id=body.client_id,
                                via=via)
     await do_announce_team(conn, team_id, actor=actor, gps_fresh_s=ctx.settings.gps_fresh_s,
                            row=team)
-    await assignments_db.set_client_id_result(conn, team_id, body.client_id, result)
     return result
 
 
