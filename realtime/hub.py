@@ -220,10 +220,11 @@ class Hub:
         self.horizon.settle(self.last_seq)
         return pushed == len(rows) == PAGE
 
-    def _push_final(self, rows: list, upto: int) -> int:
-        """Deliver `rows` (read from the log, or handed over by `committed`) in order up
-        to the first gap above the horizon `upto` (a writer may still commit the missing
-        seq); how many were delivered or had been already."""
+    def _push_final(self, rows: list[asyncpg.Record], upto: int) -> int:
+        """Deliver `rows`, read from the log after the last seq pushed, in order up to
+        the first gap above the horizon `upto` (a writer may still commit the missing
+        seq); how many were delivered (or had been, by `committed`, while this page was
+        being read)."""
         for pushed, row in enumerate(rows):
             if row["seq"] <= self.last_seq:
                 continue
@@ -234,11 +235,20 @@ class Hub:
 
     def committed(self, rows: list) -> None:
         """Events a transaction of this instance has just committed, as the log holds
-        them (seq, name, at, data, team_id; seq order): pushed at once by the pump's own
-        rule (below the horizon, or following the last seq pushed: seqs have no gaps but
-        a rollback's, so nothing can still come before it), without reading them back
-        from the log. The pump, woken, reads the rest and what others committed."""
-        self._push_final(rows, self.horizon.seq)
+        them (seq, name, at, data, team_id; seq order): each is pushed at once while its
+        seq follows the last one pushed (seqs have no gaps but a rollback's, so nothing
+        can still come before it), without reading it back from the log. The pump,
+        woken, reads the rest and what others committed.
+
+        Not the pump's other rule, below the horizon: the horizon says every seq under
+        it has committed or never will, not that those committed have been pushed. A
+        seq another writer committed just before may not have been read yet, and only
+        the pump's read of the log brings it; pushing past it here would skip it for
+        every socket (tests/test_hub_interleaved.py)."""
+        for row in rows:
+            if row["seq"] != self.last_seq + 1:
+                break
+            self.deliver(row)
         self.wake()
 
     def deliver(self, row: asyncpg.Record) -> None:

@@ -99,3 +99,45 @@ async def test_interleaved_writers_lose_nothing_and_keep_order(
     finally:
         await hub.stop()
         await pool.close()
+
+
+async def _commit(conn: asyncpg.Connection, n: int) -> dict:
+    """One event committed; the row as its writer hands it to its hub."""
+    event = _Event(data={"n": n})
+    async with conn.transaction():
+        [row] = await events_db.append_events(conn, [event])
+    return {"seq": row["seq"], "name": event.name, "at": row["at"], "data": event.data,
+            "team_id": None}
+
+
+async def test_a_commit_handed_over_waits_for_one_not_yet_read(
+        dsn: str, db: asyncpg.Connection) -> None:
+    """Another instance commits A, then this one B (a later seq), and a probe puts the
+    horizon past both before the hub has read A from the log: B, handed to the hub as
+    it commits, must wait for A, which only a read of the log can bring. Pushing B
+    because it is below the horizon moved the hub past A, which no socket then got
+    (seen at 20-60 calls a second: an incident missing on every dashboard and its
+    team's phone)."""
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=1)
+    hub = Hub(pool, dsn)  # not started: the test runs the pump's pages itself
+    try:
+        await hub.horizon.advance(db)
+        hub.last_seq = hub.horizon.seq
+        socket = Subscriber(Viewer("operator", sees_all=True), hub.last_seq)
+        socket.go_live()
+        hub.add(socket)
+        other, ours = await _commit(db, 1), await _commit(db, 2)
+        assert ours["seq"] > other["seq"] > hub.last_seq
+        for _ in range(1000):  # both writers have ended: the first probe usually says so
+            if await hub.horizon.advance(db) >= ours["seq"]:
+                break
+        assert hub.horizon.seq >= ours["seq"]
+        hub.committed([ours])
+        assert socket.queue.empty()  # B waits: A is not pushed yet
+        while await hub._pump_once():
+            pass
+        frames = [json.loads(socket.queue.get_nowait()) for _ in range(socket.queue.qsize())]
+        assert [f["seq"] for f in frames] == [other["seq"], ours["seq"]]
+    finally:
+        await hub.stop()
+        await pool.close()
