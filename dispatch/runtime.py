@@ -11,9 +11,9 @@ So, once start-up is done: collect once, then `gc.freeze()` what exists (the col
 no longer walks it), and collect the young generation less often: after 50,000
 allocations instead of 700. A cycle among frozen objects is never collected, which is
 why only start-up objects are frozen. The serving process also collects on a clock,
-every second (collect_on_a_clock): with 5,000 phones one young collection a run held the
-loop 85-125 ms, at a threshold of 10,000 as at 50,000, because deallocations of old
-objects hold the count back while young objects pile up. The middle generation is
+four times a second (collect_on_a_clock): with 5,000 phones one young collection a run
+held the loop 85-125 ms, at a threshold of 10,000 as at 50,000, because deallocations of
+old objects hold the count back while young objects pile up. The middle generation is
 collected every ten minutes or so (GC_THRESHOLDS): with 5,000 phones that still holds
 the loop for 100-250 ms each time (docs/performance.md). Collections slower than
 `SLOW_GC_MS` are logged (`gc.slow`), so that a regression shows in the service's own
@@ -36,12 +36,12 @@ import structlog
 log = structlog.get_logger(__name__)
 
 # Young-generation threshold (allocations; the serving process collects the young
-# generation every second anyway) and the two older ones (collections of the younger
-# one): the middle generation every 600 young collections, about ten minutes, since
-# each walks every object that outlived a second and still lives (with 5,000 phones
-# every 20 s, as the collector's default of 20 would, cost 130-240 ms each time);
-# a full collection after 100 of those.
-GC_THRESHOLDS = (50_000, 600, 100)
+# generation on a clock anyway) and the two older ones (collections of the younger
+# one): the middle generation every 2,400 young collections, about ten minutes, since
+# each walks every object that outlived a young collection and still lives (with 5,000
+# phones every 20 s, as the collector's default of 20 at one a second would, cost
+# 130-240 ms each time); a full collection after 100 of those.
+GC_THRESHOLDS = (50_000, 2400, 100)
 SLOW_GC_MS = 20.0
 
 # When the collection in progress started, and the generations' counts then (what it
@@ -71,7 +71,7 @@ def tune_gc_after_start_up() -> None:
 
 # The young generation collected on a clock rather than by count alone (see
 # collect_on_a_clock).
-YOUNG_EVERY_S = 1.0
+YOUNG_EVERY_S = 0.25
 
 
 async def collect_on_a_clock(stop: asyncio.Event) -> None:
@@ -84,9 +84,13 @@ async def collect_on_a_clock(stop: asyncio.Event) -> None:
     with as many objects dying as being born, the count creeps up slowly, and a young
     collection came about once a minute, over every object born since that was still
     alive. With 5,000 phones that was 90-115 ms of a held loop once a run. Collected
-    every second, the same objects cost a few milliseconds each time. Since the count
-    then never reaches the threshold, the collector would never start the older
-    generations' collections itself: this does."""
+    every second, the same objects cost 5-20 ms each time: about 13,000 of them outlive
+    each second (the coroutines and futures of sockets waiting for their next frame),
+    and a collection's time grows with what it finds alive. Four times a second it is a
+    quarter of that each time, for the same work in all: a request meets shorter holds
+    (docs/performance.md, sixth round). Since the count then never reaches the
+    threshold, the collector would never start the older generations' collections
+    itself: this does."""
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), YOUNG_EVERY_S)

@@ -32,6 +32,32 @@ async def ctx(dsn: str) -> AsyncIterator[Context]:
         await pool.close()
 
 
+async def _on_duty(db: asyncpg.Connection, code: str, lat: float, lon: float) -> int:
+    """A BLS team based at (lat, lon), on a shift that covers now."""
+    now = datetime.now(UTC)
+    team_id = await db.fetchval(
+        """INSERT INTO teams (code, name, kind, base_lat, base_lon, base_name, pin_hash)
+           VALUES ($1, $1, 'bls', $2, $3, 'base', 'x') RETURNING id""", code, lat, lon)
+    await db.execute("INSERT INTO shifts (team_id, starts_at, ends_at) VALUES ($1, $2, $3)",
+                     team_id, now - timedelta(hours=1), now + timedelta(hours=8))
+    return team_id
+
+
+async def _by_road(ctx: Context, osm: OsmWriter, path: Path) -> Context:
+    """`ctx` with a road router over `osm`, written to `path`."""
+    router = OsmRouter(osm.write(path))
+    await router.prepare()
+    return replace(ctx, router=router)
+
+
+async def _nearest_and_every(ctx: Context, lat: float, lon: float) -> tuple[list, list]:
+    """The allocation's ranking at (lat, lon), and the ranking of every team."""
+    async with ctx.pool.acquire() as conn:
+        return (await allocation.get_ranked_candidates(conn, ctx, lat, lon, TEAM_KINDS, []),
+                await allocation.get_ranked_candidates(conn, ctx, lat, lon, TEAM_KINDS, [],
+                                                       every=True))
+
+
 async def _fleet(db: asyncpg.Connection, rng: random.Random) -> None:
     """400 teams on duty: 300 spread over the city, 60 parked at one hospital (equal
     distances: ties broken by assignments today, then code), 40 a few metres apart
@@ -43,12 +69,7 @@ async def _fleet(db: asyncpg.Connection, rng: random.Random) -> None:
                for _ in range(40)]
     now = datetime.now(UTC)
     for n, (lat, lon) in enumerate(points):
-        team_id = await db.fetchval(
-            """INSERT INTO teams (code, name, kind, base_lat, base_lon, base_name, pin_hash)
-               VALUES ($1, $1, 'bls', $2, $3, 'base', 'x') RETURNING id""",
-            f"F{rng.randrange(10_000):04}-{n}", lat, lon)
-        await db.execute("INSERT INTO shifts (team_id, starts_at, ends_at) VALUES ($1, $2, $3)",
-                         team_id, now - timedelta(hours=1), now + timedelta(hours=8))
+        team_id = await _on_duty(db, f"F{rng.randrange(10_000):04}-{n}", lat, lon)
         if n < 300 and n % 10 < 4:
             age = timedelta(seconds=30 if n % 10 < 3 else 3600)
             await db.execute(
@@ -63,20 +84,16 @@ async def test_the_nearest_on_a_map_rank_as_the_whole_fleet(
     scenes = [(rng.uniform(-4.07, -3.95), rng.uniform(119.59, 119.69)) for _ in range(25)]
     scenes += [(-4.0105, 119.6262), (-4.0106, 119.6263), (-3.99, 119.65)]
     cut, sources = 0, set()
-    async with ctx.pool.acquire() as conn:
-        for lat, lon in scenes:
-            nearest = await allocation.get_ranked_candidates(conn, ctx, lat, lon,
-                                                             TEAM_KINDS, [])
-            every = await allocation.get_ranked_candidates(conn, ctx, lat, lon, TEAM_KINDS,
-                                                           [], every=True)
-            assert len(every) == 400
-            assert len(nearest) >= allocation.NEAREST
-            cut += len(nearest) == allocation.NEAREST
-            first = allocation.EXACT_FIRST
-            assert [c.team_id for c in nearest[:first]] == [c.team_id for c in every[:first]]
-            assert [c.route for c in nearest[:first]] == [c.route for c in every[:first]]
-            assert [c.source for c in nearest[:first]] == [c.source for c in every[:first]]
-            sources.update(c.source for c in nearest[:first])
+    for lat, lon in scenes:
+        nearest, every = await _nearest_and_every(ctx, lat, lon)
+        assert len(every) == 400
+        assert len(nearest) >= allocation.NEAREST
+        cut += len(nearest) == allocation.NEAREST
+        first = allocation.EXACT_FIRST
+        assert [c.team_id for c in nearest[:first]] == [c.team_id for c in every[:first]]
+        assert [c.route for c in nearest[:first]] == [c.route for c in every[:first]]
+        assert [c.source for c in nearest[:first]] == [c.source for c in every[:first]]
+        sources.update(c.source for c in nearest[:first])
     assert cut >= 20  # the cut was taken, not every time the whole fleet
     assert sources == {"gps", "base"}
 
@@ -95,19 +112,15 @@ async def test_by_road_the_nearest_on_a_map_rank_as_the_whole_fleet(
     ctx = replace(ctx, router=router)
     rng = random.Random(113)
     await _fleet(db, rng)
-    scenes = [(rng.uniform(-4.06, -3.96), rng.uniform(119.60, 119.68)) for _ in range(30)]
     cut = 0
-    async with ctx.pool.acquire() as conn:
-        for lat, lon in scenes:
-            nearest = await allocation.get_ranked_candidates(conn, ctx, lat, lon,
-                                                             TEAM_KINDS, [])
-            every = await allocation.get_ranked_candidates(conn, ctx, lat, lon, TEAM_KINDS,
-                                                           [], every=True)
-            cut += len(nearest) < len(every)
-            first = allocation.EXACT_FIRST
-            assert [c.team_id for c in nearest[:first]] == [c.team_id for c in every[:first]]
-            assert [c.route for c in nearest[:first]] == [c.route for c in every[:first]]
-            assert {c.route.source for c in nearest[:first]} >= {"osm"}
+    for _ in range(30):
+        lat, lon = rng.uniform(-4.06, -3.96), rng.uniform(119.60, 119.68)
+        nearest, every = await _nearest_and_every(ctx, lat, lon)
+        cut += len(nearest) < len(every)
+        first = allocation.EXACT_FIRST
+        assert [c.team_id for c in nearest[:first]] == [c.team_id for c in every[:first]]
+        assert [c.route for c in nearest[:first]] == [c.route for c in every[:first]]
+        assert {c.route.source for c in nearest[:first]} >= {"osm"}
     assert cut >= 10  # the nearest alone were ranked, not every time the whole fleet
 
 
@@ -123,24 +136,13 @@ async def test_across_a_river_the_whole_fleet_is_ranked(
         osm.way([place(x, y) for x in range(-3000, 1, 200)], highway="residential")
         osm.way([place(x, y) for x in range(200, 3201, 200)], highway="residential")
     osm.way([place(0, 5000), place(200, 5000)], highway="residential")  # the bridge
-    router = OsmRouter(osm.write(tmp_path / "river.osm"))
-    await router.prepare()
-    ctx = replace(ctx, router=router)
+    ctx = await _by_road(ctx, osm, tmp_path / "river.osm")
     rng = random.Random(114)
     across = [place(rng.uniform(250, 600), rng.uniform(300, 700)) for _ in range(110)]
     bank = [place(rng.uniform(-2600, -1500), rng.uniform(0, 1000)) for _ in range(25)]
-    now = datetime.now(UTC)
     for n, (lat, lon) in enumerate(across + bank):
-        team_id = await db.fetchval(
-            """INSERT INTO teams (code, name, kind, base_lat, base_lon, base_name, pin_hash)
-               VALUES ($1, $1, 'bls', $2, $3, 'base', 'x') RETURNING id""", f"R{n:03}", lat, lon)
-        await db.execute("INSERT INTO shifts (team_id, starts_at, ends_at) VALUES ($1, $2, $3)",
-                         team_id, now - timedelta(hours=1), now + timedelta(hours=8))
-    scene = place(-100, 500)
-    async with ctx.pool.acquire() as conn:
-        nearest = await allocation.get_ranked_candidates(conn, ctx, *scene, TEAM_KINDS, [])
-        every = await allocation.get_ranked_candidates(conn, ctx, *scene, TEAM_KINDS, [],
-                                                       every=True)
+        await _on_duty(db, f"R{n:03}", lat, lon)
+    nearest, every = await _nearest_and_every(ctx, *place(-100, 500))
     assert nearest[0].code.startswith("R1") and int(nearest[0].code[1:]) >= 110
     assert [c.team_id for c in nearest] == [c.team_id for c in every]
 
@@ -155,23 +157,13 @@ async def test_a_fast_road_from_beyond_the_nearest_on_a_map_is_ranked(
         osm.way([place(k, y) for y in range(-1000, 1001, 100)], highway="residential")
         osm.way([place(x, k) for x in range(-1000, 1001, 100)], highway="residential")
     osm.way([place(x, 50) for x in range(1300, 0, -100)] + [place(0, 0)], highway="motorway")
-    router = OsmRouter(osm.write(tmp_path / "motorway.osm"))
-    await router.prepare()
-    ctx = replace(ctx, router=router)
+    ctx = await _by_road(ctx, osm, tmp_path / "motorway.osm")
     axes = [(d * dx, d * dy) for d in range(400, 901, 100)
             for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1))]
     near = [place(*axes[n % len(axes)]) for n in range(110)]
     motorway = [place(1000 + 100 * (n % 4), 50) for n in range(10)]
-    now = datetime.now(UTC)
     for n, (lat, lon) in enumerate(near + motorway):
-        team_id = await db.fetchval(
-            """INSERT INTO teams (code, name, kind, base_lat, base_lon, base_name, pin_hash)
-               VALUES ($1, $1, 'bls', $2, $3, 'base', 'x') RETURNING id""", f"M{n:03}", lat, lon)
-        await db.execute("INSERT INTO shifts (team_id, starts_at, ends_at) VALUES ($1, $2, $3)",
-                         team_id, now - timedelta(hours=1), now + timedelta(hours=8))
-    async with ctx.pool.acquire() as conn:
-        nearest = await allocation.get_ranked_candidates(conn, ctx, *place(0, 0), TEAM_KINDS, [])
-        every = await allocation.get_ranked_candidates(conn, ctx, *place(0, 0), TEAM_KINDS,
-                                                       [], every=True)
+        await _on_duty(db, f"M{n:03}", lat, lon)
+    nearest, every = await _nearest_and_every(ctx, *place(0, 0))
     assert int(nearest[0].code[1:]) >= 110 and nearest[0].route.source == "osm"
     assert [c.team_id for c in nearest] == [c.team_id for c in every]
