@@ -37,7 +37,6 @@ from collections import OrderedDict
 import numpy as np
 from scipy.sparse import csgraph
 
-from routing.geodesic import DEFAULT_CIRCUITY, DEFAULT_SPEED_KMH
 from routing.roads.graph import haversine_m
 from routing.roads.router import (
     RING_MARGIN,
@@ -46,6 +45,7 @@ from routing.roads.router import (
     OsmRouter,
     RoadIndex,
     decode,
+    estimate_s,
 )
 
 # The ETA of a pair with no road between them: one day, far beyond any response target.
@@ -177,8 +177,7 @@ def eta_matrix(router: OsmRouter, origins, destinations,
     o_piece = np.where(o_nodes >= 0, pieces[np.maximum(o_nodes, 0)], -1)
     d_piece = np.where(d_nodes >= 0, pieces[np.maximum(d_nodes, 0)], -2)
     same = o_piece[:, None] == d_piece[None, :]
-    rough = haversine_m(o[:, None, 0], o[:, None, 1], d[None, :, 0], d[None, :, 1]) \
-        * DEFAULT_CIRCUITY / (DEFAULT_SPEED_KMH / 3.6)
+    rough = estimate_s(haversine_m(o[:, None, 0], o[:, None, 1], d[None, :, 0], d[None, :, 1]))
     totals, limit_s = _search(router, searches, o_nodes, d_nodes, same, rough, within_s)
     reached = np.isfinite(totals)
     seconds, _ = decode(np.where(reached, totals, 0.0))

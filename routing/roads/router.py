@@ -108,6 +108,12 @@ class RoadIndex:
         return csgraph.dijkstra(self.reverse, directed=True, indices=node, limit=limit)
 
 
+def estimate_s(straight_m):
+    """The geodesic router's estimate of the driving time over a straight-line distance
+    (seconds, unrounded): it sizes the search, and it is the ETA of a team beyond it."""
+    return straight_m * DEFAULT_CIRCUITY / (DEFAULT_SPEED_KMH / 3.6)
+
+
 def decode(total: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Seconds and metres of encoded path totals."""
     ticks = np.floor(total / SHIFT)
@@ -177,9 +183,9 @@ class OsmRouter:
             return None
         routes = await self._placed(ranked.routes, origins, destination)
         etas = sorted(route.eta_s for route in routes if route is not None)
-        # Past the search or off the roads: the straight-line estimate, as rank gives it.
-        least_beyond = cut_m * DEFAULT_CIRCUITY / (DEFAULT_SPEED_KMH / 3.6)
-        least = min(least_beyond, ranked.least_eta_from(cut_m, self.snap_max_m, self.snap_ms))
+        # Past the search or off the roads: the straight-line estimate, as _rank gives it.
+        least = min(estimate_s(cut_m), ranked.least_eta_from(cut_m, self.snap_max_m,
+                                                             self.snap_ms))
         if len(etas) < exact or etas[exact - 1] >= math.floor(least):
             return None
         return routes
@@ -220,17 +226,17 @@ class OsmRouter:
             return None  # an incident on an island no team is on: distance decides
         # The geodesic router's estimate of every team: it sizes the search, and it is
         # the answer for the teams beyond it.
-        rough_m = haversine_m(np.array([o.lat for o in origins]),
-                              np.array([o.lon for o in origins]),
-                              destination.lat, destination.lon) * DEFAULT_CIRCUITY
-        rough_s = rough_m / (DEFAULT_SPEED_KMH / 3.6)
+        straight_m = haversine_m(np.array([o.lat for o in origins]),
+                                 np.array([o.lon for o in origins]),
+                                 destination.lat, destination.lon)
+        rough_m, rough = straight_m * DEFAULT_CIRCUITY, estimate_s(straight_m)
         totals, searched_s, found, widened = self._search(index, int(target[0]), nodes,
-                                                          snapped, rough_s[same_piece])
+                                                          snapped, rough[same_piece])
         reached = np.isfinite(totals)
         seconds, metres = decode(np.where(reached, totals, 0.0))
         leg_m = snap_m + target_m[0]
         # Beyond the search: after every team it reached, whatever the estimate says.
-        past = np.maximum(rough_s, round(searched_s) + 1)
+        past = np.maximum(rough, round(searched_s) + 1)
         # Whole numbers as Python ints in one go: rounding numpy scalars one by one
         # costs more than the search itself for a thousand teams.
         eta = np.rint(np.where(reached, seconds + leg_m / self.snap_ms, past))
