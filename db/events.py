@@ -60,16 +60,18 @@ async def get_latest_seq(conn: asyncpg.Connection) -> int:
 
 async def get_events_after(conn: asyncpg.Connection, after_seq: int, *,
                            team_id: int | None = None, limit: int = 500,
-                           upto: int | None = None) -> list[asyncpg.Record]:
+                           upto: int | None = None,
+                           names: list[str] | None = None) -> list[asyncpg.Record]:
     """Committed events after `after_seq` up to `upto`, in seq order; only the team's
-    own when `team_id` is given. Seqs are handed out at insert, not at commit: callers
-    pass a safe horizon as `upto` (realtime/hub.py), below which no event can still
-    commit."""
+    own when `team_id` is given, only those named in `names` when given. Seqs are
+    handed out at insert, not at commit: callers pass a safe horizon as `upto`
+    (realtime/hub.py), below which no event can still commit."""
     return await conn.fetch(
         """SELECT seq, at, name, incident_id, team_id, data FROM events
            WHERE seq > $1 AND ($2::bigint IS NULL OR team_id = $2)
              AND ($4::bigint IS NULL OR seq <= $4)
-           ORDER BY seq LIMIT $3""", after_seq, team_id, limit, upto)
+             AND ($5::text[] IS NULL OR name = ANY($5))
+           ORDER BY seq LIMIT $3""", after_seq, team_id, limit, upto, names)
 
 
 async def get_allocated_seq(conn: asyncpg.Connection) -> int:

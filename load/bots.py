@@ -22,6 +22,8 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 OPEN_TIMEOUT_S = 30.0
+# What the team's page asks for in its hello (team.js: the events its card shows).
+TEAM_PAGE_EVENTS = ["assignment.created", "assignment.withdrawn", "incident.updated"]
 SHORT_WALK = ("acknowledge", "en_route", "on_scene", "clear")
 LONG_WALK = ("acknowledge", "en_route", "on_scene", "transporting", "at_hospital", "clear")
 # The incident status a dashboard sees once a step is applied (dispatch/states.py).
@@ -190,10 +192,11 @@ async def _fixer(sock: Sock, walk: Walk, tally: Tally, rng: random.Random,
 
 
 async def connect_and_hello(url: str, token: str, compression: str | None,
-                            errors: Counter, batch: bool = False) -> ClientConnection | None:
-    """Connect, hello (asking for batch frames with `batch`), wait for the welcome: the
-    open socket, or None (and an error counted). Shared by the generator's bots and
-    load.bench_push."""
+                            errors: Counter, batch: bool = False,
+                            names: list[str] | None = None) -> ClientConnection | None:
+    """Connect, hello (asking for batch frames with `batch`, for the events in `names`
+    only when given), wait for the welcome: the open socket, or None (and an error
+    counted). Shared by the generator's bots and load.bench_push."""
     try:
         ws = await ws_connect(url, open_timeout=OPEN_TIMEOUT_S, ping_interval=None,
                               compression=compression, max_size=2**20, close_timeout=5)
@@ -201,8 +204,10 @@ async def connect_and_hello(url: str, token: str, compression: str | None,
         errors[f"connect: {type(exc).__name__}"] += 1
         return None
     try:
-        await ws.send(orjson.dumps({"type": "hello", "token": token, "last_seq": None,
-                                    "batch": batch}).decode())
+        hello = {"type": "hello", "token": token, "last_seq": None, "batch": batch}
+        if names is not None:
+            hello["events"] = names
+        await ws.send(orjson.dumps(hello).decode())
         welcome = orjson.loads(await asyncio.wait_for(ws.recv(), OPEN_TIMEOUT_S))
     except (ConnectionClosed, TimeoutError) as exc:
         errors[f"hello: {type(exc).__name__}"] += 1
@@ -216,12 +221,14 @@ async def connect_and_hello(url: str, token: str, compression: str | None,
 
 
 async def open_sock(url: str, token: str, sock: Sock, compression: str | None,
-                    errors: Counter, batch: bool = True) -> bool:
+                    errors: Counter, batch: bool = True, page_events: bool = True) -> bool:
     """Connect, hello, wait for the welcome. False (and an error counted) if not.
     With `batch`, a dashboard asks for batch frames as the dashboard page does (phones
-    never do)."""
+    never do); with `page_events`, a responder asks for the events the team's page
+    asks for (dispatch/web/static/team.js), not its own positions."""
+    names = TEAM_PAGE_EVENTS if page_events and sock.role == "responder" else None
     sock.ws = await connect_and_hello(url, token, compression, errors,
-                                      batch=batch and sock.role == "dashboard")
+                                      batch=batch and sock.role == "dashboard", names=names)
     return sock.ws is not None
 
 

@@ -164,7 +164,8 @@ async def open_fleet(urls: list[str], fleet, args, tally: bots.Tally,
             group = plan[at:at + 50]
             oks = await asyncio.gather(*(bots.open_sock(
                 f"{urls[s.instance].replace('http', 'ws', 1)}/ws", token, s, compression,
-                errors, batch=not args.no_batch) for s, token in group))
+                errors, batch=not args.no_batch, page_events=not args.all_events)
+                for s, token in group))
             bar.update(len(group))
             for (sock, _), ok in zip(group, oks, strict=True):
                 if ok:
@@ -386,6 +387,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-batch", action="store_true",
                    help="dashboards take every frame alone (they ask for batch frames, "
                         "as the dashboard page does)")
+    p.add_argument("--all-events", action="store_true",
+                   help="phones ask for every event they may see (their team's positions "
+                        "too), not only those the team's page asks for")
     p.add_argument("--no-deflate", action="store_true",
                    help="clients do not offer permessage-deflate (browsers do)")
     p.add_argument("--districts", default=str(DISTRICTS_FILE))

@@ -19,9 +19,10 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 class EventClient:
     def __init__(self, url: str, token: str | None, *, last_seq: int | None = None,
                  origin: str | None = None, reconnect: bool = True,
-                 batch: bool = False) -> None:
+                 batch: bool = False, names: list[str] | None = None) -> None:
         self.url, self.token, self.origin, self.reconnect = url, token, origin, reconnect
         self.batch = batch  # ask for batch frames (what is queued, in one frame)
+        self.names = names  # ask for these events only (None: all this client may see)
         self.batches = 0  # batch frames received
         self.last_seq = last_seq
         self.events: asyncio.Queue[dict] = asyncio.Queue()
@@ -106,8 +107,11 @@ class EventClient:
         async with websockets.connect(self.url, additional_headers=headers,
                                       open_timeout=10, max_size=2**20) as ws:
             self._ws = ws
-            await ws.send(json.dumps({"type": "hello", "token": self.token,
-                                      "last_seq": self.last_seq, "batch": self.batch}))
+            hello = {"type": "hello", "token": self.token, "last_seq": self.last_seq,
+                     "batch": self.batch}
+            if self.names is not None:
+                hello["events"] = self.names
+            await ws.send(json.dumps(hello))
             async for text in ws:
                 self._on_frame(json.loads(text))
 

@@ -259,5 +259,5 @@ class Hub:
         if row["team_id"] is not None:
             audience += self._by_team.get(row["team_id"], ())
         for subscriber in audience:
-            subscriber.offer(row["seq"], row["team_id"], text)
+            subscriber.offer(row["seq"], row["team_id"], row["name"], text)
         self.last_seq = max(self.last_seq, row["seq"])

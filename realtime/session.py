@@ -41,10 +41,13 @@ CATCH_UP_S = 2.0
 class Session:
     def __init__(self, ws: WebSocket, hub: Hub, viewer: Viewer, handlers: dict[str, Handler],
                  *, heartbeat_s: float = 20.0, max_queue: int = 1000,
-                 replay_page: int = 500, batch: bool = False) -> None:
+                 replay_page: int = 500, batch: bool = False,
+                 names: frozenset[str] | None = None) -> None:
+        """`names`: the event names the client asked for in its hello (None: all it
+        may see), the same live and when replaying."""
         self.ws, self.hub, self.viewer, self.handlers = ws, hub, viewer, handlers
         self.heartbeat_s, self.replay_page, self.batch = heartbeat_s, replay_page, batch
-        self.subscriber = Subscriber(viewer, 0, max_queue)
+        self.subscriber = Subscriber(viewer, 0, max_queue, names)
         self._revoked = asyncio.Event()
 
     def revoke(self) -> None:
@@ -98,7 +101,7 @@ class Session:
             async with self.hub.pool.acquire() as conn:
                 rows = await events_db.get_events_after(
                     conn, sub.cursor, team_id=self.viewer.team_filter, limit=self.replay_page,
-                    upto=upto)
+                    upto=upto, names=None if sub.names is None else sorted(sub.names))
             for row in rows:
                 await self.ws.send_text(event_frame(row))
                 sub.cursor = row["seq"]

@@ -17,6 +17,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from db.pool import DATABASE_ERRORS
 from dispatch.auth.service import Principal, digest, get_principal
 from dispatch.errors import DispatchError, Unauthorized
+from dispatch.events.catalogue import EVENTS
 from dispatch.http import parse_model
 from dispatch.incidents.queue import serve_queue_after_commit
 from dispatch.responders import service as responders
@@ -53,7 +54,8 @@ def check_origin(ws: WebSocket) -> bool:
 async def read_hello(ws: WebSocket, timeout_s: float) -> dict | None:
     """The first frame when it is a well-formed hello sent in time, else None. The
     token, when present, is text (anything else cannot authenticate anyone); `batch`,
-    when present, true or false."""
+    when present, true or false; `events`, when present, a list of event names of the
+    catalogue (those the client wants)."""
     try:
         text = await asyncio.wait_for(ws.receive_text(), timeout_s)
         hello = json.loads(text)
@@ -69,7 +71,17 @@ async def read_hello(ws: WebSocket, timeout_s: float) -> dict | None:
         return None
     if not isinstance(hello.get("batch", False), bool):
         return None
+    if not _known_names(hello.get("events")):
+        return None
     return hello
+
+
+def _known_names(names: object) -> bool:
+    """None, or a list of names each of an event of the catalogue (a misspelt name
+    would silently stop those events: refused instead)."""
+    if names is None:
+        return True
+    return isinstance(names, list) and all(isinstance(n, str) and n in EVENTS for n in names)
 
 
 def _refused(client_id: object, exc: DispatchError, revoke: Callable[[], None]) -> dict:
@@ -166,7 +178,8 @@ async def _serve(ws: WebSocket) -> None:
                       heartbeat_s=ws.app.state.settings.ws_heartbeat_s,
                       max_queue=ws.app.state.settings.ws_queue,
                       replay_page=ws.app.state.settings.ws_replay_page,
-                      batch=hello.get("batch", False))
+                      batch=hello.get("batch", False),
+                      names=None if hello.get("events") is None else frozenset(hello["events"]))
     team = [principal.team_id] if principal.team_id is not None else []
     await do_touch_devices(ws.app.state.ctx, team)
     if principal.team_id is not None:

@@ -100,10 +100,11 @@ function minutesSince(iso) { return Math.max(0, (Date.now() - Date.parse(iso)) /
 // The live connection: hello with last_seq, events in order once, reconnect with backoff.
 // `gapless`: this client sees every event (a dashboard), so a jump in seq means events
 // were missed and onResync is called to fetch the state again.
+// `events`: the event names this page uses (the hello asks for those only; null: all).
 class Live {
-  constructor({ onEvent, onState, onResync, gapless = false }) {
+  constructor({ onEvent, onState, onResync, gapless = false, events = null }) {
     this.onEvent = onEvent; this.onState = onState; this.onResync = onResync;
-    this.gapless = gapless;
+    this.gapless = gapless; this.events = events;
     this.lastSeq = null; this.backoff = 500; this.lastFrame = Date.now();
     this.up = false;           // welcomed, and not closed since
     this.asked = new Map();    // client_id → settle(result or error), see ask()
@@ -118,7 +119,7 @@ class Live {
     // batch: what the server has queued comes as one frame (a dashboard receives a
     // round of positions in one message rather than hundreds).
     ws.onopen = () => ws.send(JSON.stringify({ type: "hello", last_seq: this.lastSeq,
-                                               batch: true }));
+                                               batch: true, events: this.events }));
     ws.onmessage = (message) => this.receive(JSON.parse(message.data));
     ws.onclose = (closed) => {
       if (this.ws !== ws) return;

@@ -227,6 +227,8 @@ document.addEventListener("visibilitychange", () => { if (!document.hidden) keep
 // ---- live ----------------------------------------------------------------------------
 const live = new Live({
   onEvent: (frame) => { if (APPLY[frame.name]) APPLY[frame.name](frame.data); },
+  // Only what the card shows: not the team's own position each time the phone sends it.
+  events: Object.keys(APPLY),
   onResync: () => loadAssignment().catch(() => {}),
   // Back after a gap in signal: the socket replays what was missed since the last seq.
   onState: (up, fresh) => {
