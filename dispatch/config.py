@@ -190,6 +190,10 @@ class Settings:
     # A phone's GPS fixes are announced at most this often (stored all the same); steps
     # and fixes from one phone beyond `device_rate_per_s` (after a burst) are refused 429.
     gps_announce_s: float = 5.0
+    # Positions announced a second by one instance at most, whatever the fleet: with
+    # more phones connected than this × gps_announce_s, each team's are announced less
+    # often (n / rate seconds apart). Every dashboard receives every position; 0: no cap.
+    gps_announce_per_s: float = 200.0
     # Fixes are announced in rounds (dispatch/teams/positions.py), at most one per this.
     gps_round_s: float = 0.25
     # A fix waits at most this for others, to be stored with them in one statement
@@ -286,6 +290,8 @@ class Settings:
             line_leader_stale_s=_float(env, "DISPATCH112_LINE_LEADER_STALE_S", 15.0,
                                        minimum=1.0),
             gps_announce_s=_float(env, "DISPATCH112_GPS_ANNOUNCE_S", 5.0, minimum=0.0),
+            gps_announce_per_s=_float(env, "DISPATCH112_GPS_ANNOUNCE_PER_S", 200.0,
+                                      minimum=0.0),
             gps_round_s=_float(env, "DISPATCH112_GPS_ROUND_S", 0.25, minimum=0.0),
             gps_batch_s=_float(env, "DISPATCH112_GPS_BATCH_S", 0.025, minimum=0.0),
             event_retention_days=_int(env, "DISPATCH112_EVENT_RETENTION_DAYS", 30, minimum=1),

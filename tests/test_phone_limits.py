@@ -44,6 +44,32 @@ async def test_a_burst_of_fixes_is_announced_once_and_then_its_last_fix(
     assert 2 <= len(await _fix_events(db, team["id"])) <= 3
 
 
+@pytest.mark.settings(gps_announce_s=0.0, gps_announce_per_s=1.0, sweep_interval_s=0.2)
+async def test_a_large_fleet_has_its_positions_announced_less_often(
+        api: Api, db: asyncpg.Connection) -> None:
+    """Two phones connected and at most one announcement a second: each team's positions
+    go out 2 s apart (without the cap, every fix at once); the last one still goes."""
+    team = await api.team("CAP", -4.0, 119.64)
+    await api.team("CAP2", -4.01, 119.64)
+    url = ws_url(api.base_url)
+    async with EventClient(url, await api.device_token("CAP"), names=[]), \
+            EventClient(url, await api.device_token("CAP2"), names=[]):
+        for step in range(2):
+            fix = await api.post("/api/v1/team/location",
+                                 {"lat": -4.0 + step * 1e-4, "lon": 119.64}, role="team:CAP")
+            assert fix.status_code == 204
+            if step == 0:
+                await wait_until(lambda: _fix_events(db, team["id"]),
+                                 what="the first fix announced")
+
+        async def both_announced() -> bool:
+            return len(await _fix_events(db, team["id"])) == 2
+        await wait_until(both_announced, what="the last fix announced")
+    first, last = [await db.fetchval("SELECT at FROM events WHERE seq = $1", e["seq"])
+                   for e in await _fix_events(db, team["id"])]
+    assert (last - first).total_seconds() >= 1.9
+
+
 @pytest.mark.settings(device_burst=5, device_rate_per_s=0.5)
 async def test_a_flooding_phone_is_slowed_alone(api: Api) -> None:
     await api.team("FLOOD", -4.0, 119.64)

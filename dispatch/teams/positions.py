@@ -34,13 +34,25 @@ async def do_announce_fixes(ctx: Context, team_ids: list[int] | None = None) -> 
     `team_ids` only when given, each as `team.updated` by its team with the fix's
     accuracy; how many."""
     async with ctx.transaction() as conn:
-        teams = await teams_db.take_fixes_to_announce(conn, ctx.settings.gps_announce_s,
+        teams = await teams_db.take_fixes_to_announce(conn, get_announce_every_s(ctx),
                                                       ctx.settings.gps_fresh_s, team_ids)
         for row in teams:
             await do_announce_team(conn, row["id"], actor=f"team:{row['code']}",
                                    gps_fresh_s=ctx.settings.gps_fresh_s, row=row,
                                    accuracy_m=row["fix_accuracy_m"])
     return len(teams)
+
+
+def get_announce_every_s(ctx: Context) -> float:
+    """How far apart a team's positions are announced: `gps_announce_s`, or longer when
+    this instance's phones would otherwise be announced more than `gps_announce_per_s`
+    times a second. Every dashboard gets every position: at 5,000 phones sending a fix
+    every 10 s, 500 a second to each, a stream no one watches as such, that held every
+    call's dispatch back (docs/performance.md, the seventh round); 25 s apart there."""
+    every_s, per_s = ctx.settings.gps_announce_s, ctx.settings.gps_announce_per_s
+    if per_s <= 0 or ctx.connected_team_ids is None:
+        return every_s
+    return max(every_s, len(set(ctx.connected_team_ids())) / per_s)
 
 
 class FixRounds:
