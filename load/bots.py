@@ -21,6 +21,8 @@ from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
+from realtime.frames import hello_frame
+
 OPEN_TIMEOUT_S = 30.0
 # What the team's page asks for in its hello (team.js: the events its card shows).
 TEAM_PAGE_EVENTS = ["assignment.created", "assignment.withdrawn", "incident.updated"]
@@ -204,10 +206,7 @@ async def connect_and_hello(url: str, token: str, compression: str | None,
         errors[f"connect: {type(exc).__name__}"] += 1
         return None
     try:
-        hello = {"type": "hello", "token": token, "last_seq": None, "batch": batch}
-        if names is not None:
-            hello["events"] = names
-        await ws.send(orjson.dumps(hello).decode())
+        await ws.send(hello_frame(token, None, batch=batch, names=names))
         welcome = orjson.loads(await asyncio.wait_for(ws.recv(), OPEN_TIMEOUT_S))
     except (ConnectionClosed, TimeoutError) as exc:
         errors[f"hello: {type(exc).__name__}"] += 1

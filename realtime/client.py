@@ -15,6 +15,8 @@ import json
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
+from realtime.frames import hello_frame
+
 
 class EventClient:
     def __init__(self, url: str, token: str | None, *, last_seq: int | None = None,
@@ -107,11 +109,8 @@ class EventClient:
         async with websockets.connect(self.url, additional_headers=headers,
                                       open_timeout=10, max_size=2**20) as ws:
             self._ws = ws
-            hello = {"type": "hello", "token": self.token, "last_seq": self.last_seq,
-                     "batch": self.batch}
-            if self.names is not None:
-                hello["events"] = self.names
-            await ws.send(json.dumps(hello))
+            await ws.send(hello_frame(self.token, self.last_seq, batch=self.batch,
+                                      names=self.names))
             async for text in ws:
                 self._on_frame(json.loads(text))
 

@@ -50,6 +50,14 @@ def event_frame(row) -> str:
                         option=orjson.OPT_NON_STR_KEYS).decode()
 
 
+def hello_frame(token: str | None, last_seq: int | None, *, batch: bool = False,
+                names: list[str] | None = None) -> str:
+    """A client's hello (docs/api.md): batch frames with `batch`, only the events in
+    `names` when given."""
+    events = {} if names is None else {"events": names}
+    return frame("hello", token=token, last_seq=last_seq, batch=batch, **events)
+
+
 def frame(kind: str, **fields) -> str:
     """Any other frame (welcome, resync, heartbeat, result, error); values JSON does
     not know (times, decimals) as their str(). Never fails: a result echoes the
