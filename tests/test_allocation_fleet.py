@@ -98,6 +98,32 @@ async def test_the_nearest_on_a_map_rank_as_the_whole_fleet(
     assert sources == {"gps", "base"}
 
 
+async def test_teams_off_shift_nearer_than_the_cut_do_not_shorten_it(
+        ctx: Context, db: asyncpg.Connection) -> None:
+    """150 teams off shift (one ended, one not yet begun) crowd the scene; the 250 on
+    duty are farther. The cut of the nearest is taken among the teams on duty: a hundred
+    of them, the first as from the whole fleet, none off shift."""
+    rng, now = random.Random(7), datetime.now(UTC)
+    off = set()
+    for n in range(150):
+        team_id = await _on_duty(db, f"X{n:03}", -4.01 + rng.uniform(-0.003, 0.003),
+                                 119.63 + rng.uniform(-0.003, 0.003))
+        ended = n % 2 == 0
+        await db.execute("UPDATE shifts SET starts_at = $2, ends_at = $3 WHERE team_id = $1",
+                         team_id, now + (timedelta(hours=-9) if ended else timedelta(hours=1)),
+                         now + (timedelta(hours=-1) if ended else timedelta(hours=9)))
+        off.add(team_id)
+    for n in range(250):
+        await _on_duty(db, f"D{n:03}", -4.01 + rng.choice((-1, 1)) * rng.uniform(0.01, 0.05),
+                       119.63 + rng.choice((-1, 1)) * rng.uniform(0.01, 0.05))
+    nearest, every = await _nearest_and_every(ctx, -4.01, 119.63)
+    assert len(every) == 250
+    assert len(nearest) == allocation.NEAREST
+    assert not off & {c.team_id for c in nearest}
+    first = allocation.EXACT_FIRST
+    assert [c.team_id for c in nearest[:first]] == [c.team_id for c in every[:first]]
+
+
 @pytest.fixture(scope="module")
 def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Streets every 150 m over the fleet's box (tests/roads_support.city_grid)."""
