@@ -30,7 +30,14 @@ SYSTEM = "system"
 async def do_queue_assignment(conn: asyncpg.Connection, ctx: Context,
                               assignment: asyncpg.Record) -> bool:
     """Queue the assignment's SMS to its team's numbers, once (a guarded UPDATE claims
-    it, so two sweeping instances queue it once); whether it was queued now."""
+    it, so two sweeping instances queue it once); whether it was queued now.
+
+    The incident is locked first, as by every transaction that changes its assignment
+    (a step locks the incident, then updates the assignment): claiming the assignment
+    first, then inserting the messages, whose foreign key waits for the incident,
+    deadlocked with the team acknowledging at that moment (a 500 to the team)."""
+    if await incidents_db.lock_incident(conn, assignment["incident_id"]) is None:
+        return False
     if not await sms_db.mark_sms_queued(conn, assignment["id"]):
         return False
     incident = await incidents_db.get_incident(conn, assignment["incident_id"])
