@@ -19,6 +19,11 @@ UNAVAILABLE_ERRORS = (asyncpg.exceptions.PostgresConnectionError,
                       asyncpg.exceptions.OperatorInterventionError,
                       asyncpg.exceptions.InsufficientResourcesError, asyncpg.InterfaceError,
                       asyncpg.exceptions.InternalClientError, OSError, TimeoutError)
+# A transaction PostgreSQL undid to get out of a collision with another (a deadlock, a
+# serialization failure: SQLSTATE class 40): nothing of it stays and the same request
+# sent again succeeds, so a client sees 503 too; but it is logged as an error, since a
+# deadlock means two transactions took their locks in different orders.
+ROLLED_BACK_ERRORS = (asyncpg.exceptions.TransactionRollbackError,)
 
 
 def _default(value: object) -> str:

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from db import districts as districts_db
-from db.pool import UNAVAILABLE_ERRORS, create_pool
+from db.pool import ROLLED_BACK_ERRORS, UNAVAILABLE_ERRORS, create_pool
 from dispatch.api import OPERATIONS
 from dispatch.config import Settings
 from dispatch.context import Context
@@ -92,6 +92,17 @@ async def on_dispatch_error(request: Request, exc: Exception) -> Response:
     elif exc.status >= 500:
         log.error("request.failed", detail=exc.detail)
     return problem(exc)
+
+
+async def on_rolled_back(connection: HTTPConnection, exc: Exception) -> Response | None:
+    """PostgreSQL undid the request's transaction to break a collision with another
+    (db.pool.ROLLED_BACK_ERRORS): nothing was written, so 503 with Retry-After tells
+    the client to send it again (a team's phone does, with the same client_id). Logged
+    as an error: a deadlock is a lock-order bug to fix."""
+    log.error("request.rolled_back", error=repr(exc))
+    return problem(ServiceUnavailable(
+        "the request collided with another and was undone; send it again",
+        retry_after_s=1))
 
 
 async def on_database_unavailable(connection: HTTPConnection, exc: Exception
@@ -223,6 +234,7 @@ def create_app(settings: Settings) -> Starlette:
         DispatchError: on_dispatch_error, HTTPException: on_http_error,
         ClientDisconnect: on_client_gone,
         **dict.fromkeys(UNAVAILABLE_ERRORS, on_database_unavailable),
+        **dict.fromkeys(ROLLED_BACK_ERRORS, on_rolled_back),
         Exception: on_unexpected})
     app.state.settings = settings
     quiet_url_loggers()  # webhook URLs may carry tokens: httpx must not log them

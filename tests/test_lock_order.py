@@ -1,4 +1,7 @@
-"""An assignment's SMS queued by the sweep while its team acknowledges in the app: the
+"""Transactions that meet on the same rows: they take their locks in one order (the
+incident first), and a transaction PostgreSQL undoes anyway answers 503, not 500.
+
+An assignment's SMS queued by the sweep while its team acknowledges in the app: the
 queueing takes the incident first, as a step does, so one waits for the other and
 neither fails. It used to claim the assignment first; the messages' foreign key then
 waited for the incident the step held while the step waited for the assignment, and
@@ -15,7 +18,7 @@ from dispatch.config import Settings
 from dispatch.context import Context
 from dispatch.sms.service import do_queue_assignment
 from tests.sms_support import sms_settings, sms_team
-from tests.support import Api, running_service, wait_until
+from tests.support import Api, fingerprint_tables, running_service, wait_until
 
 NUMBER = "+6281234500077"
 
@@ -60,3 +63,38 @@ async def test_the_sms_sweep_and_an_acknowledgement_do_not_deadlock(
         await step.close()
         await pool.close()
     assert await db.fetchval("SELECT count(*) FROM sms_messages") == 0
+
+
+# PostgreSQL's own error for a transaction it undid to break a deadlock (SQLSTATE
+# 40P01), raised by a trigger on the acknowledgement's statement: the step meets it
+# where a real deadlock would hit it, at will.
+COLLIDE = """
+CREATE FUNCTION test_collide() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01'; END $$;
+CREATE TRIGGER test_collide BEFORE UPDATE OF acknowledged_at ON assignments
+FOR EACH ROW EXECUTE FUNCTION test_collide();
+"""
+TABLES = ("incidents", "assignments", "teams", "status_requests", "events")
+
+
+async def test_a_step_the_database_undoes_answers_503_and_changes_nothing(
+        dsn: str, db: asyncpg.Connection) -> None:
+    async with running_service(Settings(database_url=dsn, secret_key="test")) as url, \
+            Api(url, dsn) as api:
+        await api.login_all()
+        await api.team("PESISIR", -4.0, 119.64)
+        incident = (await api.incident(-4.0, 119.64, priority=1)).json()
+        await api.device_token("PESISIR")
+        await db.execute(COLLIDE)
+        before = await fingerprint_tables(db, TABLES)
+        undone = await api.step("PESISIR", "acknowledge", incident["id"], client_id="ack-1")
+        assert undone.status_code == 503, undone.text
+        assert undone.headers["retry-after"] == "1"
+        assert undone.headers["content-type"] == "application/problem+json"
+        assert "send it again" in undone.json()["detail"]
+        assert await fingerprint_tables(db, TABLES) == before
+        await db.execute("DROP TRIGGER test_collide ON assignments")
+        again = await api.step("PESISIR", "acknowledge", incident["id"], client_id="ack-1")
+        assert again.status_code == 200, again.text
+        assert await db.fetchval("SELECT status FROM incidents WHERE id = $1",
+                                 incident["id"]) == "acknowledged"
