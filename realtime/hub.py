@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import Counter
 from collections.abc import Callable
 
 import asyncpg
@@ -58,10 +57,6 @@ class Hub:
         # Who may see an event is decided by its team_id: index the sockets by it, so
         # an event costs the sockets that may see it, not every socket of the instance.
         self._by_team: dict[int | None, set[Subscriber]] = {}
-        # Sockets per team with a phone here, kept as they come and go: the rounds of
-        # positions ask several times a second, and walking 5,000 sockets to answer held
-        # the loop ~4 ms each time (docs/performance.md, the eighth round).
-        self._phones: Counter[int] = Counter()
         self.listening = asyncio.Event()
         self._wake = asyncio.Event()
         self._pushed = asyncio.Condition()  # notified after each read of the log
@@ -99,23 +94,19 @@ class Hub:
                 conn.terminate()
 
     def add(self, subscriber: Subscriber) -> None:
-        if subscriber in self.subscribers:
-            return
         self.subscribers.add(subscriber)
         self._by_team.setdefault(self._key(subscriber), set()).add(subscriber)
-        if subscriber.viewer.team_id is not None:
-            self._phones[subscriber.viewer.team_id] += 1
 
     def remove(self, subscriber: Subscriber) -> None:
-        if subscriber not in self.subscribers:
-            return
+        """Forget `subscriber`; a team's set goes with its last socket, so that the keys
+        of `_by_team` are the teams with a phone here (get_team_ids)."""
         self.subscribers.discard(subscriber)
-        self._by_team.get(self._key(subscriber), set()).discard(subscriber)
-        team_id = subscriber.viewer.team_id
-        if team_id is not None:
-            self._phones[team_id] -= 1
-            if self._phones[team_id] <= 0:
-                del self._phones[team_id]
+        key = self._key(subscriber)
+        viewers = self._by_team.get(key)
+        if viewers is not None:
+            viewers.discard(subscriber)
+            if not viewers:
+                del self._by_team[key]
 
     @staticmethod
     def _key(subscriber: Subscriber) -> int | None:
@@ -124,8 +115,10 @@ class Hub:
         return subscriber.viewer.team_filter
 
     def get_team_ids(self) -> list[int]:
-        """Teams with a phone connected to this instance, each once."""
-        return list(self._phones)
+        """Teams with a phone connected to this instance, each once: the keys of the
+        sockets' index, not a walk of every socket (at 5,000 phones that walk held the
+        loop ~4 ms, four times a second: docs/performance.md, the eighth round)."""
+        return [key for key in self._by_team if key is not None and key > 0]
 
     def wake(self) -> None:
         self._wake.set()

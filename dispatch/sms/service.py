@@ -36,11 +36,9 @@ async def do_queue_assignment(conn: asyncpg.Connection, ctx: Context,
     (a step locks the incident, then updates the assignment): claiming the assignment
     first, then inserting the messages, whose foreign key waits for the incident,
     deadlocked with the team acknowledging at that moment (a 500 to the team)."""
-    if await incidents_db.lock_incident(conn, assignment["incident_id"]) is None:
+    incident = await incidents_db.lock_incident(conn, assignment["incident_id"])
+    if incident is None or not await sms_db.mark_sms_queued(conn, assignment["id"]):
         return False
-    if not await sms_db.mark_sms_queued(conn, assignment["id"]):
-        return False
-    incident = await incidents_db.get_incident(conn, assignment["incident_id"])
     numbers = await sms_db.get_team_numbers(conn, assignment["team_id"])
     if not numbers:
         log.warning("sms.no_numbers", team_id=assignment["team_id"])
