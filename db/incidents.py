@@ -150,6 +150,13 @@ async def lock_queue(conn: asyncpg.Connection) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock($1)", locks.QUEUE)
 
 
+async def any_queued(conn: asyncpg.Connection) -> bool:
+    """Whether any incident waits in the queue (its partial index: nothing to read
+    when none does)."""
+    return await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM incidents WHERE status = 'queued')")
+
+
 async def lock_next_queued(conn: asyncpg.Connection,
                            skip: list[int]) -> asyncpg.Record | None:
     """The most urgent queued incident not in `skip` and not being served by another

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from dispatch import events
+from dispatch.coalesce import Coalesced
 from dispatch.config import Settings
 from dispatch.geo.districts import DistrictIndex
 from dispatch.ratelimit import RateLimiter
@@ -42,6 +43,9 @@ class Context:
     on_fix_stored: Callable[[int], None] | None = None
     # Stores the phones' fixes in batches (made by `create`).
     fixes: FixWriter | None = None
+    # This instance's passes over the queue after teams come free, coalesced (a
+    # dispatch.coalesce.Coalesced; made by dispatch.incidents.queue at its first use).
+    queue_passes: Coalesced | None = None
 
     @classmethod
     def create(cls, settings: Settings, pool: asyncpg.Pool,

@@ -1,5 +1,6 @@
 """Allocation: the nearest free on-duty team that fits goes; otherwise the incident queues."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -167,3 +168,27 @@ async def test_a_team_on_an_assignment_is_never_sent_twice_even_if_marked_free(a
     assert await db.fetchval("SELECT status FROM teams WHERE id = $1", stuck["id"]) == "available"
     assert await db.fetchval("SELECT count(*) FROM assignments WHERE team_id = $1",
                              stuck["id"]) == 1
+
+
+async def test_teams_freed_at_once_each_take_one_waiting_incident(api: Api) -> None:
+    """Five teams clear together: the passes over the queue that their clears ask for
+    are shared (dispatch/coalesce.py), and still every waiting incident has a team by
+    the time the last clear is answered, each team sent once."""
+    codes = [f"T{n}" for n in range(5)]
+    by_id = {}
+    for n, code in enumerate(codes):
+        by_id[(await api.team(code, -4.0 + n * 0.001, 119.64))["id"]] = code
+        await api.device_token(code)
+    busy = [(await api.incident(*SCENE)).json() for _ in codes]
+    waiting = [(await api.incident(*SCENE)).json() for _ in codes]
+    assert [w["status"] for w in waiting] == ["queued"] * len(codes)
+    team_of = {b["assignment"]["team_id"]: b["id"] for b in busy}
+    for team_id, incident_id in team_of.items():
+        for action in ("acknowledge", "en_route", "on_scene"):
+            assert (await api.step(by_id[team_id], action, incident_id)).status_code == 200
+    answers = await asyncio.gather(*(api.step(by_id[team_id], "clear", incident_id)
+                                     for team_id, incident_id in team_of.items()))
+    assert [a.status_code for a in answers] == [200] * len(codes)
+    served = [(await api.get(f"/api/v1/incidents/{w['id']}")).json() for w in waiting]
+    assert [s["status"] for s in served] == ["assigned"] * len(codes)
+    assert sorted(s["assignment"]["team_id"] for s in served) == sorted(team_of)

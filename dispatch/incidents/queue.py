@@ -13,6 +13,7 @@ import structlog
 from db import assignments as assignments_db
 from db import incidents as incidents_db
 from db.pool import DATABASE_ERRORS
+from dispatch.coalesce import Coalesced
 from dispatch.context import Context
 from dispatch.incidents.allocation import do_allocate
 from dispatch.incidents.service import do_withdraw
@@ -32,7 +33,14 @@ async def do_serve_queue(ctx: Context) -> int:
     use only those kinds are passed over too: a team freed in the middle of the
     pass must go to the older incident, which the pass that the freeing change
     starts will find first. Returns how many incidents got a team.
+
+    A pass with nothing queued is a single read, without the lock: what a locked pass
+    would have found is what is committed now (an incident queued after this read
+    committed after it; its allocation saw every team freed before).
     """
+    async with ctx.acquire() as conn:
+        if not await incidents_db.any_queued(conn):
+            return 0
     served, passed_over, exhausted = 0, [], []
     for _ in range(MAX_PER_SWEEP):
         async with ctx.transaction() as conn:
@@ -51,12 +59,13 @@ async def do_serve_queue(ctx: Context) -> int:
 
 
 async def serve_queue_after_commit(ctx: Context) -> None:
-    """Serve the queue now that a team came free. The change that freed it has
-    committed already, so a failure here is logged and left to the sweeper."""
-    try:
-        await do_serve_queue(ctx)
-    except DATABASE_ERRORS as exc:
-        log.error("queue.serve_failed", error=str(exc))
+    """Serve the queue now that a team came free: returns after a pass of this
+    instance that started after the call has ended. Passes asked for together are one
+    (dispatch.coalesce). The change that freed the team has committed already, so a
+    failed pass is logged (`queue.serve.failed`) and left to the next or the sweeper."""
+    if ctx.queue_passes is None:
+        ctx.queue_passes = Coalesced("queue.serve", lambda: do_serve_queue(ctx))
+    await ctx.queue_passes.request()
 
 
 async def _withdraw_one(conn: asyncpg.Connection, ctx: Context, assignment_id: int,
