@@ -128,7 +128,7 @@ class Settings:
     device_token_ttl_s: int = 7 * 24 * 3600
     max_body_bytes: int = 64 * 1024
     pool_min: int = 2
-    pool_max: int = 10
+    pool_max: int = 20
     # How long a request waits for a pooled connection before it is answered 503 (a
     # starved pool or a database that does not answer), and the Retry-After it gets.
     db_acquire_timeout_s: float = 5.0
@@ -276,7 +276,7 @@ class Settings:
             gps_fresh_s=_int(env, "DISPATCH112_GPS_FRESH_S", 600, minimum=0),
             timezone=env.get("DISPATCH112_TIMEZONE") or "Asia/Makassar",
             token_ttl_s=_int(env, "DISPATCH112_TOKEN_TTL_S", 12 * 3600, minimum=60),
-            pool_max=_int(env, "DISPATCH112_POOL_MAX", 10, minimum=2),
+            pool_max=_int(env, "DISPATCH112_POOL_MAX", 20, minimum=2),
             db_acquire_timeout_s=_float(env, "DISPATCH112_DB_ACQUIRE_TIMEOUT_S", 5.0,
                                         minimum=0.1),
             public_origin=env.get("DISPATCH112_PUBLIC_ORIGIN") or None,
