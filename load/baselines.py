@@ -8,7 +8,9 @@ machine: what PostgreSQL alone allows, and what the socket layer alone allows.
   assignment returning the team (one call), the incident's guarded update returning
   it, four event rows in one INSERT, COMMIT, NOTIFY. Once with the event
   log's writers' lock (held to COMMIT, as migrations 0002 to 0017 had it) and once
-  without (as now). Teams are set free again between rounds (untimed).
+  without (as now). Teams are set free again between rounds (untimed). Then the same
+  allocations one at a time on one connection: the latency PostgreSQL alone gives one
+  allocation when nothing else runs, the database's share of a dispatch's latency.
 - `ws_broadcast`: a bare `websockets` server in its own process, the same number of
   sockets, the same fan-out per event (one team's socket and every dashboard), the
   events per second the service's dashboards received in the run, the same frame
@@ -135,10 +137,21 @@ async def db_round(dsn: str, *, connections: int, count: int, seed: int,
             await conn.close()
 
 
+# Allocations in the one-connection round (its p99: the third slowest).
+ONE_AT_A_TIME = 300
+
+
+def _rate_and_latency(ordered: list[float], seconds: float) -> dict:
+    return {"rate_per_s": round(len(ordered) / seconds, 1),
+            "p50_ms": round(percentile(ordered, 50) * 1000, 2),
+            "p99_ms": round(percentile(ordered, 99) * 1000, 2)}
+
+
 async def db_loop(dsn: str, *, teams: int, connections: int = 10, rounds: int = 3,
                   seed: int = 112) -> dict:
     """The bare database loop with the event log's lock and without: allocations per
-    second and transaction latency, `rounds` rounds of 80 % of the teams each."""
+    second and transaction latency, `rounds` rounds of 80 % of the teams each; then
+    `one_at_a_time`: ONE_AT_A_TIME allocations in a row on one connection."""
     admin = await connect(dsn)
     result = {}
     try:
@@ -152,9 +165,12 @@ async def db_loop(dsn: str, *, teams: int, connections: int = 10, rounds: int = 
                 seconds, latencies = seconds + took, latencies + lat
             ordered = sorted(latencies)
             result[label] = {"allocations": len(ordered), "seconds": round(seconds, 3),
-                             "rate_per_s": round(len(ordered) / seconds, 1),
-                             "p50_ms": round(percentile(ordered, 50) * 1000, 2),
-                             "p99_ms": round(percentile(ordered, 99) * 1000, 2)}
+                             **_rate_and_latency(ordered, seconds)}
+        await _free_teams(admin)
+        seconds, latencies = await db_round(dsn, connections=1, count=min(ONE_AT_A_TIME, teams),
+                                            seed=seed, lock=False)
+        result["one_at_a_time"] = {"allocations": len(latencies),
+                                   **_rate_and_latency(sorted(latencies), seconds)}
         await _free_teams(admin)
     finally:
         await admin.close()

@@ -212,12 +212,38 @@ def profile_top(raw: Path, top: int = 25) -> dict:
     return {"samples": total, "self_percent": share(own), "inclusive_percent": share(inclusive)}
 
 
+def _over(value: float | None, base: float) -> float | None:
+    return None if value is None or not base else round(value / base, 2)
+
+
+def baseline_ratios(summary: dict) -> dict:
+    """Target 4's ratios, from the run's own baselines: the highest rate answered
+    against the bare database loop's (without the old lock); each phase's dispatch p99
+    against the bare broadcast's p99, and against that plus one allocation's p99 on
+    the idle database (what PostgreSQL and the socket layer alone allow together); the
+    dispatch's broadcast part (the POST's answer to the team's frame) against the
+    bare broadcast."""
+    db, ws_p99 = summary["baselines"]["db"], summary["baselines"]["ws"]["p99_ms"]
+    alone = db["one_at_a_time"]["p99_ms"] + ws_p99
+    phases = summary["by_rate"]
+    return {
+        "rate": _over(max(v["achieved_per_s"] for v in phases.values()),
+                      db["without_lock"]["rate_per_s"]),
+        "p99_over_broadcast": {r: _over(v.get("p99_ms"), ws_p99) for r, v in phases.items()},
+        "p99_over_database_and_broadcast": {r: _over(v.get("p99_ms"), alone)
+                                            for r, v in phases.items()},
+        "frame_after_answer_p99_over_broadcast": _over(
+            summary["dispatch_parts"]["frame_after_answer"].get("p99_ms"), ws_p99)}
+
+
 def write(summary: dict, out: Path) -> int:
     """summary.json and the plots into `out`; print the headline; the failure count."""
     points = summary.pop("_points", [])
     if (out / "profile.raw").exists():
         summary["profile"] = profile_top(out / "profile.raw")
     _plots(points, summary, out)
+    if "baselines" in summary:
+        summary["ratios"] = baseline_ratios(summary)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     d = summary["dispatch_latency"]
     print(f"dispatch latency  p50 {d.get('p50_ms')} p99 {d.get('p99_ms')} "
@@ -243,6 +269,7 @@ def write(summary: dict, out: Path) -> int:
               f"(s into the phases, wait, sessions) {waits['pile_ups'][:20]}")
     if "baselines" in summary:
         print(f"baselines {json.dumps(summary['baselines'])}")
+        print(f"ratios to the baselines (target 4) {json.dumps(summary['ratios'])}")
     print(f"written to {out}")
     return (summary["lost"]["assignments"] + summary["lost"]["dashboard_incident_created"]
             + summary["doubled"] + sum(summary["errors"].values())

@@ -15,20 +15,21 @@ class Gate:
         self.started: list[asyncio.Event] = []
         self.release: list[asyncio.Event] = []
         self.fail = False
+        self.another = asyncio.Condition()
 
     async def __call__(self) -> None:
         self.started.append(asyncio.Event())
         self.release.append(asyncio.Event())
         self.started[-1].set()
+        async with self.another:
+            self.another.notify_all()
         await self.release[-1].wait()
         if self.fail:
             raise RuntimeError("this run fails")
 
     async def run_started(self, n: int) -> None:
-        async def check() -> None:
-            while len(self.started) < n:
-                await asyncio.sleep(0)
-        await asyncio.wait_for(check(), 10)
+        async with self.another:
+            await asyncio.wait_for(self.another.wait_for(lambda: len(self.started) >= n), 10)
 
 
 async def test_askers_during_a_run_share_the_next_one() -> None:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from load import baselines
+from load import baselines, report
 
 
 async def test_the_bare_database_loop_allocates_and_logs(dsn: str,
@@ -36,3 +36,36 @@ async def test_the_bare_database_loop_allocates_and_logs(dsn: str,
     # (the check of every test's log covers the service's own events).
     status = await db.execute("DELETE FROM events")
     assert status == "DELETE 40", status
+
+
+async def test_the_loop_also_measures_one_allocation_at_a_time(dsn: str,
+                                                               db: asyncpg.Connection) -> None:
+    """The latency PostgreSQL alone gives one allocation: every team allocated once in a
+    row on one connection, and the teams free again afterwards for the next figure."""
+    now = datetime.now(UTC)
+    for n in range(6):
+        team_id = await db.fetchval(
+            """INSERT INTO teams (code, name, kind, base_lat, base_lon, base_name, pin_hash)
+               VALUES ($1, $1, 'als', $2, $3, 'base', 'x') RETURNING id""",
+            f"S{n:02}", -4.0 - n * 0.003, 119.63)
+        await db.execute("INSERT INTO shifts (team_id, starts_at, ends_at) VALUES ($1, $2, $3)",
+                         team_id, now - timedelta(hours=1), now + timedelta(hours=8))
+    result = await baselines.db_loop(dsn, teams=6, connections=2, rounds=1)
+    one = result["one_at_a_time"]
+    assert one["allocations"] == 6 and 0 < one["p50_ms"] <= one["p99_ms"]
+    assert await db.fetchval("SELECT count(*) FROM teams WHERE status <> 'available'") == 0
+    await db.execute("DELETE FROM events")
+
+
+def test_the_ratios_come_from_the_runs_own_baselines() -> None:
+    summary = {"by_rate": {"20.0": {"achieved_per_s": 19.5, "p99_ms": 30.0},
+                           "200.0": {"achieved_per_s": 110.0, "p99_ms": 9000.0}},
+               "dispatch_parts": {"frame_after_answer": {"p99_ms": 3.0}},
+               "baselines": {"db": {"without_lock": {"rate_per_s": 440.0},
+                                    "one_at_a_time": {"p99_ms": 12.0}},
+                             "ws": {"p99_ms": 2.5}}}
+    ratios = report.baseline_ratios(summary)
+    assert ratios["rate"] == 0.25
+    assert ratios["p99_over_broadcast"]["20.0"] == 12.0
+    assert ratios["p99_over_database_and_broadcast"]["20.0"] == 2.07
+    assert ratios["frame_after_answer_p99_over_broadcast"] == 1.2
