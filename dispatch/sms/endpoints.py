@@ -10,6 +10,7 @@ from starlette.responses import Response
 from db import sms as sms_db
 from dispatch.auth.service import Principal
 from dispatch.http import JSON, Operation, path_id, read_model
+from dispatch.incidents.queue import serve_queue_after_commit
 from dispatch.reports.schemas import check_period
 from dispatch.reports.service import period_view
 from dispatch.sms import replies
@@ -33,6 +34,8 @@ async def inbound(request: Request, principal: Principal | None) -> Response:
     ctx = request.app.state.ctx
     async with ctx.transaction() as conn:
         result = await replies.do_receive(conn, ctx, sender, text, message_id)
+    # A reply may have freed its team ("selesai") or made it reachable again.
+    await serve_queue_after_commit(ctx)
     return JSON(result)
 
 

@@ -9,6 +9,7 @@ from starlette.responses import Response
 from db import teams as teams_db
 from dispatch.auth.service import Principal, hash_secret
 from dispatch.http import JSON, Operation, path_id, read_model
+from dispatch.incidents.queue import serve_queue_after_commit
 from dispatch.openapi import listing
 from dispatch.teams import service as teams
 from dispatch.teams.schemas import ShiftIn, TeamIn, TeamPinIn, TeamServiceIn
@@ -49,6 +50,7 @@ async def add_shift(request: Request, principal: Principal) -> Response:
     async with ctx.transaction() as conn:
         shift = await teams.do_add_shift(conn, team_id, body, actor=principal.actor,
                                          gps_fresh_s=ctx.settings.gps_fresh_s)
+    await serve_queue_after_commit(ctx)  # a shift from now puts the team on duty
     return JSON(shift, status_code=201)
 
 
@@ -59,6 +61,8 @@ async def set_service(request: Request, principal: Principal) -> Response:
     async with ctx.transaction() as conn:
         team = await teams.do_set_service(conn, team_id, body.status, actor=principal.actor,
                                           gps_fresh_s=ctx.settings.gps_fresh_s)
+    if team["status"] == "available":  # back in service: someone may be waiting
+        await serve_queue_after_commit(ctx)
     return JSON(team)
 
 

@@ -32,9 +32,10 @@ async def do_touch_devices(ctx: Context, team_ids: list[int], *,
                                    gps_fresh_s=ctx.settings.gps_fresh_s)
 
 
-async def do_phone_connected(ctx: Context, team_id: int) -> None:
+async def do_phone_connected(ctx: Context, team_id: int) -> bool:
     """A phone's socket opened: an `unreachable` team is heard from again and available
-    (a socket that stayed open all along does not count: its crew did not answer)."""
+    (a socket that stayed open all along does not count: its crew did not answer).
+    Whether it became available."""
     step = get_transition("reachable").team
     async with ctx.transaction() as conn:
         team = await teams_db.update_team_status(conn, team_id, step.target, step.sources,
@@ -42,6 +43,7 @@ async def do_phone_connected(ctx: Context, team_id: int) -> None:
         if team is not None:
             await do_announce_team(conn, team_id, actor=SYSTEM,
                                    gps_fresh_s=ctx.settings.gps_fresh_s, row=team)
+    return team is not None
 
 
 async def do_mark_signal_lost(ctx: Context) -> int:

@@ -182,8 +182,9 @@ async def _serve(ws: WebSocket) -> None:
                       names=None if hello.get("events") is None else frozenset(hello["events"]))
     team = [principal.team_id] if principal.team_id is not None else []
     await do_touch_devices(ws.app.state.ctx, team)
-    if principal.team_id is not None:
-        await do_phone_connected(ws.app.state.ctx, principal.team_id)
+    if principal.team_id is not None and await do_phone_connected(ws.app.state.ctx,
+                                                                  principal.team_id):
+        await serve_queue_after_commit(ws.app.state.ctx)  # available again: serve the queue
     watch = ws.app.state.token_watch
     watch.add(token_hash, session.revoke)  # closed with 4401 once the token ends
     try:
