@@ -34,9 +34,11 @@ async def do_serve_queue(ctx: Context) -> int:
     pass must go to the older incident, which the pass that the freeing change
     starts will find first. Returns how many incidents got a team.
 
-    A pass with nothing queued is a single read, without the lock: what a locked pass
-    would have found is what is committed now (an incident queued after this read
-    committed after it; its allocation saw every team freed before).
+    A pass with nothing queued is a single read, without the lock: a locked pass
+    reading at the same moment would find nothing either. (An incident whose
+    allocation looked before a team was freed, and that commits as queued after that
+    team's pass has looked, waits for the next pass or the sweeper, with or without
+    the lock.)
     """
     async with ctx.acquire() as conn:
         if not await incidents_db.any_queued(conn):
