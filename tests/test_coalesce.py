@@ -9,18 +9,16 @@ from dispatch.coalesce import Coalesced
 
 
 class Gate:
-    """Work that records when each run starts and waits until the test lets it end."""
+    """Work that waits until the test lets each run end (`release`: one per run
+    started)."""
 
     def __init__(self) -> None:
-        self.started: list[asyncio.Event] = []
         self.release: list[asyncio.Event] = []
         self.fail = False
         self.another = asyncio.Condition()
 
     async def __call__(self) -> None:
-        self.started.append(asyncio.Event())
         self.release.append(asyncio.Event())
-        self.started[-1].set()
         async with self.another:
             self.another.notify_all()
         await self.release[-1].wait()
@@ -29,7 +27,7 @@ class Gate:
 
     async def run_started(self, n: int) -> None:
         async with self.another:
-            await asyncio.wait_for(self.another.wait_for(lambda: len(self.started) >= n), 10)
+            await asyncio.wait_for(self.another.wait_for(lambda: len(self.release) >= n), 10)
 
 
 async def test_askers_during_a_run_share_the_next_one() -> None:
@@ -46,7 +44,7 @@ async def test_askers_during_a_run_share_the_next_one() -> None:
     assert not any(task.done() for task in later)
     gate.release[1].set()
     await asyncio.wait_for(asyncio.gather(*later), 10)
-    assert len(gate.started) == 2
+    assert len(gate.release) == 2
 
 
 async def test_a_failed_run_is_logged_and_the_next_request_runs_again() -> None:
