@@ -29,8 +29,9 @@ _WGS84 = Geod(ellps="WGS84")
 
 def geodesic_m_many(lat1, lon1, lat2, lon2):
     """Geodesic distances in metres between arrays of points (numpy broadcasting), equal
-    to `geodesic_m`'s. For the planner, which needs millions of distances where the live
-    service needs a handful: pyproj computes them in C (~0.6 µs a pair, ~80 µs in geopy)."""
+    to `geodesic_m`'s within 1e-9 m: pyproj computes them in C (~1 µs a pair after ~25 µs
+    a call; ~150 µs a pair in geopy). The planner's millions of distances, and the live
+    router's few exact ones per allocation (one call, not one per team)."""
     import numpy as np
     arrays = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (lon1, lat1, lon2, lat2)))
     return _WGS84.inv(*arrays)[2]
