@@ -3,32 +3,73 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 import asyncpg
 
-from db.teams import TEAM_COLUMNS
+from db import incidents as incidents_db
+from db.teams import ON_DUTY
 from db.tokens import TOKEN_OK
 
 ASSIGNMENT_COLUMNS = """a.id, a.incident_id, a.team_id, a.eta_s, a.distance_m,
     a.position_source, a.eta_source, a.created_at, a.acknowledged_at, a.ended_at, a.end_reason"""
 
 
-async def reserve_team(conn: asyncpg.Connection, *, team_id: int, target: str,
-                       sources: tuple[str, ...], incident_id: int, eta_s: int,
-                       distance_m: int, position_source: str, eta_source: str,
-                       gps_fresh_s: int) -> tuple[asyncpg.Record, asyncpg.Record] | None:
-    """Move the team to `target` if it is in one of `sources` and write its assignment,
-    in one round trip (function reserve_team, migrations 0018 and 0019): (the
-    assignment, the team as it now is, with the columns of db.teams.get_team). None,
-    with nothing changed, when the team was not free or is already on an active
-    assignment."""
+class Allocated(NamedTuple):
+    """What `allocate_team` wrote: the assignment, the team and the incident as they now
+    are (the team with the columns of db.teams.get_team, the incident with those of
+    db.incidents.get_incident)."""
+
+    assignment: asyncpg.Record
+    team: dict
+    incident: asyncpg.Record
+
+
+class IncidentNotMoved(Exception):
+    """The team was reserved but the incident was in none of the sources: the caller,
+    who holds the incident's lock, misread it. The transaction must not commit."""
+
+
+async def allocate_team(conn: asyncpg.Connection, *, team_id: int, target: str,
+                        sources: tuple[str, ...], incident_id: int,
+                        incident_target: str, incident_sources: tuple[str, ...],
+                        stamp: str, eta_s: int, distance_m: int, position_source: str,
+                        eta_source: str, gps_fresh_s: int) -> Allocated | None:
+    """Send the team to the incident in one round trip: move the team to `target` if it
+    is in one of `sources` and write its assignment (function reserve_team, migrations
+    0018 and 0019), and move the incident to `incident_target` if it is in one of
+    `incident_sources`, stamping `stamp` and remembering the team as the one sent.
+
+    None, with nothing changed, when the team was not free or is already on an active
+    assignment; IncidentNotMoved when the incident was not in its sources.
+    """
     row = await conn.fetchrow(
-        f"""SELECT r.assignment, {TEAM_COLUMNS}
-            FROM reserve_team($2, $3, $4, $5, $6, $7, $8, $9) r
-            CROSS JOIN LATERAL (SELECT (r.team).*) t""",
+        f"""WITH r AS (SELECT * FROM reserve_team($2, $3, $4, $5, $6, $7, $8, $9)),
+                 moved AS (
+                   UPDATE incidents i
+                   SET status = $10, {incidents_db.stamp_sql(stamp, at="NULL")},
+                       last_team_id = $2, last_assigned_at = (r.assignment).created_at,
+                       assignment_count = i.assignment_count + 1
+                   FROM r CROSS JOIN LATERAL (SELECT (r.team).*) t
+                   WHERE i.id = $5 AND i.status = ANY($11)
+                   RETURNING {incidents_db.returned_columns_sent("$2::bigint")},
+                             r.assignment AS allocated_assignment, r.team AS allocated_team,
+                             {ON_DUTY} AS allocated_on_duty,
+                             (t.fix_at IS NOT NULL
+                              AND t.fix_at > now() - make_interval(secs => $1))
+                               AS allocated_fix_fresh)
+            SELECT (SELECT count(*) FROM r) AS reserved, moved.*
+            FROM (VALUES (1)) AS one (x) LEFT JOIN moved ON true""",
         float(gps_fresh_s), team_id, target, list(sources), incident_id, eta_s, distance_m,
-        position_source, eta_source)
-    return None if row is None else (row["assignment"], row)
+        position_source, eta_source, incident_target, list(incident_sources))
+    if row["reserved"] == 0:
+        return None
+    if row["id"] is None:
+        raise IncidentNotMoved(f"incident {incident_id} is in none of {incident_sources}")
+    # The whole row of teams, less the PIN's hash: nothing downstream may carry it.
+    team = {key: value for key, value in row["allocated_team"].items() if key != "pin_hash"}
+    team.update(on_duty=row["allocated_on_duty"], fix_fresh=row["allocated_fix_fresh"])
+    return Allocated(row["allocated_assignment"], team, row)
 
 
 async def get_active_assignment(conn: asyncpg.Connection, *, incident_id: int | None = None,

@@ -24,18 +24,26 @@ _INCIDENT_FIELDS = """
     i.address, i.complaint, i.priority, i.required_kind, i.patients, i.notes, i.status,
     i.received_at, i.created_at, i.assigned_at, i.acknowledged_at, i.en_route_at,
     i.on_scene_at, i.transporting_at, i.at_hospital_at, i.closed_at, i.cancelled_at,
-    i.cancel_reason, i.created_by,
-    (SELECT a.team_id FROM assignments a
-     WHERE a.incident_id = i.id AND a.ended_at IS NULL) AS team_id,
+    i.cancel_reason, i.created_by, {team} AS team_id,
     (SELECT count(*) FROM calls c WHERE c.incident_id = i.id)::int
         + (i.call_id IS NULL)::int AS call_count
 """
+_ACTIVE_TEAM = """(SELECT a.team_id FROM assignments a
+                   WHERE a.incident_id = i.id AND a.ended_at IS NULL)"""
+_DISTRICT_NAME = "(SELECT d.name FROM districts d WHERE d.id = i.district_id)"
 # In a SELECT that LEFT JOINs districts d.
-INCIDENT_COLUMNS = _INCIDENT_FIELDS.format(district="d.name")
+INCIDENT_COLUMNS = _INCIDENT_FIELDS.format(district="d.name", team=_ACTIVE_TEAM)
 # In a RETURNING clause, which cannot join: the row a statement just wrote, as a read
 # would return it (its subqueries see what earlier statements of the transaction did).
-RETURNED_COLUMNS = _INCIDENT_FIELDS.format(
-    district="(SELECT d.name FROM districts d WHERE d.id = i.district_id)")
+RETURNED_COLUMNS = _INCIDENT_FIELDS.format(district=_DISTRICT_NAME, team=_ACTIVE_TEAM)
+
+
+def returned_columns_sent(team: str) -> str:
+    """RETURNED_COLUMNS of an incident whose team `team` (an SQL expression) was sent by
+    the same statement: its subqueries cannot see the assignment that statement writes."""
+    return _INCIDENT_FIELDS.format(district=_DISTRICT_NAME, team=team)
+
+
 # The great-circle distance in metres from ($1, $2) to the incident i (mean Earth radius).
 _DISTANCE_M = """2 * 6371008.8 * asin(least(1, sqrt(
     power(sin(radians(i.lat - $1) / 2), 2)
@@ -101,14 +109,14 @@ async def get_incidents(conn: asyncpg.Connection, *, active: bool | None,
             LIMIT $2""", active, limit)
 
 
-def _stamp_sql(stamp: str) -> str:
-    """`stamp` = the step's time (`$4`, else now), never before an earlier step's time;
-    its first value is kept, so a re-dispatch does not rewrite when the incident was
-    first assigned."""
+def stamp_sql(stamp: str, at: str = "$4") -> str:
+    """`stamp` = the step's time (`at`: the parameter holding it, now when NULL), never
+    before an earlier step's time; its first value is kept, so a re-dispatch does not
+    rewrite when the incident was first assigned."""
     if stamp not in STAMP_COLUMNS:
         raise ValueError(f"not a stamp column: {stamp}")
     earlier = TIMELINE[:TIMELINE.index(stamp)] if stamp in TIMELINE else TIMELINE[:1]
-    return f"{stamp} = coalesce({stamp}, greatest(coalesce($4, now()), {', '.join(earlier)}))"
+    return f"{stamp} = coalesce({stamp}, greatest(coalesce({at}, now()), {', '.join(earlier)}))"
 
 
 async def update_incident_status(conn: asyncpg.Connection, incident_id: int, target: str,
@@ -119,7 +127,7 @@ async def update_incident_status(conn: asyncpg.Connection, incident_id: int, tar
     """Move the incident to `target` only if it is in one of `sources` and return it as
     get_incident does; None otherwise.
 
-    `stamp` names the time column of this step (see _stamp_sql); `clear` names step
+    `stamp` names the time column of this step (see stamp_sql); `clear` names step
     times to forget (a withdrawn team's acknowledgement and departure); `sent` (team id,
     when) is an allocation's team, remembered as the one whose steps the incident's
     times describe (reports measure a reassigned incident with the team that arrived).
@@ -127,7 +135,7 @@ async def update_incident_status(conn: asyncpg.Connection, incident_id: int, tar
     sets = [f"{column} = NULL" for column in clear if column in STAMP_COLUMNS]
     params: list = [incident_id, target, list(sources)]
     if stamp is not None:
-        sets.append(_stamp_sql(stamp))  # $4
+        sets.append(stamp_sql(stamp))  # $4
         params.append(at)
     if sent is not None:
         sets.append(f"last_team_id = ${len(params) + 1}, last_assigned_at = "

@@ -80,19 +80,19 @@ async def _allocate_once(conn: asyncpg.Connection, rng: random.Random,
                                                   exclude=[], day_start=day_start,
                                                   near=(lat, lon), limit=NEAREST)
         for row in rows[:5]:  # nearest first; a team taken meanwhile is skipped
-            reserved = await assignments_db.reserve_team(
+            allocated = await assignments_db.allocate_team(
                 conn, team_id=row["id"], target="dispatched", sources=("available",),
-                incident_id=incident_id, eta_s=420, distance_m=4600, position_source="base",
-                eta_source="geodesic", gps_fresh_s=GPS_FRESH_S)
-            if reserved is not None:
+                incident_id=incident_id, incident_target="assigned",
+                incident_sources=("queued",), stamp="assigned_at", eta_s=420,
+                distance_m=4600, position_source="base", eta_source="geodesic",
+                gps_fresh_s=GPS_FRESH_S)
+            if allocated is not None:
                 break
         else:
             return False
-        assignment = reserved[0]
-        team = {k: v for k, v in _jsonable(reserved[1]).items() if k != "assignment"}
-        updated = _jsonable(await incidents_db.update_incident_status(
-            conn, incident_id, "assigned", ("queued",), stamp="assigned_at",
-            sent=(row["id"], assignment["created_at"])))
+        team = _jsonable(allocated.team)
+        updated = {k: v for k, v in _jsonable(allocated.incident).items()
+                   if not k.startswith("allocated_") and k != "reserved"}
         if lock:  # what the trigger of migration 0002 did until migration 0017
             await conn.execute("SELECT pg_advisory_xact_lock($1)", locks.EVENT_LOG)
         written = await events_db.append_events(conn, [

@@ -13,7 +13,6 @@ import asyncpg
 import structlog
 
 from db import assignments as assignments_db
-from db import incidents as incidents_db
 from db import teams as teams_db
 from dispatch.context import Context
 from dispatch.events import emit
@@ -103,27 +102,24 @@ async def do_reserve(conn: asyncpg.Connection, ctx: Context, incident: asyncpg.R
     """Send `candidate` to the queued `incident`: reserve, assign, log. None if lost
     (another request took the team first; nothing of this try stays)."""
     step = get_transition("allocate")
-    reserved = await assignments_db.reserve_team(
+    allocated = await assignments_db.allocate_team(
         conn, team_id=candidate.team_id, target=step.team.target, sources=step.team.sources,
-        incident_id=incident["id"], eta_s=candidate.route.eta_s,
-        distance_m=candidate.route.distance_m, position_source=candidate.source,
-        eta_source=candidate.route.source, gps_fresh_s=ctx.settings.gps_fresh_s)
-    if reserved is None:
+        incident_id=incident["id"], incident_target=step.incident.target,
+        incident_sources=step.incident.sources, stamp=step.stamp,
+        eta_s=candidate.route.eta_s, distance_m=candidate.route.distance_m,
+        position_source=candidate.source, eta_source=candidate.route.source,
+        gps_fresh_s=ctx.settings.gps_fresh_s)
+    if allocated is None:
         log.info("allocation.lost_race", incident_id=incident["id"], team_id=candidate.team_id)
         return None
-    assignment, team = reserved
-    updated = await incidents_db.update_incident_status(
-        conn, incident["id"], step.incident.target, step.incident.sources, stamp=step.stamp,
-        sent=(candidate.team_id, assignment["created_at"]))
-    if updated is None:
-        raise RuntimeError(f"incident {incident['id']} left the queue while locked")
+    assignment, team, updated = allocated
     await _log_assignment(conn, ctx, updated, candidate, assignment, team, actor)
     return assignment
 
 
 async def _log_assignment(conn: asyncpg.Connection, ctx: Context, incident: asyncpg.Record,
                           candidate: Candidate, assignment: asyncpg.Record,
-                          team: asyncpg.Record, actor: str) -> None:
+                          team: dict, actor: str) -> None:
     """`assignment.created` (the card on the team's phone), `team.updated` and
     `incident.updated`, each with the whole thing as it now is (`incident` and `team`:
     as the allocation's statements returned them)."""
