@@ -22,7 +22,7 @@ class Allocated(NamedTuple):
 
     assignment: asyncpg.Record
     team: dict
-    incident: asyncpg.Record
+    incident: dict
 
 
 class IncidentNotMoved(Exception):
@@ -69,7 +69,9 @@ async def allocate_team(conn: asyncpg.Connection, *, team_id: int, target: str,
     # The whole row of teams, less the PIN's hash: nothing downstream may carry it.
     team = {key: value for key, value in row["allocated_team"].items() if key != "pin_hash"}
     team.update(on_duty=row["allocated_on_duty"], fix_fresh=row["allocated_fix_fresh"])
-    return Allocated(row["allocated_assignment"], team, row)
+    incident = {key: value for key, value in row.items()
+                if key != "reserved" and not key.startswith("allocated_")}
+    return Allocated(row["allocated_assignment"], team, incident)
 
 
 async def get_active_assignment(conn: asyncpg.Connection, *, incident_id: int | None = None,

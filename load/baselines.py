@@ -61,7 +61,7 @@ class _Pending:
         self.incident_id, self.team_id = incident_id, team_id
 
 
-def _jsonable(row: asyncpg.Record) -> dict:
+def _jsonable(row: asyncpg.Record | dict) -> dict:
     return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
 
 
@@ -91,8 +91,7 @@ async def _allocate_once(conn: asyncpg.Connection, rng: random.Random,
         else:
             return False
         team = _jsonable(allocated.team)
-        updated = {k: v for k, v in _jsonable(allocated.incident).items()
-                   if not k.startswith("allocated_") and k != "reserved"}
+        updated = _jsonable(allocated.incident)
         if lock:  # what the trigger of migration 0002 did until migration 0017
             await conn.execute("SELECT pg_advisory_xact_lock($1)", locks.EVENT_LOG)
         written = await events_db.append_events(conn, [

@@ -43,7 +43,7 @@ async def test_it_returns_what_a_read_after_it_returns(api: Api, db) -> None:
         allocated = await _allocate(db, team["id"], incident_id)
     assert allocated is not None
     read = await incidents_db.get_incident(db, incident_id)
-    assert {k: allocated.incident[k] for k in read.keys()} == dict(read)
+    assert allocated.incident == dict(read)
     assert read["status"] == "assigned" and read["team_id"] == team["id"]
     assert read["assigned_at"] is not None
     listed = await teams_db.get_team(db, team["id"], GPS_FRESH_S)

@@ -117,7 +117,7 @@ async def do_reserve(conn: asyncpg.Connection, ctx: Context, incident: asyncpg.R
     return assignment
 
 
-async def _log_assignment(conn: asyncpg.Connection, ctx: Context, incident: asyncpg.Record,
+async def _log_assignment(conn: asyncpg.Connection, ctx: Context, incident: dict,
                           candidate: Candidate, assignment: asyncpg.Record,
                           team: dict, actor: str) -> None:
     """`assignment.created` (the card on the team's phone), `team.updated` and
