@@ -17,7 +17,13 @@ from playwright.async_api import Browser, async_playwright
 from db.migrate import migrate
 from db.pool import connect
 from dispatch.config import Settings
-from tests.support import Api, check_logged_events, create_users, running_service
+from tests.support import (
+    Api,
+    check_logged_events,
+    create_users,
+    issue_staff_tokens,
+    running_service,
+)
 
 # One template per xdist worker: two workers on one DATABASE_URL server must not share it.
 TEMPLATE = f"d112_test_template_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
@@ -51,7 +57,9 @@ def server_dsn(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-async def template_dsn(server_dsn: str) -> str:
+async def template(server_dsn: str) -> tuple[str, dict[str, str]]:
+    """The database every test's is copied from: migrated, with one user per staff role
+    and a token for each (its DSN, the tokens by role)."""
     admin = await asyncpg.connect(server_dsn)
     try:
         await admin.execute(f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)")
@@ -63,9 +71,15 @@ async def template_dsn(server_dsn: str) -> str:
     try:
         await migrate(conn)
         await create_users(conn)
+        tokens = await issue_staff_tokens(conn)
     finally:
         await conn.close()
-    return dsn
+    return dsn, tokens
+
+
+@pytest.fixture(scope="session")
+def template_dsn(template: tuple[str, dict[str, str]]) -> str:
+    return template[0]
 
 
 @pytest.fixture
@@ -111,10 +125,12 @@ async def service(settings: Settings) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def api(service: str, dsn: str) -> AsyncIterator[Api]:
-    """A client of the running service, logged in as one user of each role."""
+async def api(service: str, dsn: str, template: tuple[str, dict[str, str]]
+              ) -> AsyncIterator[Api]:
+    """A client of the running service with a token of one user of each role (the
+    template's: the test's database is its copy)."""
     async with Api(service, dsn) as client:
-        await client.login_all()
+        client.tokens.update(template[1])
         yield client
 
 
