@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
-import secrets
 import socket
 import time
 import uuid
@@ -19,10 +18,9 @@ import httpx
 import pydantic
 import uvicorn
 
-from db import tokens as tokens_db
 from db import users as users_db
 from dispatch.app import create_app
-from dispatch.auth.service import digest, hash_secret
+from dispatch.auth.service import hash_secret, issue_token
 from dispatch.config import Settings
 from dispatch.events.catalogue import check_event
 from realtime.client import EventClient
@@ -65,16 +63,15 @@ async def create_users(conn: asyncpg.Connection) -> None:
 
 
 async def issue_staff_tokens(conn: asyncpg.Connection) -> dict[str, str]:
-    """A bearer token for each user of `create_users`, stored as logging in stores one
-    (its SHA-256, the user's role, 12 hours): what `Api.login_all` gets, without an
-    argon2 check per role per test. Logging in has tests of its own."""
+    """A bearer token for each user of `create_users`, issued as logging in issues one:
+    what `Api.login_all` gets, without an argon2 check per role per test. Logging in
+    has tests of its own."""
     tokens = {}
     for username in PASSWORDS:
         user = await users_db.get_user_by_username(conn, username)
-        token = secrets.token_urlsafe(32)
-        await tokens_db.insert_token(conn, digest(token), user["role"], user_id=user["id"],
-                                     expires_at=datetime.now(UTC) + timedelta(hours=12))
-        tokens[username] = token
+        issued = await issue_token(conn, user["role"], Settings.token_ttl_s,
+                                   user_id=user["id"])
+        tokens[username] = issued.token
     return tokens
 
 

@@ -74,8 +74,9 @@ def digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-async def _issue(conn: asyncpg.Connection, role: str, ttl_s: int, *, user_id: int | None = None,
-                 team_id: int | None = None) -> IssuedToken:
+async def issue_token(conn: asyncpg.Connection, role: str, ttl_s: int, *,
+                      user_id: int | None = None, team_id: int | None = None) -> IssuedToken:
+    """A new bearer token of `role` for `ttl_s`; only its SHA-256 is stored."""
     token = secrets.token_urlsafe(32)
     expires_at = datetime.now(UTC) + timedelta(seconds=ttl_s)
     await tokens_db.insert_token(conn, digest(token), role, expires_at=expires_at,
@@ -183,7 +184,7 @@ async def do_login(db, settings: Settings, username: str, password: str,
         db, settings, Attempt(f"user:{username.lower()}", address),
         lambda conn: users_db.get_user_by_username(conn, username), password,
         "password_hash",
-        lambda conn, user: _issue(conn, user["role"], settings.token_ttl_s,
+        lambda conn, user: issue_token(conn, user["role"], settings.token_ttl_s,
                                   user_id=user["id"]))
 
 
@@ -193,7 +194,7 @@ async def do_device_login(db, settings: Settings, team_code: str, pin: str,
     return await _login(
         db, settings, Attempt(f"team:{team_code.lower()}", address),
         lambda conn: teams_db.get_team_login(conn, team_code), pin, "pin_hash",
-        lambda conn, team: _issue(conn, "responder", settings.device_token_ttl_s,
+        lambda conn, team: issue_token(conn, "responder", settings.device_token_ttl_s,
                                   team_id=team["id"]))
 
 
@@ -264,7 +265,7 @@ async def do_issue_long_lived_token(conn: asyncpg.Connection, username: str,
     if user["role"] != GATEWAY:
         raise TokenRefused(f"{username} is {user['role']}: long-lived tokens are only for"
                            f" {GATEWAY} users")
-    return await _issue(conn, GATEWAY, ttl_days * 86400, user_id=user["id"])
+    return await issue_token(conn, GATEWAY, ttl_days * 86400, user_id=user["id"])
 
 
 async def do_revoke_user_tokens(conn: asyncpg.Connection, username: str) -> int:
