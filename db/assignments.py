@@ -8,7 +8,7 @@ from typing import NamedTuple
 import asyncpg
 
 from db import incidents as incidents_db
-from db.teams import ON_DUTY
+from db.teams import MOVED, ON_DUTY, team_dict
 from db.tokens import TOKEN_OK
 
 ASSIGNMENT_COLUMNS = """a.id, a.incident_id, a.team_id, a.eta_s, a.distance_m,
@@ -66,9 +66,8 @@ async def allocate_team(conn: asyncpg.Connection, *, team_id: int, target: str,
         return None
     if row["id"] is None:
         raise IncidentNotMoved(f"incident {incident_id} is in none of {incident_sources}")
-    # The whole row of teams, less the PIN's hash: nothing downstream may carry it.
-    team = {key: value for key, value in row["allocated_team"].items() if key != "pin_hash"}
-    team.update(on_duty=row["allocated_on_duty"], fix_fresh=row["allocated_fix_fresh"])
+    team = team_dict(row["allocated_team"], on_duty=row["allocated_on_duty"],
+                     fix_fresh=row["allocated_fix_fresh"])
     incident = {key: value for key, value in row.items()
                 if key != "reserved" and not key.startswith("allocated_")}
     return Allocated(row["allocated_assignment"], team, incident)
@@ -98,17 +97,6 @@ async def end_assignment(conn: asyncpg.Connection, assignment_id: int,
         f"""UPDATE assignments AS a SET ended_at = now(), end_reason = $2
             WHERE a.id = $1 AND a.ended_at IS NULL RETURNING {ASSIGNMENT_COLUMNS}""",
         assignment_id, reason)
-
-
-async def acknowledge_assignment(conn: asyncpg.Connection, assignment_id: int,
-                                 at: datetime | None, via: str) -> None:
-    """The first acknowledgement's time and channel (`app`, `sms`) stay."""
-    await conn.execute(
-        """UPDATE assignments
-           SET acknowledged_at = coalesce(acknowledged_at,
-                                          greatest(coalesce($2, now()), created_at)),
-               acknowledged_via = coalesce(acknowledged_via, $3)
-           WHERE id = $1""", assignment_id, at, via)
 
 
 async def get_overdue_assignments(conn: asyncpg.Connection, timeout_s: int,
@@ -149,6 +137,68 @@ async def claim_step(conn: asyncpg.Connection, team_id: int, client_id: str,
                    EXISTS (SELECT 1 FROM locked) AS found,
                    (SELECT assignment_id FROM locked) AS assignment_id""",
         team_id, client_id, incident_id, action, token_hash, result)
+
+
+class Stepped(NamedTuple):
+    """What `apply_step` moved: the incident and the team as they now are (the columns
+    of db.incidents.get_incident and of db.teams.get_team)."""
+
+    incident: dict
+    team: dict
+
+
+async def apply_step(conn: asyncpg.Connection, *, team_id: int, incident_id: int,
+                     assignment_id: int, incident_move: tuple[str, tuple[str, ...]],
+                     team_move: tuple[str, tuple[str, ...]], stamp: str | None,
+                     at: datetime | None, acknowledged_via: str | None, end: bool,
+                     gps_fresh_s: int) -> Stepped | None:
+    """A responder's step, claimed by claim_step, in one round trip: move the incident
+    and the team, each to its target only if it is in one of its sources ((target,
+    sources)), stamping `stamp` at `at`; with `acknowledged_via` (`app`, `sms`), the
+    assignment's first acknowledgement (time and channel kept) and the team reached now
+    by it; with `end`, the assignment ends completed and the incident is returned
+    teamless.
+
+    None when the incident or the team was in none of its sources: the statement may
+    have moved the other, so the caller must not commit (it raises, and rolls back).
+    """
+    (incident_target, incident_sources), (team_target, team_sources) = incident_move, team_move
+    stamped = f", {incidents_db.stamp_sql(stamp, at='$4')}" if stamp is not None else ""
+    row = await conn.fetchrow(
+        f"""WITH assignment AS (
+                   UPDATE assignments a
+                   SET ended_at = CASE WHEN $10 THEN now() ELSE a.ended_at END,
+                       end_reason = CASE WHEN $10 THEN 'completed' ELSE a.end_reason END,
+                       acknowledged_at = CASE WHEN $11::text IS NULL THEN a.acknowledged_at
+                           ELSE coalesce(a.acknowledged_at,
+                                         greatest(coalesce($4, now()), a.created_at)) END,
+                       acknowledged_via = coalesce(a.acknowledged_via, $11::text)
+                   WHERE a.id = $9 AND a.ended_at IS NULL AND ($10 OR $11::text IS NOT NULL)
+                   RETURNING a.id),
+                 team AS (
+                   UPDATE teams t SET {MOVED.format(target="$7", via="$11::text")}
+                   WHERE t.id = $2 AND t.status = ANY($8)
+                   RETURNING t AS moved_team, {ON_DUTY} AS moved_on_duty,
+                             (t.fix_at IS NOT NULL
+                              AND t.fix_at > now() - make_interval(secs => $1))
+                               AS moved_fix_fresh),
+                 incident AS (
+                   UPDATE incidents i SET status = $5{stamped}
+                   WHERE i.id = $3 AND i.status = ANY($6)
+                   -- The team stays the incident's until its step ends the assignment
+                   -- (the subquery of RETURNED_COLUMNS cannot see this statement's end).
+                   RETURNING {incidents_db.returned_columns_sent(
+                       "CASE WHEN $10 THEN NULL ELSE $2::bigint END")})
+            SELECT incident.*, team.*
+            FROM (VALUES (1)) AS one (x) LEFT JOIN incident ON true LEFT JOIN team ON true""",
+        float(gps_fresh_s), team_id, incident_id, at, incident_target, list(incident_sources),
+        team_target, list(team_sources), assignment_id, end, acknowledged_via)
+    if row["id"] is None or row["moved_team"] is None:
+        return None
+    team = team_dict(row["moved_team"], on_duty=row["moved_on_duty"],
+                     fix_fresh=row["moved_fix_fresh"])
+    incident = {key: value for key, value in row.items() if not key.startswith("moved_")}
+    return Stepped(incident, team)
 
 
 async def get_client_id_result(conn: asyncpg.Connection, team_id: int,

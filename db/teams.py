@@ -19,6 +19,19 @@ TEAM_COLUMNS = f"""
     (t.fix_at IS NOT NULL AND t.fix_at > now() - make_interval(secs => $1)) AS fix_fresh
 """
 
+# The SET of a team's guarded move to {target}; with {via} (not NULL), reached now by it.
+MOVED = """status = {target}, status_changed_at = now(),
+    reached_via = coalesce({via}, t.reached_via),
+    reached_at = CASE WHEN {via} IS NULL THEN t.reached_at ELSE now() END"""
+
+
+def team_dict(row: asyncpg.Record, *, on_duty: bool, fix_fresh: bool) -> dict:
+    """A whole `teams` row (a statement's composite), as get_team reads it, less the
+    PIN's hash: nothing downstream may carry it."""
+    team = {key: value for key, value in row.items() if key != "pin_hash"}
+    team.update(on_duty=on_duty, fix_fresh=fix_fresh)
+    return team
+
 
 async def insert_team(conn: asyncpg.Connection, *, code: str, name: str, kind: str,
                       base_lat: float, base_lon: float, base_name: str, pin_hash: str,
@@ -106,10 +119,7 @@ async def update_team_status(conn: asyncpg.Connection, team_id: int, target: str
     guard on the committed row: of two racing reservations exactly one wins.
     """
     return await conn.fetchrow(
-        f"""UPDATE teams t SET status = $3, status_changed_at = now(),
-                               reached_via = coalesce($5, t.reached_via),
-                               reached_at = CASE WHEN $5 IS NULL THEN t.reached_at
-                                                 ELSE now() END
+        f"""UPDATE teams t SET {MOVED.format(target="$3", via="$5::text")}
             WHERE t.id = $2 AND t.status = ANY($4) RETURNING {TEAM_COLUMNS}""",
         float(gps_fresh_s), team_id, target, list(sources), reached_via)
 

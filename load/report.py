@@ -222,7 +222,9 @@ def baseline_ratios(summary: dict) -> dict:
     against the bare broadcast's p99, and against that plus one allocation's p99 on
     the idle database (what PostgreSQL and the socket layer alone allow together); the
     dispatch's broadcast part (the POST's answer to the team's frame) against the
-    bare broadcast."""
+    bare broadcast; and that one allocation's p99 against the bare broadcast's, the
+    floor of the second ratio for any service that stores an assignment before it
+    tells the team."""
     db, ws_p99 = summary["baselines"]["db"], summary["baselines"]["ws"]["p99_ms"]
     alone = db["one_at_a_time"]["p99_ms"] + ws_p99
     phases = summary["by_rate"]
@@ -233,7 +235,8 @@ def baseline_ratios(summary: dict) -> dict:
         "p99_over_database_and_broadcast": {r: _over(v.get("p99_ms"), alone)
                                             for r, v in phases.items()},
         "frame_after_answer_p99_over_broadcast": _over(
-            summary["dispatch_parts"]["frame_after_answer"].get("p99_ms"), ws_p99)}
+            summary["dispatch_parts"]["frame_after_answer"].get("p99_ms"), ws_p99),
+        "database_alone_p99_over_broadcast": _over(db["one_at_a_time"]["p99_ms"], ws_p99)}
 
 
 def write(summary: dict, out: Path) -> int:

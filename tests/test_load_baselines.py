@@ -69,3 +69,4 @@ def test_the_ratios_come_from_the_runs_own_baselines() -> None:
     assert ratios["p99_over_broadcast"]["20.0"] == 12.0
     assert ratios["p99_over_database_and_broadcast"]["20.0"] == 2.07
     assert ratios["frame_after_answer_p99_over_broadcast"] == 1.2
+    assert ratios["database_alone_p99_over_broadcast"] == 4.8

@@ -8,7 +8,6 @@ import asyncpg
 
 from db import assignments as assignments_db
 from db import incidents as incidents_db
-from db import teams as teams_db
 from dispatch.clock import check_recent_time
 from dispatch.context import Context
 from dispatch.errors import Conflict, InvalidTransition, NotFound, TooManyRequests, Unauthorized
@@ -78,24 +77,20 @@ async def do_team_step(conn: asyncpg.Connection, ctx: Context, team_id: int, bod
         raise NotFound(f"no incident {body.incident_id}")
     if locked["assignment_id"] is None:
         raise InvalidTransition("this team is not assigned to that incident (any more)")
-    if body.action == "clear":  # first, so that the incident's update returns it teamless
-        await assignments_db.end_assignment(conn, locked["assignment_id"], "completed")
-    incident = await incidents_db.update_incident_status(
-        conn, body.incident_id, transition.incident.target, transition.incident.sources,
-        stamp=transition.stamp, at=at)
-    acknowledged = body.action == "acknowledge"
-    if acknowledged:
-        await assignments_db.acknowledge_assignment(conn, locked["assignment_id"], at, via)
-    team = await teams_db.update_team_status(  # its acknowledgement: reached now by `via`
-        conn, team_id, transition.team.target, transition.team.sources,
-        ctx.settings.gps_fresh_s, reached_via=via if acknowledged else None)
-    if incident is None or team is None:
+    stepped = await assignments_db.apply_step(
+        conn, team_id=team_id, incident_id=body.incident_id,
+        assignment_id=locked["assignment_id"],
+        incident_move=(transition.incident.target, transition.incident.sources),
+        team_move=(transition.team.target, transition.team.sources), stamp=transition.stamp,
+        at=at, acknowledged_via=via if body.action == "acknowledge" else None,
+        end=body.action == "clear", gps_fresh_s=ctx.settings.gps_fresh_s)
+    if stepped is None:
         raise InvalidTransition(f"{body.action} does not follow from the current state")
     await do_announce_incident(conn, body.incident_id, actor=actor, team_id=team_id,
-                               row=incident, action=body.action, client_id=body.client_id,
-                               via=via)
+                               row=stepped.incident, action=body.action,
+                               client_id=body.client_id, via=via)
     await do_announce_team(conn, team_id, actor=actor, gps_fresh_s=ctx.settings.gps_fresh_s,
-                           row=team)
+                           row=stepped.team)
     return result
 
 
