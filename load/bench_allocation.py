@@ -7,8 +7,12 @@ ranking, guarded reservation, assignment) and write its three events, then roll 
 so that every decision sees the same free fleet. Also measured on their own, at
 the same points: `get_ranked_candidates` (query + ranking), the candidate query
 alone and the router alone. No incident creation over HTTP, no commit, no NOTIFY.
+With `--fixes-per-s N`, phones' GPS fixes are stored meanwhile on a connection of
+their own, as the service stores them (a batch every `gps_batch_s`, one statement):
+what the fleet's fixes do to the candidate query, which reads the table they update.
 
     .venv/bin/python -m load.bench_allocation [--teams 1000] [--incidents 500]
+                                              [--fixes-per-s 0]
 
 DATABASE_URL names a server to make a fresh database on (dropped afterwards);
 without it an embedded PostgreSQL is started in a temp dir and removed.
@@ -18,16 +22,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
 import time
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import asyncpg
 
 from db import incidents as incidents_db
 from db import teams as teams_db
-from db.pool import create_pool
+from db.pool import connect, create_pool
 from dispatch import events
 from dispatch.auth.service import hash_secret
 from dispatch.config import Settings
@@ -137,6 +143,28 @@ async def measure(conn: asyncpg.Connection, ctx: Context, points: list[Point],
     return timings
 
 
+async def store_fixes(dsn: str, per_s: float, batch_s: float, stop: asyncio.Event,
+                      seed: int) -> int:
+    """Until `stop`: every `batch_s`, fixes at random points for `per_s * batch_s` random
+    teams, stored in one statement (db.teams.store_team_fixes). Returns how many."""
+    conn = await connect(dsn)
+    rng, stored = random.Random(seed), 0
+    try:
+        team_ids = [row["id"] for row in await conn.fetch("SELECT id FROM teams")]
+        size = min(len(team_ids), max(1, round(per_s * batch_s)))
+        while not stop.is_set():
+            now = datetime.now(UTC)
+            await teams_db.store_team_fixes(conn, [
+                (team_id, *random_point(rng), 10.0, now, None)
+                for team_id in sorted(rng.sample(team_ids, size))])
+            stored += size
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), batch_s)
+    finally:
+        await conn.close()
+    return stored
+
+
 async def prepare(conn: asyncpg.Connection, args: argparse.Namespace) -> dict[str, int]:
     """Seed teams (one argon2 hash for every PIN) and past assignments; ANALYZE."""
     pin_hash = await hash_secret(TEAM_PIN)
@@ -148,7 +176,7 @@ async def prepare(conn: asyncpg.Connection, args: argparse.Namespace) -> dict[st
 
 
 def report(args: argparse.Namespace, host: str, version: str, origin: str,
-           kinds: dict[str, int], fresh: int, timings: Timings) -> None:
+           kinds: dict[str, int], fresh: int, timings: Timings, fixes_per_s: float) -> None:
     print("dispatch112 allocation benchmark")
     print(f"  machine      {host}")
     print(f"  PostgreSQL   {version} ({origin})")
@@ -156,6 +184,7 @@ def report(args: argparse.Namespace, host: str, version: str, origin: str,
           + ", ".join(f"{k} {n}" for k, n in kinds.items())
           + f"; {fresh} with a fresh GPS fix")
     print(f"  history      {args.history} completed assignments in the last 6 h")
+    print(f"  GPS fixes    {fixes_per_s:.0f} stored a second while measuring")
     print(f"  incidents    {len(timings.decision)} timed at random points "
           f"(+{args.warmup} warm-up), seed {args.seed}, router geodesic")
     print("  outcomes     " + ", ".join(f"{k} {n}" for k, n in sorted(timings.outcomes.items())))
@@ -178,13 +207,24 @@ async def run(args: argparse.Namespace) -> None:
                 kinds = await prepare(conn, args)
                 fresh = await conn.fetchval(
                     "SELECT count(*) FROM teams WHERE fix_at > now() - interval '10 minutes'")
-                ctx = Context.create(Settings(database_url=database.dsn,
-                                              secret_key="bench"), pool)
+                settings = Settings(database_url=database.dsn, secret_key="bench")
+                ctx = Context.create(settings, pool)
                 points = make_points(args.incidents + args.warmup, args.seed + 1)
-                timings = await measure(conn, ctx, points, args.warmup)
+                stop = asyncio.Event()
+                fixer = (asyncio.create_task(store_fixes(
+                    database.dsn, args.fixes_per_s, settings.gps_batch_s, stop, args.seed))
+                    if args.fixes_per_s else None)
+                started = time.perf_counter()
+                try:
+                    timings = await measure(conn, ctx, points, args.warmup)
+                finally:
+                    stop.set()
+                    stored = await fixer if fixer is not None else 0
+                fixes_per_s = stored / (time.perf_counter() - started)
         finally:
             await pool.close()
-        report(args, host, database.server_version, database.origin, kinds, fresh, timings)
+        report(args, host, database.server_version, database.origin, kinds, fresh, timings,
+               fixes_per_s)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -198,6 +238,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="share of teams with a fresh GPS fix (default 0.3)")
     parser.add_argument("--history", type=int, default=2000,
                         help="completed assignments earlier today (default 2000)")
+    parser.add_argument("--fixes-per-s", type=float, default=0.0,
+                        help="GPS fixes stored a second while measuring (default 0)")
     parser.add_argument("--seed", type=int, default=112)
     parser.add_argument("--fast", action="store_true",
                         help="embedded server with fsync off (no effect with DATABASE_URL)")
@@ -206,8 +248,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "info would add a JSON log line to stderr per decision)")
     args = parser.parse_args(argv)
     if not (1 <= args.teams <= 100_000 and 1 <= args.incidents <= 20_000
-            and 0 <= args.warmup <= 1000 and 0 <= args.history <= 1_000_000):
-        parser.error("teams 1..100000, incidents 1..20000, warmup 0..1000, history 0..1e6")
+            and 0 <= args.warmup <= 1000 and 0 <= args.history <= 1_000_000
+            and 0 <= args.fixes_per_s <= 10_000):
+        parser.error("teams 1..100000, incidents 1..20000, warmup 0..1000, history 0..1e6, "
+                     "fixes-per-s 0..10000")
     return args
 
 
