@@ -19,7 +19,8 @@ TABLES = ("teams", "assignments", "incidents")
 GPS_FRESH_S = 120
 
 
-async def _queued_incident(db: asyncpg.Connection) -> int:
+# queued_incident and allocate are shared with tests/test_step_statement.py.
+async def queued_incident(db: asyncpg.Connection) -> int:
     row = await incidents_db.insert_incident(
         db, call_id=None, caller_number="+6281234567890", lat=-4.0, lon=119.64,
         district_id=None, address="Jl. Bau Massepe", complaint="sesak napas", priority=1,
@@ -27,7 +28,7 @@ async def _queued_incident(db: asyncpg.Connection) -> int:
     return row["id"]
 
 
-async def _allocate(db: asyncpg.Connection, team_id: int, incident_id: int,
+async def allocate(db: asyncpg.Connection, team_id: int, incident_id: int,
                     incident_sources: tuple[str, ...] = ("queued",)):
     return await assignments_db.allocate_team(
         db, team_id=team_id, target="dispatched", sources=("available",),
@@ -39,8 +40,8 @@ async def _allocate(db: asyncpg.Connection, team_id: int, incident_id: int,
 async def test_it_returns_what_a_read_after_it_returns(api: Api, db) -> None:
     team = await api.team("T1", -4.0, 119.64)
     async with db.transaction():
-        incident_id = await _queued_incident(db)
-        allocated = await _allocate(db, team["id"], incident_id)
+        incident_id = await queued_incident(db)
+        allocated = await allocate(db, team["id"], incident_id)
     assert allocated is not None
     read = await incidents_db.get_incident(db, incident_id)
     assert allocated.incident == dict(read)
@@ -60,9 +61,9 @@ async def test_a_team_not_free_changes_nothing(api: Api, db) -> None:
     team = await api.team("T1", -4.0, 119.64)
     await db.execute("UPDATE teams SET status = 'out_of_service' WHERE id = $1", team["id"])
     async with db.transaction():
-        incident_id = await _queued_incident(db)
+        incident_id = await queued_incident(db)
         before = await fingerprint_tables(db, TABLES)
-        assert await _allocate(db, team["id"], incident_id) is None
+        assert await allocate(db, team["id"], incident_id) is None
         assert await fingerprint_tables(db, TABLES) == before
 
 
@@ -72,6 +73,6 @@ async def test_an_incident_not_in_its_sources_is_refused_and_rolled_back(api: Ap
     before = await fingerprint_tables(db, TABLES)
     with pytest.raises(assignments_db.IncidentNotMoved):
         async with db.transaction():
-            incident_id = await _queued_incident(db)
-            await _allocate(db, team["id"], incident_id, incident_sources=("closed",))
+            incident_id = await queued_incident(db)
+            await allocate(db, team["id"], incident_id, incident_sources=("closed",))
     assert await fingerprint_tables(db, TABLES) == before

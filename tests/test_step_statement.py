@@ -16,15 +16,15 @@ from db import teams as teams_db
 from dispatch.states import get_transition
 from dispatch.vocabulary import RESPONDER_ACTIONS
 from tests.support import Api, fingerprint_tables
-from tests.test_allocate_statement import GPS_FRESH_S, TABLES, _allocate, _queued_incident
+from tests.test_allocate_statement import GPS_FRESH_S, TABLES, allocate, queued_incident
 
 
 async def _sent(api: Api, db: asyncpg.Connection) -> tuple[int, int, int]:
     """(team id, incident id, assignment id) of a team sent to a new incident."""
     team = await api.team("T1", -4.0, 119.64)
     async with db.transaction():
-        incident_id = await _queued_incident(db)
-        allocated = await _allocate(db, team["id"], incident_id)
+        incident_id = await queued_incident(db)
+        allocated = await allocate(db, team["id"], incident_id)
     return team["id"], incident_id, allocated.assignment["id"]
 
 
