@@ -99,27 +99,25 @@ CREATE FUNCTION public.team_points_kept() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
-    IF TG_OP = 'INSERT' OR (NEW.base_lat, NEW.base_lon) IS DISTINCT FROM (OLD.base_lat, OLD.base_lon) THEN
-        PERFORM team_points_set(NEW.id, false, NEW.base_lat, NEW.base_lon);
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO team_points (team_id, fix, pt)
+            VALUES (NEW.id, false, point(NEW.base_lon, NEW.base_lat));
+    ELSIF (NEW.base_lat, NEW.base_lon) IS DISTINCT FROM (OLD.base_lat, OLD.base_lon) THEN
+        UPDATE team_points SET pt = point(NEW.base_lon, NEW.base_lat)
+            WHERE team_id = NEW.id AND NOT fix;
     END IF;
-    IF TG_OP = 'INSERT' OR (NEW.fix_lat, NEW.fix_lon) IS DISTINCT FROM (OLD.fix_lat, OLD.fix_lon) THEN
-        PERFORM team_points_set(NEW.id, true, NEW.fix_lat, NEW.fix_lon);
+    IF NEW.fix_lat IS NULL OR NEW.fix_lon IS NULL THEN
+        IF TG_OP = 'UPDATE' THEN
+            DELETE FROM team_points WHERE team_id = NEW.id AND fix;
+        END IF;
+    ELSIF TG_OP = 'INSERT' OR (NEW.fix_lat, NEW.fix_lon) IS DISTINCT FROM (OLD.fix_lat, OLD.fix_lon) THEN
+        UPDATE team_points SET pt = point(NEW.fix_lon, NEW.fix_lat) WHERE team_id = NEW.id AND fix;
+        IF NOT FOUND THEN
+            INSERT INTO team_points (team_id, fix, pt)
+                VALUES (NEW.id, true, point(NEW.fix_lon, NEW.fix_lat));
+        END IF;
     END IF;
     RETURN NULL;
-END;
-$$;
-CREATE FUNCTION public.team_points_set(p_team_id bigint, p_fix boolean, p_lat double precision, p_lon double precision) RETURNS void
-    LANGUAGE plpgsql
-    AS $$
-BEGIN
-    IF p_lat IS NULL OR p_lon IS NULL THEN
-        DELETE FROM team_points WHERE team_id = p_team_id AND fix = p_fix;
-        RETURN;
-    END IF;
-    UPDATE team_points SET pt = point(p_lon, p_lat) WHERE team_id = p_team_id AND fix = p_fix;
-    IF NOT FOUND THEN
-        INSERT INTO team_points (team_id, fix, pt) VALUES (p_team_id, p_fix, point(p_lon, p_lat));
-    END IF;
 END;
 $$;
 CREATE TABLE public.aml_locations (
