@@ -74,10 +74,16 @@ _FREE = f"t.status = 'available' AND t.kind = ANY($1) AND t.id <> ALL($3) AND {O
 # Of team_points `p`, the point its team `t` is sent from now (its fix while fresh, else
 # its base) when the team may be sent; as (id, code, gps, lat, lon), with its distance
 # `d` to ($5, $6) in degrees on the unscaled plane of the index.
+# The team is looked up for each point in turn (OFFSET 0 keeps the lookup from being
+# planned as a join), so that the points drive, nearest first, whatever the statistics
+# say: a fresh fleet's made PostgreSQL walk every team first (7.6 ms at 1,000, not 2.2).
 _POINTS = f"""SELECT p.team_id AS id, t.code, p.fix AS gps, p.pt[1] AS lat, p.pt[0] AS lon,
                      p.pt <-> point($6, $5) AS d
-              FROM team_points p JOIN teams t ON t.id = p.team_id
-              WHERE p.fix = {FRESH.format(n=2)} AND {_FREE}"""
+              FROM team_points p
+              CROSS JOIN LATERAL (SELECT t.code FROM teams t
+                                  WHERE t.id = p.team_id AND p.fix = {FRESH.format(n=2)}
+                                    AND {_FREE} OFFSET 0) t
+              WHERE p.free"""
 # Points the nearest-first scan reads beyond the `limit`, so that it rarely needs a second.
 _SLACK = 16
 

@@ -17,17 +17,21 @@ GPS_FRESH_S = 300
 
 
 async def _points(db: asyncpg.Connection) -> set[tuple]:
-    rows = await db.fetch("SELECT team_id, fix, pt[1] AS lat, pt[0] AS lon FROM team_points")
-    return {(r["team_id"], r["fix"], r["lat"], r["lon"]) for r in rows}
+    rows = await db.fetch("SELECT team_id, fix, pt[1] AS lat, pt[0] AS lon, free "
+                          "FROM team_points")
+    return {(r["team_id"], r["fix"], r["lat"], r["lon"], r["free"]) for r in rows}
 
 
 async def _expected_points(db: asyncpg.Connection) -> set[tuple]:
-    """Each team's base, and its fix when it has one, as the teams table holds them."""
+    """Each team's base, and its fix when it has one, as the teams table holds them,
+    free while the team is available."""
     rows = await db.fetch(
-        """SELECT id, false AS fix, base_lat AS lat, base_lon AS lon FROM teams
+        """SELECT id, false AS fix, base_lat AS lat, base_lon AS lon,
+                  status = 'available' AS free FROM teams
            UNION ALL
-           SELECT id, true, fix_lat, fix_lon FROM teams WHERE fix_lat IS NOT NULL""")
-    return {(r["id"], r["fix"], r["lat"], r["lon"]) for r in rows}
+           SELECT id, true, fix_lat, fix_lon, status = 'available' FROM teams
+           WHERE fix_lat IS NOT NULL""")
+    return {(r["id"], r["fix"], r["lat"], r["lon"], r["free"]) for r in rows}
 
 
 async def _fleet(db: asyncpg.Connection, points: list[tuple[float, float]]) -> None:
@@ -62,7 +66,12 @@ async def test_points_follow_every_writer_of_teams(db: asyncpg.Connection) -> No
     assert await _points(db) == await _expected_points(db)
     assert len(await _points(db)) == 3
     await teams_db.store_team_fixes(db, [(team_id, -4.05, 119.61, 8.0, datetime.now(UTC), None)])
-    assert (team_id, True, -4.05, 119.61) in await _points(db)
+    assert (team_id, True, -4.05, 119.61, True) in await _points(db)
+    for status, sources in (("dispatched", ("available",)), ("en_route", ("dispatched",))):
+        assert await teams_db.update_team_status(db, team_id, status, sources, GPS_FRESH_S)
+        assert await _points(db) == await _expected_points(db)
+    assert {p[4] for p in await _points(db) if p[0] == team_id} == {False}
+    await teams_db.update_team_status(db, team_id, "available", ("en_route",), GPS_FRESH_S)
     await db.execute("UPDATE teams SET fix_lat = NULL, fix_lon = NULL, fix_at = NULL "
                      "WHERE code = 'B1'")
     await db.execute("UPDATE teams SET base_lat = -4.00 WHERE code = 'A1'")
@@ -80,7 +89,7 @@ async def test_a_refused_fix_moves_no_point(db: asyncpg.Connection) -> None:
     [result] = await teams_db.store_team_fixes(
         db, [(team_id, -4.06, 119.60, 8.0, now - timedelta(seconds=30), None)])
     assert not result["stored"]
-    assert (team_id, True, -4.05, 119.61) in await _points(db)
+    assert (team_id, True, -4.05, 119.61, True) in await _points(db)
     assert await _points(db) == await _expected_points(db)
 
 
@@ -115,3 +124,16 @@ async def test_a_stale_fix_sends_the_team_from_its_base(db: asyncpg.Connection) 
     assert [(r["code"], r["gps"]) for r in stale] == [("P0001", False)]
     both = await _candidates(db, near_base, 5)
     assert sorted(r["code"] for r in both) == ["P0001", "P0002"]
+
+
+async def test_a_team_out_is_not_searched_and_is_again_once_free(
+        db: asyncpg.Connection) -> None:
+    """In a surge most teams are out: the search skips them, and finds a team again
+    the moment it is available."""
+    await _fleet(db, [(-4.00 + i * 0.0001, 119.62) for i in range(300)])
+    await db.execute("UPDATE teams SET status = 'dispatched' WHERE code <> 'P0300'")
+    nearest = await _candidates(db, (-4.00, 119.62), 100)
+    assert [r["code"] for r in nearest] == ["P0300"]
+    await db.execute("UPDATE teams SET status = 'available' WHERE code = 'P0001'")
+    nearest = await _candidates(db, (-4.00, 119.62), 100)
+    assert [r["code"] for r in nearest] == ["P0001", "P0300"]
