@@ -100,16 +100,13 @@ CREATE FUNCTION public.team_points_kept() RETURNS trigger
     AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO team_points (team_id, fix, pt, free)
-            VALUES (NEW.id, false, point(NEW.base_lon, NEW.base_lat), NEW.status = 'available');
+        INSERT INTO team_points (team_id, fix, pt)
+            VALUES (NEW.id, false, point(NEW.base_lon, NEW.base_lat));
         IF NEW.fix_lat IS NOT NULL AND NEW.fix_lon IS NOT NULL THEN
-            INSERT INTO team_points (team_id, fix, pt, free)
-                VALUES (NEW.id, true, point(NEW.fix_lon, NEW.fix_lat), NEW.status = 'available');
+            INSERT INTO team_points (team_id, fix, pt)
+                VALUES (NEW.id, true, point(NEW.fix_lon, NEW.fix_lat));
         END IF;
         RETURN NULL;
-    END IF;
-    IF (NEW.status = 'available') IS DISTINCT FROM (OLD.status = 'available') THEN
-        UPDATE team_points SET free = NEW.status = 'available' WHERE team_id = NEW.id;
     END IF;
     IF (NEW.base_lat, NEW.base_lon) IS DISTINCT FROM (OLD.base_lat, OLD.base_lon) THEN
         UPDATE team_points SET pt = point(NEW.base_lon, NEW.base_lat)
@@ -120,8 +117,8 @@ BEGIN
     ELSIF (NEW.fix_lat, NEW.fix_lon) IS DISTINCT FROM (OLD.fix_lat, OLD.fix_lon) THEN
         UPDATE team_points SET pt = point(NEW.fix_lon, NEW.fix_lat) WHERE team_id = NEW.id AND fix;
         IF NOT FOUND THEN
-            INSERT INTO team_points (team_id, fix, pt, free)
-                VALUES (NEW.id, true, point(NEW.fix_lon, NEW.fix_lat), NEW.status = 'available');
+            INSERT INTO team_points (team_id, fix, pt)
+                VALUES (NEW.id, true, point(NEW.fix_lon, NEW.fix_lat));
         END IF;
     END IF;
     RETURN NULL;
@@ -525,8 +522,7 @@ CREATE TABLE public.status_requests (
 CREATE TABLE public.team_points (
     team_id bigint NOT NULL,
     fix boolean NOT NULL,
-    pt point NOT NULL,
-    free boolean NOT NULL
+    pt point NOT NULL
 );
 ALTER TABLE public.teams ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.teams_id_seq
@@ -697,13 +693,13 @@ CREATE UNIQUE INDEX sms_inbound_gateway_id ON public.sms_inbound USING btree (ga
 CREATE INDEX sms_messages_assignment ON public.sms_messages USING btree (assignment_id);
 CREATE INDEX sms_messages_gateway_id ON public.sms_messages USING btree (gateway_id);
 CREATE INDEX sms_messages_pending ON public.sms_messages USING btree (to_number, id) WHERE ((sent_at IS NULL) AND (failed_at IS NULL));
-CREATE INDEX team_points_free_pt ON public.team_points USING gist (pt) WHERE free;
+CREATE INDEX team_points_pt ON public.team_points USING gist (pt);
 CREATE INDEX teams_sms_numbers ON public.teams USING gin (sms_numbers);
 CREATE INDEX webhook_deliveries_due ON public.webhook_deliveries USING btree (next_at) WHERE ((delivered_at IS NULL) AND (failed_at IS NULL));
 CREATE TRIGGER districts_changed AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON public.districts FOR EACH STATEMENT EXECUTE FUNCTION public.districts_changed();
 CREATE TRIGGER events_no_update BEFORE UPDATE ON public.events FOR EACH ROW EXECUTE FUNCTION public.events_append_only();
 CREATE TRIGGER team_points_inserted AFTER INSERT ON public.teams FOR EACH ROW EXECUTE FUNCTION public.team_points_kept();
-CREATE TRIGGER team_points_moved AFTER UPDATE OF base_lat, base_lon, fix_lat, fix_lon, status ON public.teams FOR EACH ROW WHEN ((((((new.base_lat IS DISTINCT FROM old.base_lat) OR (new.base_lon IS DISTINCT FROM old.base_lon)) OR (new.fix_lat IS DISTINCT FROM old.fix_lat)) OR (new.fix_lon IS DISTINCT FROM old.fix_lon)) OR ((new.status = 'available'::text) IS DISTINCT FROM (old.status = 'available'::text)))) EXECUTE FUNCTION public.team_points_kept();
+CREATE TRIGGER team_points_moved AFTER UPDATE OF base_lat, base_lon, fix_lat, fix_lon ON public.teams FOR EACH ROW WHEN (((((new.base_lat IS DISTINCT FROM old.base_lat) OR (new.base_lon IS DISTINCT FROM old.base_lon)) OR (new.fix_lat IS DISTINCT FROM old.fix_lat)) OR (new.fix_lon IS DISTINCT FROM old.fix_lon))) EXECUTE FUNCTION public.team_points_kept();
 ALTER TABLE ONLY public.aml_locations
     ADD CONSTRAINT aml_locations_call_id_fkey FOREIGN KEY (call_id) REFERENCES public.calls(id);
 ALTER TABLE ONLY public.assignments

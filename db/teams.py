@@ -82,8 +82,7 @@ _POINTS = f"""SELECT p.team_id AS id, t.code, p.fix AS gps, p.pt[1] AS lat, p.pt
               FROM team_points p
               CROSS JOIN LATERAL (SELECT t.code FROM teams t
                                   WHERE t.id = p.team_id AND p.fix = {FRESH.format(n=2)}
-                                    AND {_FREE} OFFSET 0) t
-              WHERE p.free"""
+                                    AND {_FREE} OFFSET 0) t"""
 # Points the nearest-first scan reads beyond the `limit`, so that it rarely needs a second.
 _SLACK = 16
 
@@ -118,7 +117,7 @@ async def get_candidate_teams(conn: asyncpg.Connection, *, kinds: list[str], gps
                                 AS short
                       FROM (SELECT d / greatest(cos(radians($5)), 1e-9) * (1 + 1e-9)
                             FROM knn ORDER BY d OFFSET {int(limit) - 1} LIMIT 1) nth(r)),
-            further AS ({_POINTS} AND (SELECT short FROM bound)
+            further AS ({_POINTS} WHERE (SELECT short FROM bound)
                         AND p.pt <@ circle(point($6, $5), (SELECT r FROM bound)))
            {_RANKED.format(rows="SELECT * FROM knn UNION SELECT * FROM further")}""",
         kinds, float(gps_fresh_s), exclude, day_start, lat, lon, limit)

@@ -17,21 +17,17 @@ GPS_FRESH_S = 300
 
 
 async def _points(db: asyncpg.Connection) -> set[tuple]:
-    rows = await db.fetch("SELECT team_id, fix, pt[1] AS lat, pt[0] AS lon, free "
-                          "FROM team_points")
-    return {(r["team_id"], r["fix"], r["lat"], r["lon"], r["free"]) for r in rows}
+    rows = await db.fetch("SELECT team_id, fix, pt[1] AS lat, pt[0] AS lon FROM team_points")
+    return {(r["team_id"], r["fix"], r["lat"], r["lon"]) for r in rows}
 
 
 async def _expected_points(db: asyncpg.Connection) -> set[tuple]:
-    """Each team's base, and its fix when it has one, as the teams table holds them,
-    free while the team is available."""
+    """Each team's base, and its fix when it has one, as the teams table holds them."""
     rows = await db.fetch(
-        """SELECT id, false AS fix, base_lat AS lat, base_lon AS lon,
-                  status = 'available' AS free FROM teams
+        """SELECT id, false AS fix, base_lat AS lat, base_lon AS lon FROM teams
            UNION ALL
-           SELECT id, true, fix_lat, fix_lon, status = 'available' FROM teams
-           WHERE fix_lat IS NOT NULL""")
-    return {(r["id"], r["fix"], r["lat"], r["lon"], r["free"]) for r in rows}
+           SELECT id, true, fix_lat, fix_lon FROM teams WHERE fix_lat IS NOT NULL""")
+    return {(r["id"], r["fix"], r["lat"], r["lon"]) for r in rows}
 
 
 async def _fleet(db: asyncpg.Connection, points: list[tuple[float, float]]) -> None:
@@ -66,12 +62,7 @@ async def test_points_follow_every_writer_of_teams(db: asyncpg.Connection) -> No
     assert await _points(db) == await _expected_points(db)
     assert len(await _points(db)) == 3
     await teams_db.store_team_fixes(db, [(team_id, -4.05, 119.61, 8.0, datetime.now(UTC), None)])
-    assert (team_id, True, -4.05, 119.61, True) in await _points(db)
-    for status, sources in (("dispatched", ("available",)), ("en_route", ("dispatched",))):
-        assert await teams_db.update_team_status(db, team_id, status, sources, GPS_FRESH_S)
-        assert await _points(db) == await _expected_points(db)
-    assert {p[4] for p in await _points(db) if p[0] == team_id} == {False}
-    await teams_db.update_team_status(db, team_id, "available", ("en_route",), GPS_FRESH_S)
+    assert (team_id, True, -4.05, 119.61) in await _points(db)
     await db.execute("UPDATE teams SET fix_lat = NULL, fix_lon = NULL, fix_at = NULL "
                      "WHERE code = 'B1'")
     await db.execute("UPDATE teams SET base_lat = -4.00 WHERE code = 'A1'")
@@ -89,7 +80,7 @@ async def test_a_refused_fix_moves_no_point(db: asyncpg.Connection) -> None:
     [result] = await teams_db.store_team_fixes(
         db, [(team_id, -4.06, 119.60, 8.0, now - timedelta(seconds=30), None)])
     assert not result["stored"]
-    assert (team_id, True, -4.05, 119.61, True) in await _points(db)
+    assert (team_id, True, -4.05, 119.61) in await _points(db)
     assert await _points(db) == await _expected_points(db)
 
 
