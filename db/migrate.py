@@ -52,15 +52,14 @@ async def _ensure_table(conn: asyncpg.Connection) -> None:
                applied_at timestamptz NOT NULL DEFAULT now())""")
 
 
-async def migrate(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) -> list[str]:
-    """Apply pending migrations (of `directory`), each in its own transaction; return the
-    names applied."""
+async def migrate(conn: asyncpg.Connection) -> list[str]:
+    """Apply pending migrations, each in its own transaction; return the names applied."""
     applied_now: list[str] = []
     await conn.execute("SELECT pg_advisory_lock($1)", locks.MIGRATION)
     try:
         await _ensure_table(conn)
         done = await get_applied_versions(conn)
-        for migration in get_migrations(directory):
+        for migration in get_migrations():
             if migration.version in done:
                 continue
             async with conn.transaction():

@@ -95,35 +95,6 @@ BEGIN
     RETURN NEXT;
 END;
 $$;
-CREATE FUNCTION public.team_points_kept() RETURNS trigger
-    LANGUAGE plpgsql
-    AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO team_points (team_id, fix, pt)
-            VALUES (NEW.id, false, point(NEW.base_lon, NEW.base_lat));
-        IF NEW.fix_lat IS NOT NULL AND NEW.fix_lon IS NOT NULL THEN
-            INSERT INTO team_points (team_id, fix, pt)
-                VALUES (NEW.id, true, point(NEW.fix_lon, NEW.fix_lat));
-        END IF;
-        RETURN NULL;
-    END IF;
-    IF (NEW.base_lat, NEW.base_lon) IS DISTINCT FROM (OLD.base_lat, OLD.base_lon) THEN
-        UPDATE team_points SET pt = point(NEW.base_lon, NEW.base_lat)
-            WHERE team_id = NEW.id AND NOT fix;
-    END IF;
-    IF NEW.fix_lat IS NULL OR NEW.fix_lon IS NULL THEN
-        DELETE FROM team_points WHERE team_id = NEW.id AND fix;
-    ELSIF (NEW.fix_lat, NEW.fix_lon) IS DISTINCT FROM (OLD.fix_lat, OLD.fix_lon) THEN
-        UPDATE team_points SET pt = point(NEW.fix_lon, NEW.fix_lat) WHERE team_id = NEW.id AND fix;
-        IF NOT FOUND THEN
-            INSERT INTO team_points (team_id, fix, pt)
-                VALUES (NEW.id, true, point(NEW.fix_lon, NEW.fix_lat));
-        END IF;
-    END IF;
-    RETURN NULL;
-END;
-$$;
 CREATE TABLE public.aml_locations (
     id bigint NOT NULL,
     region_id integer DEFAULT 1 NOT NULL,
@@ -519,11 +490,6 @@ CREATE TABLE public.status_requests (
     result jsonb,
     created_at timestamp with time zone DEFAULT now() NOT NULL
 );
-CREATE TABLE public.team_points (
-    team_id bigint NOT NULL,
-    fix boolean NOT NULL,
-    pt point NOT NULL
-);
 ALTER TABLE public.teams ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.teams_id_seq
     START WITH 1
@@ -648,8 +614,6 @@ ALTER TABLE ONLY public.sms_messages
     ADD CONSTRAINT sms_messages_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY public.status_requests
     ADD CONSTRAINT status_requests_pkey PRIMARY KEY (team_id, client_id);
-ALTER TABLE ONLY public.team_points
-    ADD CONSTRAINT team_points_pkey PRIMARY KEY (team_id, fix);
 ALTER TABLE ONLY public.teams
     ADD CONSTRAINT teams_code_key UNIQUE (code);
 ALTER TABLE ONLY public.teams
@@ -693,13 +657,10 @@ CREATE UNIQUE INDEX sms_inbound_gateway_id ON public.sms_inbound USING btree (ga
 CREATE INDEX sms_messages_assignment ON public.sms_messages USING btree (assignment_id);
 CREATE INDEX sms_messages_gateway_id ON public.sms_messages USING btree (gateway_id);
 CREATE INDEX sms_messages_pending ON public.sms_messages USING btree (to_number, id) WHERE ((sent_at IS NULL) AND (failed_at IS NULL));
-CREATE INDEX team_points_pt ON public.team_points USING gist (pt);
 CREATE INDEX teams_sms_numbers ON public.teams USING gin (sms_numbers);
 CREATE INDEX webhook_deliveries_due ON public.webhook_deliveries USING btree (next_at) WHERE ((delivered_at IS NULL) AND (failed_at IS NULL));
 CREATE TRIGGER districts_changed AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE ON public.districts FOR EACH STATEMENT EXECUTE FUNCTION public.districts_changed();
 CREATE TRIGGER events_no_update BEFORE UPDATE ON public.events FOR EACH ROW EXECUTE FUNCTION public.events_append_only();
-CREATE TRIGGER team_points_inserted AFTER INSERT ON public.teams FOR EACH ROW EXECUTE FUNCTION public.team_points_kept();
-CREATE TRIGGER team_points_moved AFTER UPDATE OF base_lat, base_lon, fix_lat, fix_lon ON public.teams FOR EACH ROW WHEN (((((new.base_lat IS DISTINCT FROM old.base_lat) OR (new.base_lon IS DISTINCT FROM old.base_lon)) OR (new.fix_lat IS DISTINCT FROM old.fix_lat)) OR (new.fix_lon IS DISTINCT FROM old.fix_lon))) EXECUTE FUNCTION public.team_points_kept();
 ALTER TABLE ONLY public.aml_locations
     ADD CONSTRAINT aml_locations_call_id_fkey FOREIGN KEY (call_id) REFERENCES public.calls(id);
 ALTER TABLE ONLY public.assignments
@@ -784,8 +745,6 @@ ALTER TABLE ONLY public.status_requests
     ADD CONSTRAINT status_requests_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
 ALTER TABLE ONLY public.status_requests
     ADD CONSTRAINT status_requests_team_id_fkey FOREIGN KEY (team_id) REFERENCES public.teams(id) ON DELETE CASCADE;
-ALTER TABLE ONLY public.team_points
-    ADD CONSTRAINT team_points_team_id_fkey FOREIGN KEY (team_id) REFERENCES public.teams(id) ON DELETE CASCADE;
 ALTER TABLE ONLY public.teams
     ADD CONSTRAINT teams_region_id_fkey FOREIGN KEY (region_id) REFERENCES public.regions(id);
 ALTER TABLE ONLY public.tokens

@@ -82,28 +82,3 @@ def test_cli_migrate_twice(empty_dsn: str) -> None:
     second = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=60)
     assert second.returncode == 0
     assert "up to date" in second.stdout
-
-
-async def test_teams_of_an_earlier_version_get_their_points(empty_dsn: str,
-                                                            tmp_path: Path) -> None:
-    """A deployment upgraded with teams in service: each is searched from its base and
-    fix at once (0021 derives them), not only once it next moves."""
-    for migration in get_migrations()[:20]:
-        (tmp_path / migration.name).write_text(migration.sql)
-    conn = await connect(empty_dsn)
-    try:
-        await migrate(conn, tmp_path)
-        await conn.execute(
-            """INSERT INTO teams (code, name, kind, base_lat, base_lon, pin_hash,
-                                  fix_lat, fix_lon, fix_at)
-               VALUES ('A1', 'A1', 'als', -4.01, 119.62, 'x', NULL, NULL, NULL),
-                      ('B1', 'B1', 'bls', -4.02, 119.63, 'x', -4.03, 119.64, now())""")
-        assert "0021_team_points.sql" in await migrate(conn)
-        points = await conn.fetch(
-            """SELECT t.code, p.fix, p.pt[1] AS lat, p.pt[0] AS lon
-               FROM team_points p JOIN teams t ON t.id = p.team_id ORDER BY 1, 2""")
-    finally:
-        await conn.close()
-    assert [tuple(r) for r in points] == [("A1", False, -4.01, 119.62),
-                                          ("B1", False, -4.02, 119.63),
-                                          ("B1", True, -4.03, 119.64)]

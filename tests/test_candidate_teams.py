@@ -1,8 +1,7 @@
-"""The points teams are sent from (`team_points`, db/migrations/0021_team_points.sql):
-they follow every writer of `teams`, and the search for the nearest free teams over
-their spatial index gives exactly the first of the whole fleet ranked, also where
-longitude shrinks (far from the equator the index's unscaled plane and the ranking's
-disagree most)."""
+"""The search for the nearest free teams (`db.teams.get_candidate_teams` with a limit)
+gives exactly the first of the whole fleet ranked, also where longitude shrinks (far
+from the equator a plane of degrees and the ranking's disagree most), sends a team
+from its fix only while the fix is fresh, and skips teams that are out."""
 
 from __future__ import annotations
 
@@ -14,20 +13,6 @@ from db import teams as teams_db
 from dispatch.vocabulary import TEAM_KINDS
 
 GPS_FRESH_S = 300
-
-
-async def _points(db: asyncpg.Connection) -> set[tuple]:
-    rows = await db.fetch("SELECT team_id, fix, pt[1] AS lat, pt[0] AS lon FROM team_points")
-    return {(r["team_id"], r["fix"], r["lat"], r["lon"]) for r in rows}
-
-
-async def _expected_points(db: asyncpg.Connection) -> set[tuple]:
-    """Each team's base, and its fix when it has one, as the teams table holds them."""
-    rows = await db.fetch(
-        """SELECT id, false AS fix, base_lat AS lat, base_lon AS lon FROM teams
-           UNION ALL
-           SELECT id, true, fix_lat, fix_lon FROM teams WHERE fix_lat IS NOT NULL""")
-    return {(r["id"], r["fix"], r["lat"], r["lon"]) for r in rows}
 
 
 async def _fleet(db: asyncpg.Connection, points: list[tuple[float, float]]) -> None:
@@ -50,44 +35,10 @@ async def _candidates(db: asyncpg.Connection, near: tuple[float, float],
         day_start=datetime.now(UTC) - timedelta(hours=12), near=near, limit=limit)
 
 
-async def test_points_follow_every_writer_of_teams(db: asyncpg.Connection) -> None:
-    team_id = await teams_db.insert_team(db, code="A1", name="Ambulans 1", kind="als",
-                                         base_lat=-4.01, base_lon=119.62, base_name="RSUD",
-                                         pin_hash="x", phone=None)
-    await db.copy_records_to_table(
-        "teams",
-        records=[("B1", "B1", "bls", -4.02, 119.63, "x", -4.03, 119.64, datetime.now(UTC))],
-        columns=["code", "name", "kind", "base_lat", "base_lon", "pin_hash", "fix_lat",
-                 "fix_lon", "fix_at"])
-    assert await _points(db) == await _expected_points(db)
-    assert len(await _points(db)) == 3
-    await teams_db.store_team_fixes(db, [(team_id, -4.05, 119.61, 8.0, datetime.now(UTC), None)])
-    assert (team_id, True, -4.05, 119.61) in await _points(db)
-    await db.execute("UPDATE teams SET fix_lat = NULL, fix_lon = NULL, fix_at = NULL "
-                     "WHERE code = 'B1'")
-    await db.execute("UPDATE teams SET base_lat = -4.00 WHERE code = 'A1'")
-    assert await _points(db) == await _expected_points(db)
-    assert len(await _points(db)) == 3
-
-
-async def test_a_refused_fix_moves_no_point(db: asyncpg.Connection) -> None:
-    """A phone's late replay (older than the stored fix) is not stored: its point stays."""
-    team_id = await teams_db.insert_team(db, code="A1", name="Ambulans 1", kind="als",
-                                         base_lat=-4.01, base_lon=119.62, base_name="RSUD",
-                                         pin_hash="x", phone=None)
-    now = datetime.now(UTC)
-    await teams_db.store_team_fixes(db, [(team_id, -4.05, 119.61, 8.0, now, None)])
-    [result] = await teams_db.store_team_fixes(
-        db, [(team_id, -4.06, 119.60, 8.0, now - timedelta(seconds=30), None)])
-    assert not result["stored"]
-    assert (team_id, True, -4.05, 119.61) in await _points(db)
-    assert await _points(db) == await _expected_points(db)
-
-
 async def test_nearest_far_from_the_equator_are_those_of_the_whole_fleet(
         db: asyncpg.Connection) -> None:
     """At 60° a degree of longitude is half a degree of latitude: ten teams due east are
-    nearer than most of the hundred and fifty due north, though on the index's plane
+    nearer than most of the hundred and fifty due north, though on a plane of degrees
     they are the farthest. They must be among the nearest all the same."""
     north = [(60.010 + i * 0.00003, 10.0) for i in range(150)]
     east = [(60.0, 10.021 + i * 0.0003) for i in range(10)]
