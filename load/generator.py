@@ -134,7 +134,7 @@ async def arrivals(run: Run, rate: float, seconds: float, bar: tqdm) -> None:
         if delay > 0:
             await asyncio.sleep(delay)
         a = Arrival(len(run.arrivals), _kind(run), rate, due,
-                    len(run.arrivals) % len(run.clients))
+                    0 if run.args.split else len(run.arrivals) % len(run.clients))
         run.arrivals.append(a)
         task = asyncio.create_task(_post(run, a))
         run.tasks.add(task)
@@ -150,11 +150,12 @@ async def arrivals(run: Run, rate: float, seconds: float, bar: tqdm) -> None:
 
 async def open_fleet(urls: list[str], fleet, args, tally: bots.Tally,
                      walk: bots.Walk) -> tuple[list[bots.Sock], Counter, float]:
-    """Dashboards, then one bot per team, 50 at a time; socket i to instance i mod n."""
-    n = len(urls)
-    plan = [(bots.Sock("dashboard", j % n, None), fleet.operator_tokens[j + 1])
+    """Dashboards, then one bot per team, 50 at a time; socket i to instance i mod n
+    (with --split, to instances 2..n: the first takes the calls alone)."""
+    first, n = (1, len(urls) - 1) if args.split else (0, len(urls))
+    plan = [(bots.Sock("dashboard", first + j % n, None), fleet.operator_tokens[j + 1])
             for j in range(args.dashboards)]
-    plan += [(bots.Sock("responder", i % n, team_id), token)
+    plan += [(bots.Sock("responder", first + i % n, team_id), token)
              for i, (team_id, token) in enumerate(fleet.team_tokens)]
     errors: Counter = Counter()
     compression = None if args.no_deflate else "deflate"
@@ -384,6 +385,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--pg-log", action="store_true",
                    help="the embedded PostgreSQL logs lock waits over 100 ms, autovacuum "
                         "and checkpoints; its log is kept in --out")
+    p.add_argument("--split", action="store_true",
+                   help="with --instances 2 or more: the calls to the first instance "
+                        "alone, every socket to the others (an API and a socket hub)")
     p.add_argument("--no-batch", action="store_true",
                    help="dashboards take every frame alone (they ask for batch frames, "
                         "as the dashboard page does)")
@@ -407,10 +411,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             and 0 <= args.prank_share + args.duplicate_share < 1
             and 0 < args.busy_share <= 1 and 0 <= args.fix_every <= 600
             and 1 <= args.connections <= 500 and 0 <= args.settle_s <= 120
-            and 0 <= args.warmup_s <= 120):
+            and 0 <= args.warmup_s <= 120 and (args.instances > 1 or not args.split)):
         p.error("rates 0..1000 (at most 10), seconds 1..600, instances 1..4, teams "
                 "1..10000, dashboards 0..200, shares below 1, busy-share 0..1, fix-every "
-                "0..600, connections 1..500, settle-s and warmup-s 0..120")
+                "0..600, connections 1..500, settle-s and warmup-s 0..120, --split with 2 "
+                "instances or more")
     return args
 
 
