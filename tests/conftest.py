@@ -61,12 +61,8 @@ def server_dsn(tmp_path_factory: pytest.TempPathFactory) -> str:
 async def template(server_dsn: str) -> tuple[str, dict[str, str]]:
     """The database every test's is copied from: migrated, with one user per staff role
     and a token for each (its DSN, the tokens by role)."""
-    admin = await asyncpg.connect(server_dsn)
-    try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)")
-        await admin.execute(f"CREATE DATABASE {TEMPLATE}")
-    finally:
-        await admin.close()
+    await _on_server(server_dsn, f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)",
+                     f"CREATE DATABASE {TEMPLATE}")
     dsn = _with_database(server_dsn, TEMPLATE)
     conn = await connect(dsn)
     try:
@@ -95,11 +91,8 @@ class DatabaseStock:
 
     async def _create(self) -> str:
         name = f"t_{uuid.uuid4().hex[:12]}"
-        admin = await asyncpg.connect(self.server_dsn)
-        try:
-            await admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE} STRATEGY FILE_COPY")
-        finally:
-            await admin.close()
+        await _on_server(self.server_dsn,
+                         f"CREATE DATABASE {name} TEMPLATE {TEMPLATE} STRATEGY FILE_COPY")
         return name
 
     async def take(self) -> str:
@@ -123,12 +116,19 @@ class DatabaseStock:
         await _drop(self.server_dsn, name)
 
 
-async def _drop(server_dsn: str, name: str) -> None:
+async def _on_server(server_dsn: str, *statements: str) -> None:
+    """Run statements that no transaction may hold (CREATE and DROP DATABASE), each
+    alone, on a connection of their own."""
     admin = await asyncpg.connect(server_dsn)
     try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        for statement in statements:
+            await admin.execute(statement)
     finally:
         await admin.close()
+
+
+async def _drop(server_dsn: str, name: str) -> None:
+    await _on_server(server_dsn, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture(scope="session")
