@@ -25,11 +25,11 @@ def protocol_options(settings: Settings) -> dict[str, object]:
     """uvicorn's options for the protocols.
 
     HTTP is parsed by httptools (C), not h11 (Python). Websockets run on the sans-I/O
-    `websockets` protocol, whose frames are written straight to the transport (the
-    default one is built on websockets' legacy, deprecated implementation, with a task
-    per connection). Together they took ~10 % off the service's CPU under target 1's
-    load (docs/performance.md, the fourteenth round). Protocol pings every `ws_ping_s`;
-    a socket whose pong is that late is closed."""
+    `websockets` protocol, whose frames are written straight to the transport (uvicorn's
+    default is built on websockets' legacy implementation, deprecated, with tasks of
+    its own per connection). Together about 5 % less CPU for the service under target
+    1's load (docs/performance.md, the fourteenth round). Protocol pings every
+    `ws_ping_s`; a socket whose pong is that late is closed."""
     return {"http": "httptools", "ws": "websockets-sansio", "loop": event_loop(),
             "ws_ping_interval": settings.ws_ping_s, "ws_ping_timeout": settings.ws_ping_s,
             "ws_max_size": WS_MAX_SIZE, "ws_per_message_deflate": settings.ws_deflate}
