@@ -269,12 +269,22 @@ def raise_open_file_limit() -> int:
     return soft
 
 
+def _event_loop() -> str:
+    """uvloop when installed (it is a dependency off Windows): every socket write and
+    timer of thousands of connections goes through the loop, and uvloop does those in
+    C (docs/performance.md)."""
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return "asyncio"
+    return "uvloop"
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from dispatch.app import create_app
     from dispatch.logs import configure_logging
-    from dispatch.server import protocol_options
     configure_logging(settings.log_level)
     files = raise_open_file_limit()
     asyncio.run(_run_migrations(settings.database_url))
@@ -284,14 +294,17 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     print(f"dispatch112 serving on http://{args.host}:{args.port}/  "
           f"(operators: /login, teams: /team/login; up to {files} open connections)",
           flush=True)
-    # The client's address (login throttling) comes from X-Forwarded-For only when sent
-    # by one of the proxies DISPATCH112_FORWARDED_ALLOW_IPS names.
+    # Protocol pings every ws_ping_s; a socket whose pong is that late is closed. The
+    # client's address (login throttling) comes from X-Forwarded-For only when sent by
+    # one of the proxies DISPATCH112_FORWARDED_ALLOW_IPS names.
     proxies = settings.forwarded_allow_ips
     app = create_app(settings)
     app.state.tune_gc = True  # a long-running process: dispatch/runtime.py
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
                 proxy_headers=proxies is not None, forwarded_allow_ips=proxies,
-                **protocol_options(settings))
+                ws_ping_interval=settings.ws_ping_s,
+                ws_ping_timeout=settings.ws_ping_s, ws_max_size=64 * 1024,
+                ws_per_message_deflate=settings.ws_deflate, loop=_event_loop())
     return 0
 
 

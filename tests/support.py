@@ -23,7 +23,6 @@ from dispatch.app import create_app
 from dispatch.auth.service import hash_secret, issue_token
 from dispatch.config import Settings
 from dispatch.events.catalogue import check_event
-from dispatch.server import protocol_options
 from realtime.client import EventClient
 
 GATEWAY_PASSWORD = "gateway-secret-1"
@@ -83,8 +82,7 @@ async def running_service(settings: Settings) -> AsyncIterator[str]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(settings), log_level="warning", lifespan="on",
-                            **protocol_options(settings))
+    config = uvicorn.Config(create_app(settings), log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # leave signals to the test runner
     task = asyncio.create_task(server.serve(sockets=[sock]))
