@@ -133,6 +133,8 @@ async def _drop(server_dsn: str, name: str) -> None:
 
 @pytest.fixture(scope="session")
 async def database_stock(server_dsn: str, template_dsn: str) -> AsyncIterator[DatabaseStock]:
+    """The session's stock of test databases (it asks for `template_dsn` only so that
+    the template exists before the first copy is made)."""
     stock = DatabaseStock(server_dsn)
     yield stock
     await stock.close()
