@@ -76,9 +76,18 @@ async def get_events_after(conn: asyncpg.Connection, after_seq: int, *,
 
 async def get_allocated_seq(conn: asyncpg.Connection) -> int:
     """The last seq handed out to any writer, committed or not (0: none yet). Read
-    before get_snapshot_bounds, in an earlier statement."""
+    before get_snapshot_bounds, in an earlier statement.
+
+    Through pg_sequence_last_value, which reads the sequence's page under its buffer
+    lock, not by a SELECT from the sequence: a nextval that logs the sequence (one in
+    32, and the first after a checkpoint) writes the value 32 ahead into the page
+    while it logs it, then puts the true one back, and a SELECT reads the page after
+    letting go of the lock. A reader that caught the value ahead
+    took 32 seqs not yet handed out for ended writers, and the hub moved past them: the
+    next 32 events, committed after, reached no socket (seen at 50-100 calls a second:
+    docs/performance.md, the fifteenth round)."""
     return await conn.fetchval(
-        "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM events_seq_seq")
+        "SELECT coalesce(pg_sequence_last_value('events_seq_seq'::regclass), 0)")
 
 
 async def get_snapshot_bounds(conn: asyncpg.Connection) -> tuple[int, int]:

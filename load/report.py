@@ -23,8 +23,28 @@ async def fetch_truth(conn: asyncpg.Connection) -> dict:
     assignments = await conn.fetch(
         "SELECT id, incident_id, team_id FROM assignments ORDER BY id")
     incidents = await conn.fetch("SELECT id, status FROM incidents")
+    events = await conn.fetch("SELECT seq, name, incident_id FROM events ORDER BY seq")
     return {"assignments": [(r["incident_id"], r["team_id"]) for r in assignments],
-            "incidents": {r["id"]: r["status"] for r in incidents}}
+            "incidents": {r["id"]: r["status"] for r in incidents},
+            "events": [(r["seq"], r["name"], r["incident_id"]) for r in events]}
+
+
+def missed_events(dashboards, events: list[tuple[int, str, int | None]]) -> dict:
+    """Events of the log a dashboard (which sees every event) never received, between
+    the first it received and the last any dashboard received: how many in all, and
+    the first few that every dashboard missed (the hub skipped them, rather than one
+    socket falling behind)."""
+    watching = [d for d in dashboards if d.seqs]
+    if not watching:
+        return {"dashboard_events": 0, "missed_by_every_dashboard": []}
+    last = max(max(d.seqs) for d in watching)
+    missed: Counter = Counter()
+    for d in watching:
+        first = min(d.seqs)
+        missed.update(seq for seq, _, _ in events if first < seq <= last and seq not in d.seqs)
+    by_all = [(seq, name, incident) for seq, name, incident in events
+              if missed[seq] == len(watching)]
+    return {"dashboard_events": sum(missed.values()), "missed_by_every_dashboard": by_all[:20]}
 
 
 def stats_ms(seconds: list[float]) -> dict:
@@ -104,6 +124,9 @@ def summarise(arrivals, socks, tally, truth: dict, args) -> dict:
     lost_team = sum(1 for inc, team in truth["assignments"]
                     if inc in ours and inc not in getattr(teams.get(team), "assigned", {}))
     lost_dash = sum(1 for d in dashboards for inc in ours if inc not in d.created)
+    # Which side lost it: an incident whose incident.created is not even in the log.
+    logged = {incident for _, name, incident in truth["events"] if name == "incident.created"}
+    unlogged = sorted(inc for inc in ours if inc not in logged)
     doubled = sum(s.doubled for s in socks)
     by_rate = defaultdict(list)
     for _, latency, rate, _ in points:
@@ -138,7 +161,9 @@ def summarise(arrivals, socks, tally, truth: dict, args) -> dict:
         "walks_done": tally.walks_done,
         "ws_results": dict(tally.results), "ws_refusals": dict(tally.refused.most_common(5)),
         "errors": dict(errors), "sockets_closed": dict(closed),
-        "lost": {"assignments": lost_team, "dashboard_incident_created": lost_dash},
+        "lost": {"assignments": lost_team, "dashboard_incident_created": lost_dash,
+                 **missed_events(dashboards, truth["events"]),
+                 "incidents_without_events": unlogged[:20]},
         "doubled": doubled,
         "foreign_events": sum(s.foreign for s in socks),
         "_points": points,
@@ -275,5 +300,6 @@ def write(summary: dict, out: Path) -> int:
         print(f"ratios to the baselines (target 4) {json.dumps(summary['ratios'])}")
     print(f"written to {out}")
     return (summary["lost"]["assignments"] + summary["lost"]["dashboard_incident_created"]
+            + summary["lost"]["dashboard_events"] + len(summary["lost"]["incidents_without_events"])
             + summary["doubled"] + sum(summary["errors"].values())
             + sum(summary["sockets_closed"].values()) + summary["foreign_events"])

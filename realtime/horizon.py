@@ -9,7 +9,8 @@ previous one's fsync: commits could not be grouped, and the lock capped the whol
 service's writes (docs/performance.md). Now writers run freely and readers stop at the
 horizon instead (../shared/DESIGN.md, "the trap"):
 
-1. read the last seq handed out, `h` (an earlier statement than 2);
+1. read the last seq handed out, `h` (an earlier statement than 2; under the
+   sequence's buffer lock, never a value ahead: db/events.get_allocated_seq);
 2. take a transaction id of its own, `b`: every writer that took a seq up to `h` had
    its transaction id before (db/events.py takes it first), so its id is below `b`;
 3. once a later snapshot's `xmin` reaches `b`, every such writer has ended: every seq
@@ -33,8 +34,11 @@ final; only after a gap does it wait for the horizon (`settle` notes what was pu
 from __future__ import annotations
 
 import asyncpg
+import structlog
 
 from db import events as events_db
+
+log = structlog.get_logger(__name__)
 
 # Pairs kept while long transactions hold xmin back; thinning drops pairs, which only
 # delays the horizon (a later pair covers an earlier one), never moves it too far.
@@ -54,7 +58,10 @@ class Horizon:
 
     async def advance(self, conn: asyncpg.Connection) -> int:
         """Probe (one or two statements on `conn`) and return the horizon."""
-        allocated = self.allocated = await events_db.get_allocated_seq(conn)
+        allocated = await events_db.get_allocated_seq(conn)
+        if allocated < self.allocated:  # a read ahead: the hub may have skipped events
+            log.error("horizon.allocated_went_back", before=self.allocated, now=allocated)
+        self.allocated = allocated
         if allocated <= self.seq and not self._pending:
             return self.seq  # nothing handed out since: no id spent on a probe
         xmin, bound = await events_db.get_snapshot_bounds(conn)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from load import baselines, report
+from load.bots import Sock
 
 
 async def test_the_bare_database_loop_allocates_and_logs(dsn: str,
@@ -70,3 +71,18 @@ def test_the_ratios_come_from_the_runs_own_baselines() -> None:
     assert ratios["p99_over_database_and_broadcast"]["20.0"] == 2.07
     assert ratios["frame_after_answer_p99_over_broadcast"] == 1.2
     assert ratios["database_alone_p99_over_broadcast"] == 4.8
+
+
+def test_an_event_the_hub_skipped_shows_as_missed_by_every_dashboard() -> None:
+    """The generator's count of lost events: a seq of the log that no dashboard
+    received is named (the hub skipped it); one that a single dashboard missed is
+    counted but not named; a seq rolled back (absent from the log) is not lost."""
+    log = [(seq, "incident.created" if seq % 2 else "team.updated", seq) for seq in
+           (10, 11, 12, 13, 15, 16)]  # 14 rolled back
+    first, second = Sock("dashboard", 1, None), Sock("dashboard", 1, None)
+    first.seqs, second.seqs = {10, 11, 13, 15, 16}, {10, 11, 13, 16}
+    skipped = [(12, "team.updated", 12)]
+    missed = report.missed_events([first, second, Sock("dashboard", 1, None)], log)
+    assert missed == {"dashboard_events": 3, "missed_by_every_dashboard": skipped}
+    assert report.missed_events([first], log[:4]) == {
+        "dashboard_events": 1, "missed_by_every_dashboard": skipped}
